@@ -1,0 +1,14 @@
+module github.com/devicegate/devicegate
+
+go 1.26
+
+require (
+	github.com/docker/docker v28.5.2+incompatible // indirect
+	github.com/go-telegram-bot-api/telegram-bot-api/v5 v5.5.1 // indirect
+	github.com/kelseyhightower/envconfig v1.4.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
+	rsc.io/qr v0.2.0 // indirect
+)
