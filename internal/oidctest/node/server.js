@@ -1,0 +1,542 @@
+// Test-only OpenID provider for devicegate's integration tests.
+//
+// It runs the `oidc-provider` package (pinned in package.json) on 127.0.0.1 with the Device
+// Authorization Grant (RFC 8628), refresh token rotation with reuse detection, revocation and
+// userinfo, and prints exactly one line to stdout when it accepts connections:
+//
+//   LISTENING http://127.0.0.1:PORT
+//
+// Everything else (the library's notices and warnings) goes to stderr. The server never logs
+// tokens. It exits when its stdin closes, so it cannot outlive the Go test that started it
+// (see internal/oidctest). Nothing here is fit for production: keys, cookie keys and the
+// client secret are fixed test values and all state lives in memory.
+//
+// Environment (all optional; durations are whole seconds):
+//
+//   PORT                 port to listen on; default 0 (an ephemeral port).
+//   ACCESS_TOKEN_TTL     lifetime of access tokens and ID tokens; default 3600.
+//   DEVICE_CODE_TTL      lifetime of a device code (the `expires_in` of the device
+//                        authorization response); default 600.
+//   REFRESH_TOKEN_TTL    lifetime of each refresh token, counted again from every rotation;
+//                        default 1209600 (14 days).
+//   POLL_INTERVAL        polling interval to advertise as `interval` in the device authorization
+//                        response. Default: none. oidc-provider sends no `interval` at all, so
+//                        clients fall back to RFC 8628's default of 5 s.
+//   SLOW_DOWN            "1" makes the token endpoint answer `slow_down` (HTTP 400) when a device
+//                        code is polled sooner than its interval after the previous poll (or
+//                        after it was issued). The interval is POLL_INTERVAL, or 5 s when that is
+//                        unset. oidc-provider itself never answers slow_down. Default: off.
+//   SLOW_DOWN_INCREMENT  seconds added to a device code's interval on each slow_down, as
+//                        RFC 8628 §3.5 requires ("increased by 5 seconds"); default 5.
+//   WATCH_STDIN          "1" makes the server exit when its stdin reaches end of file; the Go
+//                        harness sets it and holds a pipe open. Default: off.
+//
+// Test-only endpoints:
+//
+//   GET  /__test/stats   request counters as JSON (see `stats` below).
+//   POST /__test/reset   sets all counters to zero.
+//
+// Sign-in is this file's own minimal HTML (no JavaScript): the provider's device pages at
+// /device, then /interaction/:uid for login (any login name, no password) and consent, where
+// every requested scope is a ticked checkbox the person may untick.
+
+import * as http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+// oidc-provider prints notices with console.info; keep stdout for the LISTENING line alone.
+console.log = console.error;
+console.info = console.error;
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const RFC8628_DEFAULT_INTERVAL = 5; // RFC 8628 §3.2: "If no value is provided, clients MUST use 5"
+
+// Routes are spelled out (they are oidc-provider's defaults) because the counting and slow_down
+// middleware below match on them before the provider routes the request.
+const ROUTES = {
+  authorization: '/auth',
+  code_verification: '/device',
+  device_authorization: '/device/auth',
+  end_session: '/session/end',
+  introspection: '/token/introspection',
+  jwks: '/jwks',
+  revocation: '/token/revocation',
+  token: '/token',
+  userinfo: '/me',
+};
+
+const PUBLIC_CLIENT_ID = 'devicegate-public';
+const CONFIDENTIAL_CLIENT_ID = 'devicegate-confidential';
+const CONFIDENTIAL_CLIENT_SECRET = 'devicegate-test-secret-not-secret';
+
+// envSeconds reads a whole number of seconds. An invalid value stops the server with a message
+// naming the variable, rather than silently using a default the test did not ask for.
+function envSeconds(name, fallback, min) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new Error(`${name}=${JSON.stringify(raw)}: want a whole number of seconds >= ${min}`);
+  }
+  return Number(raw);
+}
+
+function envFlag(name) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') {
+    return false;
+  }
+  if (raw === '1' || raw === 'true') {
+    return true;
+  }
+  throw new Error(`${name}=${JSON.stringify(raw)}: want 1 or 0`);
+}
+
+const config = {
+  port: envSeconds('PORT', 0, 0),
+  accessTokenTTL: envSeconds('ACCESS_TOKEN_TTL', 60 * 60, 1),
+  deviceCodeTTL: envSeconds('DEVICE_CODE_TTL', 10 * 60, 1),
+  refreshTokenTTL: envSeconds('REFRESH_TOKEN_TTL', 14 * 24 * 60 * 60, 1),
+  pollInterval: envSeconds('POLL_INTERVAL', 0, 1), // 0: do not advertise
+  slowDown: envFlag('SLOW_DOWN'),
+  slowDownIncrement: envSeconds('SLOW_DOWN_INCREMENT', 5, 1),
+};
+
+// --- counters -------------------------------------------------------------------------------
+
+function zeroStats() {
+  return {
+    device_authorizations: 0,
+    token_requests_by_grant: {},
+    refresh_requests: 0,
+    revocations: 0,
+    userinfo_requests: 0,
+    introspections: 0,
+    invalid_grant_responses: 0,
+    slow_down_responses: 0,
+    token_errors_by_code: {},
+  };
+}
+
+let stats = zeroStats();
+
+function bump(map, key) {
+  map[key] = (map[key] || 0) + 1;
+}
+
+// --- small HTTP helpers ---------------------------------------------------------------------
+
+const BODY_LIMIT = 16 * 1024;
+
+// readForm reads an application/x-www-form-urlencoded body. Once it has been read here,
+// oidc-provider takes it from ctx.req.body (it warns once on stderr that a body was pre-parsed).
+async function readForm(ctx) {
+  if (!ctx.is('application/x-www-form-urlencoded')) {
+    return new URLSearchParams();
+  }
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += chunk.length;
+    if (size > BODY_LIMIT) {
+      ctx.throw(413, 'request body too large');
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks).toString('utf8');
+  ctx.req.body = raw;
+  return new URLSearchParams(raw);
+}
+
+function esc(value) {
+  return String(value)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${esc(title)}</title>
+</head>
+<body>
+<h1>${esc(title)}</h1>
+${body}
+</body>
+</html>
+`;
+}
+
+// --- accounts -------------------------------------------------------------------------------
+
+// displayName turns a login into a stable test name: "alice" -> "Alice Example".
+function displayName(login) {
+  return `${login.charAt(0).toUpperCase()}${login.slice(1)} Example`;
+}
+
+async function findAccount(ctx, id) {
+  return {
+    accountId: id,
+    async claims() {
+      return {
+        sub: id,
+        name: displayName(id),
+        email: `${id}@example.com`,
+        email_verified: true,
+      };
+    },
+  };
+}
+
+// --- device pages (the provider's own routes; only their HTML is ours) -------------------
+
+async function userCodeInputSource(ctx, form, out, err) {
+  let title = 'Device sign-in';
+  let message = '<p id="message">Enter the code displayed on your device.</p>';
+  if (err?.name === 'AbortedError') {
+    title = 'Sign-in denied';
+    message = '<p id="message">The sign-in request was denied. You can close this page.</p>';
+  } else if (err?.name === 'ExpiredError') {
+    message = '<p id="message" class="error">The code has expired. Start again on your device.</p>';
+  } else if (err?.name === 'AlreadyUsedError') {
+    message = '<p id="message" class="error">The code has already been used.</p>';
+  } else if (err && (err.userCode || err.name === 'NoCodeError')) {
+    message = '<p id="message" class="error">The code you entered is incorrect. Try again.</p>';
+  } else if (err) {
+    message = `<p id="message" class="error">There was an error processing your request: ${esc(out?.error ?? 'error')}</p>`;
+  }
+  ctx.type = 'html';
+  ctx.body = page(title, `${message}
+${form}
+<button type="submit" form="op.deviceInputForm">Continue</button>`);
+}
+
+async function userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+  ctx.type = 'html';
+  ctx.body = page('Confirm device', `<p id="message">Sign in to <strong>${esc(client.clientName || client.clientId)}</strong>
+if your device shows the code <code id="user_code">${esc(userCode)}</code>.</p>
+${form}
+<button type="submit" form="op.deviceConfirmForm">Continue</button>
+<button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`);
+}
+
+async function successSource(ctx) {
+  ctx.type = 'html';
+  ctx.body = page('Sign-in success', '<p id="message">Your device is signed in. You can close this page.</p>');
+}
+
+// --- interactions: login and consent ------------------------------------------------------
+
+function loginPage(uid, login = '', error = '') {
+  return page('Sign-in', `${error ? `<p id="message" class="error">${esc(error)}</p>` : ''}
+<form id="login" method="post" action="/interaction/${esc(uid)}/login">
+<label>Login <input type="text" name="login" value="${esc(login)}" autocomplete="username"></label>
+<button type="submit">Sign in</button>
+</form>`);
+}
+
+function consentPage(uid, client, scopes) {
+  const boxes = scopes.map((s) => `<li><label><input type="checkbox" name="scope" value="${esc(s)}" checked> ${esc(s)}</label></li>`).join('\n');
+  return page('Authorize', `<p id="message"><strong>${esc(client.clientName || client.clientId)}</strong> asks for access.</p>
+<form id="consent" method="post" action="/interaction/${esc(uid)}/consent">
+<ul>
+${boxes}
+</ul>
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>`);
+}
+
+const LOGIN_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function interactions(provider) {
+  const pattern = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|consent))?$/;
+
+  return async function interactionRoutes(ctx, next) {
+    const match = pattern.exec(ctx.path);
+    if (!match) {
+      return next();
+    }
+    const [, uid, step] = match;
+    ctx.set('cache-control', 'no-store');
+    ctx.type = 'html';
+
+    let details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      ctx.status = 400;
+      ctx.body = page('Sign-in failed', `<p id="message" class="error">${esc(err.message)}</p>`);
+      return undefined;
+    }
+    if (details.uid !== uid) {
+      ctx.status = 400;
+      ctx.body = page('Sign-in failed', '<p id="message" class="error">interaction mismatch</p>');
+      return undefined;
+    }
+    const { prompt, params } = details;
+    const client = await provider.Client.find(params.client_id);
+
+    if (ctx.method === 'GET' && step === undefined) {
+      switch (prompt.name) {
+        case 'login':
+          ctx.body = loginPage(uid);
+          return undefined;
+        case 'consent':
+          ctx.body = consentPage(uid, client, prompt.details.missingOIDCScope ?? []);
+          return undefined;
+        default:
+          ctx.throw(501, `prompt ${prompt.name} not implemented`);
+      }
+    }
+    if (ctx.method !== 'POST' || step === undefined) {
+      ctx.throw(405);
+    }
+
+    const form = await readForm(ctx);
+    let result;
+    if (step === 'login') {
+      if (prompt.name !== 'login') {
+        ctx.throw(400, `expected prompt ${prompt.name}, got login`);
+      }
+      const login = (form.get('login') ?? '').trim().toLowerCase();
+      if (!LOGIN_PATTERN.test(login)) {
+        ctx.body = loginPage(uid, login, 'Enter a login name: lower-case letters, digits, ".", "_" or "-".');
+        return undefined;
+      }
+      result = { login: { accountId: login } };
+    } else {
+      if (prompt.name !== 'consent') {
+        ctx.throw(400, `expected prompt ${prompt.name}, got consent`);
+      }
+      if (form.get('decision') !== 'allow') {
+        result = { error: 'access_denied', error_description: 'End-User denied the request' };
+      } else {
+        // Grant only what was requested and left ticked: unticking narrows the grant, so the
+        // token response's `scope` is narrower than the request's.
+        const requested = new Set(prompt.details.missingOIDCScope ?? []);
+        const ticked = form.getAll('scope').filter((s) => requested.has(s));
+        const grant = details.grantId
+          ? await provider.Grant.find(details.grantId)
+          : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+        if (ticked.length > 0) {
+          grant.addOIDCScope(ticked.join(' '));
+        }
+        if (prompt.details.missingOIDCClaims) {
+          grant.addOIDCClaims(prompt.details.missingOIDCClaims);
+        }
+        result = { consent: { grantId: await grant.save() } };
+      }
+    }
+
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, {
+      mergeWithLastSubmission: true,
+    });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+    return undefined;
+  };
+}
+
+// --- polling: advertised interval and slow_down -------------------------------------------
+
+// polls remembers, per device code, when it was last polled (or issued) and its current
+// interval. Only used with SLOW_DOWN=1.
+const polls = new Map();
+
+function polling() {
+  const baseInterval = config.pollInterval || RFC8628_DEFAULT_INTERVAL;
+
+  return async function pollingMiddleware(ctx, next) {
+    if (ctx.method === 'POST' && ctx.path === ROUTES.token && config.slowDown
+      && ctx.state.form?.get('grant_type') === DEVICE_CODE_GRANT) {
+      const code = ctx.state.form.get('device_code');
+      const state = polls.get(code);
+      const now = Date.now();
+      if (state) {
+        const early = now - state.last < state.interval * 1000;
+        state.last = now;
+        if (early) {
+          // RFC 8628 §3.5: the interval "MUST be increased by 5 seconds for this and all
+          // subsequent requests". `interval` in the body is not in the RFC (GitHub sends it).
+          state.interval += config.slowDownIncrement;
+          ctx.status = 400;
+          ctx.set('cache-control', 'no-store');
+          ctx.body = {
+            error: 'slow_down',
+            error_description: 'you are polling too quickly and should back off at a reasonable rate',
+            interval: state.interval,
+          };
+          return;
+        }
+      }
+    }
+
+    await next();
+
+    if (ctx.method === 'POST' && ctx.path === ROUTES.device_authorization
+      && ctx.status === 200 && ctx.body?.device_code) {
+      if (config.pollInterval) {
+        ctx.body = { ...ctx.body, interval: config.pollInterval };
+      }
+      if (config.slowDown) {
+        polls.set(ctx.body.device_code, { last: Date.now(), interval: baseInterval });
+      }
+    }
+  };
+}
+
+// --- counting and test endpoints ----------------------------------------------------------
+
+// counting is the outermost middleware, so it sees every request the provider sees, including
+// the slow_down answers above. Token request bodies are read here to learn the grant type.
+async function counting(ctx, next) {
+  if (ctx.path.startsWith('/__test/')) {
+    return testEndpoints(ctx);
+  }
+
+  if (ctx.method === 'POST' && ctx.path === ROUTES.token) {
+    ctx.state.form = await readForm(ctx);
+    const grantType = ctx.state.form.get('grant_type') ?? '';
+    bump(stats.token_requests_by_grant, grantType);
+    if (grantType === 'refresh_token') {
+      stats.refresh_requests += 1;
+    }
+  } else if (ctx.method === 'POST' && ctx.path === ROUTES.device_authorization) {
+    stats.device_authorizations += 1;
+  } else if (ctx.method === 'POST' && ctx.path === ROUTES.revocation) {
+    stats.revocations += 1;
+  } else if (ctx.method === 'POST' && ctx.path === ROUTES.introspection) {
+    stats.introspections += 1;
+  } else if (ctx.path === ROUTES.userinfo) {
+    stats.userinfo_requests += 1;
+  }
+
+  await next();
+
+  const error = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body)
+    ? ctx.body.error : undefined;
+  if (error === 'invalid_grant') {
+    stats.invalid_grant_responses += 1;
+  }
+  if (error === 'slow_down') {
+    stats.slow_down_responses += 1;
+  }
+  if (error && ctx.path === ROUTES.token) {
+    bump(stats.token_errors_by_code, error);
+  }
+  return undefined;
+}
+
+function testEndpoints(ctx) {
+  ctx.set('cache-control', 'no-store');
+  if (ctx.path === '/__test/stats' && ctx.method === 'GET') {
+    ctx.body = stats;
+  } else if (ctx.path === '/__test/reset' && ctx.method === 'POST') {
+    stats = zeroStats();
+    ctx.status = 204;
+  } else {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found' };
+  }
+}
+
+// --- provider -------------------------------------------------------------------------------
+
+function newProvider(issuer) {
+  const grantTypes = [DEVICE_CODE_GRANT, 'refresh_token'];
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: PUBLIC_CLIENT_ID,
+        client_name: 'devicegate (public)',
+        token_endpoint_auth_method: 'none',
+        grant_types: grantTypes,
+        response_types: [],
+        redirect_uris: [],
+      },
+      {
+        client_id: CONFIDENTIAL_CLIENT_ID,
+        client_name: 'devicegate (confidential)',
+        client_secret: CONFIDENTIAL_CLIENT_SECRET,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: grantTypes,
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'api:read', 'api:write'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    findAccount,
+    routes: ROUTES,
+    cookies: { keys: ['oidctest-cookie-key-not-secret'] },
+    interactions: {
+      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource,
+        userCodeConfirmSource,
+        successSource,
+      },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+    },
+    // Every refresh rotates the refresh token (RFC 9700 §4.14.2). Presenting a rotated one again
+    // makes oidc-provider answer invalid_grant ("refresh token already used") and revoke the
+    // whole grant: the newest refresh token and all access tokens die with it.
+    rotateRefreshToken: true,
+    // Refresh tokens only when the person granted offline_access (as Microsoft and Auth0 do).
+    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+      && code.scopes.has('offline_access'),
+    ttl: {
+      AccessToken: config.accessTokenTTL,
+      IdToken: config.accessTokenTTL,
+      DeviceCode: config.deviceCodeTTL,
+      RefreshToken: config.refreshTokenTTL,
+      // A grant must outlive its refresh tokens, or refreshing fails with "grant not found".
+      Grant: Math.max(config.refreshTokenTTL, 14 * 24 * 60 * 60),
+      Interaction: 60 * 60,
+      Session: 14 * 24 * 60 * 60,
+    },
+  });
+
+  provider.use(counting);
+  provider.use(polling());
+  provider.use(interactions(provider));
+  return provider;
+}
+
+// The issuer must contain the port, which is known only once the socket is bound, so the
+// server listens first and gets its request handler afterwards.
+const server = http.createServer();
+server.listen(config.port, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = newProvider(issuer);
+  server.on('request', provider.callback());
+  process.stdout.write(`LISTENING ${issuer}\n`);
+});
+
+// With WATCH_STDIN=1, exit when the parent closes our stdin (or dies without cleaning up), so no
+// provider outlives the test that started it.
+if (envFlag('WATCH_STDIN')) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
