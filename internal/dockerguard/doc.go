@@ -1,0 +1,36 @@
+// Package dockerguard is a filtering proxy for the Docker Engine API socket.
+//
+// The agent container must be able to run
+//
+//	docker exec myapp-sidecar-1 sidecar ...
+//	docker exec myapp-sidecar-1 tgauth ...
+//
+// but mounting the real Docker socket into it would give it root on the host:
+// anyone who can create a container can bind-mount / and run it privileged.
+// A [Guard] listens on its own socket and forwards only the handful of API
+// calls that "docker exec" into the sidecar needs. Everything else is denied
+// with a 403 whose JSON "message" the Docker CLI prints.
+//
+// The policy, deny by default:
+//
+//   - The request target must be an origin-form path made of the characters
+//     [A-Za-z0-9._-/]: no percent-encoding at all (so no %2f, %2e or %252f),
+//     no empty, "." or ".." segments, no query except where noted. An optional
+//     well-formed version prefix (/v1.45) is kept and passed upstream.
+//   - Only HTTP/1.1; no method-override headers; no body where the endpoint
+//     takes none; bodies are read through [http.MaxBytesReader].
+//   - GET|HEAD /_ping, GET /version.
+//   - GET /containers/json is answered with the sidecar container(s) only:
+//     the guard asks upstream with its own compose label filter.
+//   - GET /containers/{ref}/json and POST /containers/{ref}/exec only when ref
+//     names the sidecar (full ID, unique ID prefix or name). The request is
+//     forwarded with the full container ID, so a container that happens to be
+//     named like a prefix of the sidecar's ID can never be reached. The Env of
+//     the inspect answer is redacted: it holds the sidecar's secrets.
+//   - The exec body must decode strictly (see decodeExecCreate), its command
+//     must be exactly an allowed name, and it may not run privileged, as
+//     another user, in another directory or with a protected environment name.
+//   - POST /exec/{id}/start, POST /exec/{id}/resize and GET /exec/{id}/json
+//     only for exec IDs that this guard created. Start is proxied as a
+//     hijacked stream in both directions, half-closes included.
+package dockerguard
