@@ -318,15 +318,22 @@ function interactions(provider) {
       if (form.get('decision') !== 'allow') {
         result = { error: 'access_denied', error_description: 'End-User denied the request' };
       } else {
-        // Grant only what was requested and left ticked: unticking narrows the grant, so the
-        // token response's `scope` is narrower than the request's.
-        const requested = new Set(prompt.details.missingOIDCScope ?? []);
-        const ticked = form.getAll('scope').filter((s) => requested.has(s));
+        // Grant what was requested and left ticked, and reject the rest: unticking narrows the
+        // grant, so the token response's `scope` is narrower than the request's. Rejecting (not
+        // just leaving out) matters: oidc-provider would ask again for scopes neither granted
+        // nor rejected.
+        const requested = prompt.details.missingOIDCScope ?? [];
+        const ticked = new Set(form.getAll('scope'));
+        const granted = requested.filter((s) => ticked.has(s));
+        const rejected = requested.filter((s) => !ticked.has(s));
         const grant = details.grantId
           ? await provider.Grant.find(details.grantId)
           : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
-        if (ticked.length > 0) {
-          grant.addOIDCScope(ticked.join(' '));
+        if (granted.length > 0) {
+          grant.addOIDCScope(granted.join(' '));
+        }
+        if (rejected.length > 0) {
+          grant.rejectOIDCScope(rejected.join(' '));
         }
         if (prompt.details.missingOIDCClaims) {
           grant.addOIDCClaims(prompt.details.missingOIDCClaims);
