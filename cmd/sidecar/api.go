@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/exitcode"
+)
+
+const apiUsage = `usage: sidecar api [--profile P] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
+
+Calls the provider's API (OAUTH_API_URL) with a valid access token and
+prints the response body. -d @FILE reads the body from a file, -d @- from
+standard input. A non-2xx answer prints its status to stderr and exits 1.`
+
+// maxAPIBody bounds a request body read from a file or stdin.
+const maxAPIBody = 64 << 20
+
+func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("api", stderr, apiUsage)
+	profile := fs.String("profile", "", "profile")
+	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
+	var headers cli.Strings
+	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	data := fs.String("d", "", "request body, @FILE or @- for stdin")
+	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("api needs exactly one PATH or URL")
+	}
+	hdr := http.Header{}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n") {
+			return cli.Usagef("-H %q: want 'Name: value'", h)
+		}
+		if strings.EqualFold(k, "Authorization") {
+			return cli.Usagef("-H Authorization: the token is added by sidecar")
+		}
+		hdr.Add(k, strings.TrimSpace(v))
+	}
+	var body []byte
+	hasBody := false
+	if isSet(fs, "d") {
+		hasBody = true
+		if body, err = readData(*data, stdin); err != nil {
+			return err
+		}
+	}
+	m := strings.ToUpper(*method)
+	if m == "" {
+		m = http.MethodGet
+		if hasBody {
+			m = http.MethodPost
+		}
+	}
+	if !validMethod(m) {
+		return cli.Usagef("-X %q is not an HTTP method", *method)
+	}
+
+	s, err := open(*profile)
+	if err != nil {
+		return err
+	}
+	ep, err := s.Provider.Endpoints(ctx)
+	if err != nil {
+		return exitcode.With(exitcode.Provider, err)
+	}
+	target, err := apiURL(ep.APIURL, pos[0], s.Profile)
+	if err != nil {
+		return err
+	}
+	e, err := validToken(ctx, s, *minTTL, stderr)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, m, target, bytes.NewReader(body))
+	if err != nil {
+		return cli.Usagef("api: %v", err)
+	}
+	if !hasBody {
+		req.Body, req.ContentLength = nil, 0
+	}
+	req.Header = hdr
+	req.Header.Set("Authorization", "Bearer "+e.AccessToken)
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", s.Provider.Accept)
+	}
+	if hasBody && req.Header.Get("Content-Type") == "" {
+		ct := "application/x-www-form-urlencoded"
+		if json.Valid(body) {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("User-Agent", "devicegate-sidecar")
+	client := *s.HTTP
+	// Never follow a redirect to another host with our token on it.
+	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if r.URL.Host != via[0].URL.Host || r.URL.Scheme != via[0].URL.Scheme {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= 10 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return exitcode.With(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(stdout, res.Body); err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if res.StatusCode/100 != 2 {
+		return exitcode.With(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
+	}
+	return nil
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// apiURL joins a path onto the API base, or checks that a full URL points
+// at the API's own origin: the token must never be sent anywhere else.
+func apiURL(base, arg, profile string) (string, error) {
+	if base == "" {
+		return "", exitcode.With(exitcode.Usage, fmt.Errorf("profile %s has no API URL: set OAUTH_API_URL", profile))
+	}
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", exitcode.With(exitcode.Usage, fmt.Errorf("OAUTH_API_URL: %v", err))
+	}
+	if strings.Contains(arg, "://") {
+		u, err := url.Parse(arg)
+		if err != nil {
+			return "", cli.Usagef("invalid URL %q", arg)
+		}
+		if u.Scheme != b.Scheme || u.Host != b.Host {
+			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (OAUTH_API_URL)", u.Scheme, u.Host, b.Scheme, b.Host)
+		}
+		return u.String(), nil
+	}
+	p, q, _ := strings.Cut(arg, "?")
+	ref := &url.URL{Path: strings.TrimRight(b.Path, "/") + "/" + strings.TrimLeft(p, "/"), RawQuery: q}
+	u := *b
+	u.Path, u.RawPath, u.RawQuery = ref.Path, "", ref.RawQuery
+	return u.String(), nil
+}
+
+func readData(d string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader
+	switch {
+	case d == "@-":
+		r = stdin
+	case strings.HasPrefix(d, "@"):
+		f, err := os.Open(d[1:])
+		if err != nil {
+			return nil, cli.Usagef("-d %s: %v", d, errors.Unwrap(err))
+		}
+		defer f.Close()
+		r = f
+	default:
+		return []byte(d), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxAPIBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(b) > maxAPIBody {
+		return nil, cli.Usagef("-d %s: the body is larger than %d MiB", d, maxAPIBody>>20)
+	}
+	return b, nil
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/qrcode"
+	"github.com/devicegate/devicegate/internal/session"
+)
+
+const loginUsage = `usage: sidecar login [--profile P] [--json]
+
+Signs in with a device code: open the URL on any device, enter the code,
+and approve. With --json, prints one JSON event per line.`
+
+func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("login", stderr, loginUsage)
+	profile := fs.String("profile", "", "profile to sign in")
+	asJSON := fs.Bool("json", false, "print JSON events")
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return cli.Usagef("login takes no arguments")
+	}
+	s, err := open(*profile)
+	if err != nil {
+		return emitErr(stdout, *asJSON, err)
+	}
+	var (
+		out  = &terminal{w: stdout, tty: isTTY(stdout)}
+		opts session.LoginOptions
+	)
+	enc := json.NewEncoder(stdout)
+	if *asJSON {
+		opts.Display = func(_ context.Context, c deviceflow.Code) error { return enc.Encode(s.CodeEvent(c)) }
+	} else {
+		opts.Display = func(_ context.Context, c deviceflow.Code) error { out.show(s.Provider.Kind, s.Profile, c); return nil }
+		opts.Retrying = func(err error, wait time.Duration) {
+			out.note(fmt.Sprintf("provider not answering (%v); retrying in %s", err, wait.Round(time.Second)))
+		}
+	}
+	e, err := s.Login(ctx, opts)
+	out.stop()
+	if err != nil {
+		return emitErr(stdout, *asJSON, err)
+	}
+	if *asJSON {
+		return enc.Encode(s.SignedInEvent("signed_in", e))
+	}
+	fmt.Fprintf(stdout, "Signed in as %s.\n", accountLabel(e.Account.Name, e.Account.Email, e.Account.Subject))
+	fmt.Fprintf(stdout, "Granted scopes: %s\n", strings.Join(e.ScopesGranted, " "))
+	if miss := s.NotGranted(e); len(miss) > 0 {
+		fmt.Fprintf(stdout, "Not granted: %s\n", strings.Join(miss, " "))
+	}
+	return nil
+}
+
+// emitErr also reports the error as a JSON event in --json mode, so that a
+// program reading stdout sees how it ended; the error still goes to stderr.
+func emitErr(stdout io.Writer, asJSON bool, err error) error {
+	if asJSON {
+		_ = json.NewEncoder(stdout).Encode(session.ErrorEvent(err))
+	}
+	return err
+}
+
+func accountLabel(name, email, subject string) string {
+	switch {
+	case name != "" && email != "" && name != email:
+		return fmt.Sprintf("%s (%s)", name, email)
+	case name != "":
+		return name
+	case email != "":
+		return email
+	case subject != "":
+		return subject
+	}
+	return "an unnamed account"
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminal shows codes to a person at a terminal: a QR code and a live
+// countdown on a TTY, plain lines otherwise (logs, pipes, docker exec
+// without -t).
+type terminal struct {
+	w    io.Writer
+	tty  bool
+	mu   sync.Mutex
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (t *terminal) show(kind, profile string, c deviceflow.Code) {
+	t.stop()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c.Attempt > 0 {
+		fmt.Fprintf(t.w, "\nThe code expired; here is a fresh one (%d of %d).\n", c.Attempt, c.MaxAttempts)
+	}
+	fmt.Fprintf(t.w, "To sign in to %s (profile %s), open:\n\n  %s\n\nand enter the code:  %s\n\n", kind, profile, c.VerificationURI, c.UserCode)
+	if c.VerificationURIComplete != "" {
+		if t.tty {
+			if q, err := qrcode.Terminal(c.VerificationURIComplete); err == nil {
+				fmt.Fprintf(t.w, "Or scan this with your phone:\n\n%s\n", q)
+			}
+		} else {
+			fmt.Fprintf(t.w, "Or open this link, which carries the code: %s\n\n", c.VerificationURIComplete)
+		}
+	}
+	left := time.Until(c.ExpiresAt).Round(time.Second)
+	if !t.tty {
+		fmt.Fprintf(t.w, "The code expires in %s (at %s). Waiting for approval...\n", left, c.ExpiresAt.UTC().Format("15:04:05 UTC"))
+		return
+	}
+	t.done = make(chan struct{})
+	t.wg.Add(1)
+	go t.countdown(c.ExpiresAt, t.done)
+}
+
+func (t *terminal) countdown(at time.Time, done <-chan struct{}) {
+	defer t.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		left := max(time.Until(at), 0).Round(time.Second)
+		t.mu.Lock()
+		fmt.Fprintf(t.w, "\rWaiting for approval... the code expires in %s  ", left)
+		t.mu.Unlock()
+		select {
+		case <-done:
+			t.mu.Lock()
+			fmt.Fprint(t.w, "\r\033[K")
+			t.mu.Unlock()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (t *terminal) note(msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tty {
+		fmt.Fprint(t.w, "\r\033[K")
+	}
+	fmt.Fprintln(t.w, msg)
+}
+
+func (t *terminal) stop() {
+	if t.done != nil {
+		close(t.done)
+		t.wg.Wait()
+		t.done = nil
+	}
+}

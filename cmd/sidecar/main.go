@@ -1,0 +1,93 @@
+// Command sidecar holds an AI agent's OAuth sign-ins and hands out tokens
+// on demand. See `sidecar help` and README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/tokencache"
+	"github.com/devicegate/devicegate/internal/version"
+)
+
+const prog = "sidecar"
+
+const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
+
+Usage:
+  sidecar login   [--profile P] [--json]            sign in with a device code
+  sidecar token   [--profile P] [--min-ttl D] [--json]
+                                                    print a valid access token
+  sidecar run     [--profile P] [--env NAME]... -- CMD [ARGS...]
+                                                    run CMD with the token in ACCESS_TOKEN
+  sidecar api     [--profile P] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
+                                                    call the provider's API
+  sidecar status  [--profile P | --all] [--json]    who is signed in, scopes, expiry
+  sidecar logout  [--profile P] [--force]           revoke at the provider and forget
+  sidecar serve                                     keep sign-ins alive (container process)
+  sidecar guard                                     filtering proxy for the Docker socket
+  sidecar health                                    container health check
+  sidecar keygen                                    print a new SIDECAR_CACHE_KEY
+  sidecar version
+  sidecar help
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 sign-in declined,
+4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure.
+Configuration comes from the environment; see .env.example.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs the command line args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return exitcode.Usage
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "login":
+		err = login(ctx, rest, stdout, stderr)
+	case "token":
+		err = token(ctx, rest, stdout, stderr)
+	case "run":
+		return runCmd(ctx, rest, stdin, stdout, stderr)
+	case "api":
+		err = api(ctx, rest, stdin, stdout, stderr)
+	case "status":
+		err = status(rest, stdout, stderr)
+	case "logout":
+		err = logout(ctx, rest, stdout, stderr)
+	case "serve":
+		err = serve(ctx, rest, stdout, stderr)
+	case "guard":
+		err = guard(ctx, rest, stderr)
+	case "health":
+		err = health(rest, stdout, stderr)
+	case "keygen":
+		if len(rest) > 0 {
+			err = cli.Usagef("keygen takes no arguments")
+			break
+		}
+		fmt.Fprintln(stdout, tokencache.NewKey())
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "sidecar %s\n", version.String())
+	case "help", "--help", "-h":
+		io.WriteString(stdout, usage)
+	default:
+		err = cli.Usagef("unknown command %q", cmd)
+	}
+	return cli.Report(stderr, prog, err)
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/session"
+)
+
+const statusUsage = `usage: sidecar status [--profile P | --all] [--json]
+
+Shows who is signed in, the granted and requested scopes, when the access
+token expires, and whether a refresh token is held. Exits 4 when a sign-in
+is required. It never contacts the provider.`
+
+func status(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("status", stderr, statusUsage)
+	profile := fs.String("profile", "", "profile")
+	all := fs.Bool("all", false, "every configured profile")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return cli.Usagef("status takes no arguments")
+	}
+	if *all && *profile != "" {
+		return cli.Usagef("--all and --profile exclude each other")
+	}
+	c, err := cli.LoadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := cli.Store(c)
+	if err != nil {
+		return err
+	}
+	names := []string{*profile}
+	if *all {
+		names = c.Order
+	}
+	var list []session.Status
+	for _, n := range names {
+		s, err := cli.Session(c, st, n)
+		if err != nil {
+			return err
+		}
+		ss, err := s.Status()
+		if err != nil {
+			return err
+		}
+		list = append(list, ss)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if *all {
+			err = enc.Encode(list)
+		} else {
+			err = enc.Encode(list[0])
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		for i, s := range list {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			printStatus(stdout, s)
+		}
+	}
+	for _, s := range list {
+		if s.State == session.StateSignInRequired {
+			return exitcode.With(exitcode.SignInRequired, &quiet{})
+		}
+	}
+	return nil
+}
+
+// quiet is an error whose message was already shown as the status itself.
+type quiet struct{}
+
+func (quiet) Error() string { return "sign-in required" }
+
+func printStatus(w io.Writer, s session.Status) {
+	fmt.Fprintf(w, "Profile:   %s (%s)\n", s.Profile, s.Provider)
+	state := s.State
+	if s.Reason != "" {
+		state += " — " + s.Reason
+	}
+	fmt.Fprintf(w, "State:     %s\n", state)
+	if s.State == session.StateSignInRequired && s.Account.Subject == "" {
+		fmt.Fprintln(w, "Hint:      send /auth to your Telegram bot, or run `tgauth` to sign in")
+	}
+	if s.Account.Subject != "" || s.Account.Name != "" {
+		fmt.Fprintf(w, "Account:   %s\n", accountLabel(s.Account.Name, s.Account.Email, s.Account.Subject))
+	}
+	if s.AccessTokenExpiresAt != nil {
+		left := time.Until(*s.AccessTokenExpiresAt).Round(time.Second)
+		when := "in " + left.String()
+		if left <= 0 {
+			when = (-left).String() + " ago"
+		}
+		fmt.Fprintf(w, "Expires:   %s (%s)\n", s.AccessTokenExpiresAt.Format(time.RFC3339), when)
+	}
+	if len(s.ScopesGranted) > 0 {
+		fmt.Fprintf(w, "Scopes:    %s\n", strings.Join(s.ScopesGranted, " "))
+	}
+	fmt.Fprintf(w, "Requested: %s\n", strings.Join(s.ScopesRequested, " "))
+	if len(s.ScopesNotGranted) > 0 {
+		fmt.Fprintf(w, "Not granted at consent: %s\n", strings.Join(s.ScopesNotGranted, " "))
+	}
+	fmt.Fprintf(w, "Refresh:   %s\n", yesNo(s.HasRefreshToken, "refresh token held", "no refresh token"))
+	if s.CacheEncrypted {
+		fmt.Fprintln(w, "Cache:     encrypted (AES-256-GCM)")
+	} else {
+		fmt.Fprintln(w, "Cache:     NOT encrypted — set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
+	}
+}
+
+func yesNo(b bool, y, n string) string {
+	if b {
+		return y
+	}
+	return n
+}

@@ -1,0 +1,366 @@
+// Package config reads devicegate's configuration from the environment.
+//
+// Everything is read through envconfig into typed structs and validated once
+// at start: an invalid value fails loudly and the error names the variable,
+// so a person editing .env knows exactly what to fix. Secrets can be given
+// directly or, for Docker secrets, through a `_FILE` variant.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// DefaultProfile is the name of the profile read from the unprefixed
+// OAUTH_* variables.
+const DefaultProfile = "default"
+
+// Providers lists the provider presets OAUTH_PROVIDER accepts.
+var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc"}
+
+// Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
+//
+// Field names are chosen so that envconfig's split_words produces the
+// variable names (ClientID -> CLIENT_ID); explicit `envconfig` tags are
+// avoided on purpose, because envconfig falls back to the bare tag
+// (CLIENT_ID) when the prefixed variable is unset, which would let one
+// profile silently read another program's variables.
+type Profile struct {
+	Name string `ignored:"true"`
+	// Prefix is the variable prefix of this profile, e.g. OAUTH_GH.
+	Prefix string `ignored:"true"`
+
+	Provider         string `split_words:"true"`
+	ClientID         string `split_words:"true"`
+	ClientSecret     string `split_words:"true"`
+	ClientSecretFile string `split_words:"true"`
+	Scopes           string `split_words:"true"`
+	Tenant           string `split_words:"true"`
+	Issuer           string `split_words:"true"`
+	Audience         string `split_words:"true"`
+	DeviceAuthURL    string `split_words:"true"`
+	TokenURL         string `split_words:"true"`
+	UserinfoURL      string `split_words:"true"`
+	RevokeURL        string `split_words:"true"`
+	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+}
+
+// Var returns the full variable name of a profile setting, e.g.
+// Var("CLIENT_ID") is "OAUTH_GH_CLIENT_ID" for the gh profile.
+func (p *Profile) Var(name string) string { return p.Prefix + "_" + name }
+
+// ScopeList returns the configured scopes (space separated), or nil.
+func (p *Profile) ScopeList() []string { return strings.Fields(p.Scopes) }
+
+// Sidecar holds the SIDECAR_* variables.
+type Sidecar struct {
+	Profiles      []string      `split_words:"true"`
+	CacheKey      string        `split_words:"true"`
+	CacheKeyFile  string        `split_words:"true"`
+	LoginRestarts int           `split_words:"true" default:"3"`
+	Keepalive     time.Duration `split_words:"true" default:"24h"`
+	HTTPTimeout   time.Duration `split_words:"true" default:"30s"`
+	Hostname      string        `split_words:"true"`
+}
+
+// Telegram holds the TELEGRAM_* variables used by tgauth and sidecar serve.
+type Telegram struct {
+	BotToken     string `split_words:"true"`
+	BotTokenFile string `split_words:"true"`
+	ChatID       int64  `split_words:"true"`
+	ApiURL       string `split_words:"true" default:"https://api.telegram.org"` //nolint:revive
+	Listen       bool   `split_words:"true"`
+}
+
+// Config is the whole validated configuration.
+type Config struct {
+	Sidecar  Sidecar
+	Telegram Telegram
+	// Profiles by name; the default profile is present only when configured.
+	Profiles map[string]*Profile
+	// Order is the profile names in the order they were declared, the
+	// default profile first when present.
+	Order []string
+	// DataDir is where the token cache lives:
+	// $XDG_DATA_HOME/devicegate, or ~/.local/share/devicegate.
+	DataDir string
+}
+
+// Error is a configuration error. Var names the variable at fault, so that
+// callers (and tests) can tell which one without parsing text.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Var == "" {
+		return e.Msg
+	}
+	return e.Var + ": " + e.Msg
+}
+
+func errf(v, format string, a ...any) error { return &Error{Var: v, Msg: fmt.Sprintf(format, a...)} }
+
+var profileName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// Load reads and validates the configuration from the process environment.
+func Load() (*Config, error) {
+	c := &Config{Profiles: map[string]*Profile{}}
+	if err := process("SIDECAR", &c.Sidecar); err != nil {
+		return nil, err
+	}
+	if err := process("TELEGRAM", &c.Telegram); err != nil {
+		return nil, err
+	}
+	if err := c.validateSidecar(); err != nil {
+		return nil, err
+	}
+	dir, err := dataDir()
+	if err != nil {
+		return nil, err
+	}
+	c.DataDir = dir
+
+	def := &Profile{Name: DefaultProfile, Prefix: "OAUTH"}
+	if err := process(def.Prefix, def); err != nil {
+		return nil, err
+	}
+	if def.Provider != "" || def.ClientID != "" {
+		if err := def.validate(); err != nil {
+			return nil, err
+		}
+		c.Profiles[def.Name] = def
+		c.Order = append(c.Order, def.Name)
+	}
+	for _, raw := range c.Sidecar.Profiles {
+		name := strings.TrimSpace(raw)
+		if name == "" {
+			continue
+		}
+		if !profileName.MatchString(name) || name == DefaultProfile {
+			return nil, errf("SIDECAR_PROFILES", "invalid profile name %q: use lowercase letters, digits and _, starting with a letter (not %q)", name, DefaultProfile)
+		}
+		if _, dup := c.Profiles[name]; dup {
+			return nil, errf("SIDECAR_PROFILES", "profile %q is listed twice", name)
+		}
+		p := &Profile{Name: name, Prefix: "OAUTH_" + strings.ToUpper(name)}
+		if err := process(p.Prefix, p); err != nil {
+			return nil, err
+		}
+		if err := p.validate(); err != nil {
+			return nil, err
+		}
+		c.Profiles[name] = p
+		c.Order = append(c.Order, name)
+	}
+	return c, nil
+}
+
+// Profile returns the named profile; "" selects the default profile, or the
+// first declared one when OAUTH_* is not configured.
+func (c *Config) Profile(name string) (*Profile, error) {
+	if name == "" {
+		if len(c.Order) == 0 {
+			return nil, errf("OAUTH_PROVIDER", "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)")
+		}
+		name = c.Order[0]
+	}
+	p, ok := c.Profiles[name]
+	if !ok {
+		known := strings.Join(c.Order, ", ")
+		if known == "" {
+			known = "none"
+		}
+		return nil, &Error{Msg: fmt.Sprintf("unknown profile %q (configured: %s); add it to SIDECAR_PROFILES and set OAUTH_%s_*", name, known, strings.ToUpper(name))}
+	}
+	return p, nil
+}
+
+// Token returns the Telegram bot token from TELEGRAM_BOT_TOKEN or
+// TELEGRAM_BOT_TOKEN_FILE.
+func (t *Telegram) Token() (string, error) {
+	return secret("TELEGRAM_BOT_TOKEN", t.BotToken, t.BotTokenFile)
+}
+
+// CacheKeyValue returns the cache key text from SIDECAR_CACHE_KEY or
+// SIDECAR_CACHE_KEY_FILE, "" when neither is set.
+func (s *Sidecar) CacheKeyValue() (string, error) {
+	return secret("SIDECAR_CACHE_KEY", s.CacheKey, s.CacheKeyFile)
+}
+
+// Secret returns the client secret from OAUTH_CLIENT_SECRET or its _FILE.
+func (p *Profile) Secret() (string, error) {
+	return secret(p.Var("CLIENT_SECRET"), p.ClientSecret, p.ClientSecretFile)
+}
+
+func (c *Config) validateSidecar() error {
+	s := &c.Sidecar
+	if s.LoginRestarts < 0 || s.LoginRestarts > 100 {
+		return errf("SIDECAR_LOGIN_RESTARTS", "must be between 0 and 100, not %d", s.LoginRestarts)
+	}
+	if s.Keepalive < time.Minute {
+		return errf("SIDECAR_KEEPALIVE", "must be at least 1m, not %s", s.Keepalive)
+	}
+	if s.HTTPTimeout < time.Second {
+		return errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout)
+	}
+	if _, err := s.CacheKeyValue(); err != nil {
+		return err
+	}
+	if err := checkURL("TELEGRAM_API_URL", c.Telegram.ApiURL); err != nil {
+		return err
+	}
+	if _, err := c.Telegram.Token(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (p *Profile) validate() error {
+	p.Provider = strings.ToLower(strings.TrimSpace(p.Provider))
+	if p.Provider == "" {
+		return errf(p.Var("PROVIDER"), "is required: one of %s", strings.Join(Providers, ", "))
+	}
+	if !slices.Contains(Providers, p.Provider) {
+		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
+	}
+	if strings.TrimSpace(p.ClientID) == "" {
+		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
+	}
+	sec, err := p.Secret()
+	if err != nil {
+		return err
+	}
+	if p.Provider == "google" && sec == "" {
+		return errf(p.Var("CLIENT_SECRET"), "is required for Google (set it or %s)", p.Var("CLIENT_SECRET_FILE"))
+	}
+	if p.Provider == "microsoft" {
+		if p.Tenant == "" {
+			p.Tenant = "consumers"
+		}
+		if !tenantRe.MatchString(p.Tenant) {
+			return errf(p.Var("TENANT"), "invalid tenant %q: use consumers, organizations, common, a tenant id or a domain", p.Tenant)
+		}
+	}
+	for _, u := range []struct{ name, val string }{
+		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
+		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL},
+	} {
+		if u.val == "" {
+			continue
+		}
+		if err := checkURL(p.Var(u.name), u.val); err != nil {
+			return err
+		}
+	}
+	p.Issuer = strings.TrimRight(p.Issuer, "/")
+	switch p.Provider {
+	case "auth0", "okta", "keycloak", "oidc":
+		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
+			return errf(p.Var("ISSUER"), "is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))
+		}
+	}
+	for _, s := range p.ScopeList() {
+		if !scopeRe.MatchString(s) {
+			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
+		}
+	}
+	return nil
+}
+
+var (
+	tenantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
+	// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+	scopeRe = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+)
+
+// checkURL accepts absolute http(s) URLs; plain http only for loopback
+// hosts, because tokens and client secrets travel over these URLs.
+func checkURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errf(name, "invalid URL %q: want an absolute https:// URL", raw)
+	}
+	if u.User != nil {
+		return errf(name, "URL must not contain a user or password")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return errf(name, "refusing plain http:// to %s: tokens would travel unencrypted; use https://", u.Hostname())
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// secret returns a secret given directly in name or in the file named by
+// name_FILE (Docker secrets). An empty or missing-but-empty file counts as
+// unset, so compose files can mount an optional empty secret.
+func secret(name, direct, file string) (string, error) {
+	if direct != "" && file != "" {
+		return "", errf(name, "set either %s or %s_FILE, not both", name, name)
+	}
+	if file == "" {
+		return strings.TrimSpace(direct), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", errf(name+"_FILE", "cannot read %s: %v", file, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func process(prefix string, spec any) error {
+	err := envconfig.Process(prefix, spec)
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		want := pe.TypeName
+		switch pe.TypeName {
+		case "int", "int64":
+			want = "a whole number"
+		case "Duration":
+			want = "a duration such as 90s, 15m or 24h"
+		case "bool":
+			want = "true or false"
+		}
+		return errf(pe.KeyName, "invalid value %q: want %s", pe.Value, want)
+	}
+	if err != nil {
+		return &Error{Msg: err.Error()}
+	}
+	return nil
+}
+
+func dataDir() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		if !filepath.IsAbs(d) {
+			return "", errf("XDG_DATA_HOME", "must be an absolute path, not %q", d)
+		}
+		return filepath.Join(d, "devicegate"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errf("XDG_DATA_HOME", "is not set and there is no home directory: set it to where the token cache should live")
+	}
+	return filepath.Join(home, ".local", "share", "devicegate"), nil
+}

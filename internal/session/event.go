@@ -1,0 +1,79 @@
+package session
+
+import (
+	"time"
+
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// Event is one line of `sidecar login --json` and `tgauth --json`: the
+// progress of a sign-in, for an agent to follow. It never holds a token or
+// the device code.
+type Event struct {
+	Event string `json:"event"` // code, restart, signed_in, already_signed_in, error
+
+	Profile  string `json:"profile,omitempty"`
+	Provider string `json:"provider,omitempty"`
+
+	// code and restart
+	UserCode                string     `json:"user_code,omitempty"`
+	VerificationURI         string     `json:"verification_uri,omitempty"`
+	VerificationURIComplete string     `json:"verification_uri_complete,omitempty"`
+	ExpiresAt               *time.Time `json:"expires_at,omitempty"`
+	Attempt                 int        `json:"attempt,omitempty"`
+	MaxAttempts             int        `json:"max_attempts,omitempty"`
+
+	// signed_in
+	Name             string   `json:"name,omitempty"`
+	Email            string   `json:"email,omitempty"`
+	Subject          string   `json:"subject,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	ScopesNotGranted []string `json:"scopes_not_granted,omitempty"`
+
+	// error
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// CodeEvent describes a fresh code: "code" for the first, "restart" for a
+// new one after an expiry.
+func (s *Session) CodeEvent(c deviceflow.Code) Event {
+	ev := Event{
+		Event: "code", Profile: s.Profile, Provider: s.Provider.Kind,
+		UserCode: c.UserCode, VerificationURI: c.VerificationURI,
+		VerificationURIComplete: c.VerificationURIComplete,
+		Attempt: c.Attempt, MaxAttempts: c.MaxAttempts,
+	}
+	t := c.ExpiresAt.UTC().Truncate(time.Second)
+	ev.ExpiresAt = &t
+	if c.Attempt > 0 {
+		ev.Event = "restart"
+	}
+	return ev
+}
+
+// SignedInEvent describes a completed (or existing) sign-in.
+func (s *Session) SignedInEvent(kind string, e *tokencache.Entry) Event {
+	return Event{
+		Event: kind, Profile: s.Profile, Provider: s.Provider.Kind,
+		Name: e.Account.Name, Email: e.Account.Email, Subject: e.Account.Subject,
+		Scopes:           e.ScopesGranted,
+		ScopesNotGranted: s.NotGranted(e),
+	}
+}
+
+// ErrorEvent describes a failure with its exit code.
+func ErrorEvent(err error) Event {
+	return Event{Event: "error", Code: exitcode.Of(err), Message: err.Error()}
+}
+
+// NotGranted lists the requested scopes the provider did not grant.
+func (s *Session) NotGranted(e *tokencache.Entry) []string {
+	req := e.ScopesRequested
+	if len(req) == 0 {
+		req = s.Provider.Scopes
+	}
+	return missingScopes(req, e.ScopesGranted, e.RefreshToken != "", s.Provider.Kind)
+}

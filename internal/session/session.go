@@ -1,0 +1,394 @@
+// Package session manages one profile's sign-in: signing in through the
+// device flow, handing out valid access tokens, refreshing them safely
+// across processes, reporting status and signing out.
+//
+// Refresh tokens rotate (RFC 9700 §4.14.2: public clients' refresh tokens
+// must), and a provider that sees a rotated token reused revokes the whole
+// grant. So a refresh happens only under the cache's cross-process lock,
+// after re-reading the cache, and the new token is saved before the lock is
+// released: any number of concurrent `sidecar token` processes cause one
+// refresh, and nobody ever sends a spent refresh token.
+//
+// Errors returned here carry their exit code (package exitcode).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// ErrSignInRequired means no usable token exists and only a person can fix
+// it by signing in again. It is returned wrapped in a *SignInError.
+var ErrSignInRequired = errors.New("sign-in required")
+
+// SignInError says why a sign-in is required.
+type SignInError struct {
+	Profile string
+	Reason  string
+	Err     error // the underlying cause, if any
+}
+
+func (e *SignInError) Error() string {
+	return fmt.Sprintf("profile %s: sign-in required: %s", e.Profile, e.Reason)
+}
+func (e *SignInError) Unwrap() []error { return []error{ErrSignInRequired, e.Err} }
+func (e *SignInError) ExitCode() int   { return exitcode.SignInRequired }
+
+// Session is one profile.
+type Session struct {
+	Profile  string
+	Provider *provider.Provider
+	Store    *tokencache.Store
+	HTTP     *http.Client
+	Restarts int // fresh codes allowed when one expires during Login
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Session) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Load returns the cached entry, mapping cache problems to sign-in errors.
+func (s *Session) Load() (*tokencache.Entry, error) {
+	e, err := s.Store.Load(s.Profile)
+	switch {
+	case err == nil:
+		return e, nil
+	case errors.Is(err, tokencache.ErrNotFound):
+		return nil, &SignInError{Profile: s.Profile, Reason: "not signed in", Err: err}
+	case errors.Is(err, tokencache.ErrNeedKey):
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("profile %s: %w: set SIDECAR_CACHE_KEY (or _FILE) to the key it was written with, or sign in again", s.Profile, err))
+	case errors.Is(err, tokencache.ErrDamaged):
+		return nil, &SignInError{Profile: s.Profile, Reason: err.Error(), Err: err}
+	default:
+		return nil, err
+	}
+}
+
+// Token returns an entry whose access token is valid for at least minTTL,
+// refreshing it if needed. The fast path reads the cache and nothing else.
+func (s *Session) Token(ctx context.Context, minTTL time.Duration) (*tokencache.Entry, error) {
+	e, err := s.Load()
+	if err != nil {
+		return nil, err
+	}
+	if e.Valid(s.now(), minTTL) {
+		return e, nil
+	}
+	return s.refresh(ctx, minTTL, false)
+}
+
+// Refresh refreshes the token now even if it is still valid, e.g. to keep a
+// refresh token from expiring for disuse. It is a no-op without a refresh
+// token.
+func (s *Session) Refresh(ctx context.Context) (*tokencache.Entry, error) {
+	return s.refresh(ctx, 0, true)
+}
+
+func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool) (*tokencache.Entry, error) {
+	unlock, err := s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Someone may have refreshed while we waited for the lock: re-read.
+	e, err := s.Load()
+	if err != nil {
+		return nil, err
+	}
+	if e.SignInRequired {
+		return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
+	}
+	if !force && e.Valid(s.now(), minTTL) {
+		return e, nil
+	}
+	if e.RefreshToken == "" {
+		if force || e.Valid(s.now(), 0) {
+			return e, nil
+		}
+		return nil, &SignInError{Profile: s.Profile, Reason: "the access token expired and the provider gave no refresh token"}
+	}
+	cfg, err := s.Provider.OAuth2(ctx)
+	if err != nil {
+		return nil, providerErr(s.Profile, "refreshing the token", err)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.HTTP)
+	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			// The grant is gone (revoked, expired, or rotated elsewhere).
+			// Remember it, so status and serve can say so without asking.
+			e.SignInRequired = true
+			e.Reason = "the provider refused the refresh token (invalid_grant)"
+			if re.ErrorDescription != "" {
+				e.Reason += ": " + provider.Clip(re.ErrorDescription, 200)
+			}
+			if serr := s.Store.Save(e); serr != nil {
+				return nil, serr
+			}
+			return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
+		}
+		perr := providerErr(s.Profile, "refreshing the token", err)
+		if !force && e.Valid(s.now(), 0) {
+			// Still usable: hand it out and let the caller warn.
+			return e, &StaleError{Err: perr}
+		}
+		return nil, perr
+	}
+	now := s.now()
+	e.AccessToken = tok.AccessToken
+	e.TokenType = tok.TokenType
+	e.Expiry = tok.Expiry
+	e.RefreshedAt = now
+	if tok.RefreshToken != "" && tok.RefreshToken != e.RefreshToken {
+		e.RefreshToken = tok.RefreshToken
+		e.RefreshIssuedAt = now
+		e.RefreshExpiresAt = refreshExpiry(tok, now)
+	}
+	if sc := grantedScopes(tok); sc != nil {
+		e.ScopesGranted = sc
+	}
+	if id := provider.IDTokenIdentity(tok); id.Subject != "" {
+		e.Account = mergeAccount(e.Account, id)
+	}
+	if err := s.Store.Save(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// StaleError is returned with a still-valid entry when a refresh failed
+// for a reason that may pass (the provider was unreachable).
+type StaleError struct{ Err error }
+
+func (e *StaleError) Error() string {
+	return "could not refresh, using the current token: " + e.Err.Error()
+}
+func (e *StaleError) Unwrap() error { return e.Err }
+
+// LoginOptions are the hooks of an interactive sign-in.
+type LoginOptions struct {
+	Display  func(ctx context.Context, c deviceflow.Code) error
+	Retrying func(err error, wait time.Duration)
+}
+
+// Login runs the device flow and stores the new sign-in.
+func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
+	cfg, err := s.Provider.OAuth2(ctx)
+	if err != nil {
+		return nil, providerErr(s.Profile, "starting the sign-in", err)
+	}
+	f := &deviceflow.Flow{
+		Config:           cfg,
+		HTTP:             s.HTTP,
+		DeviceAuthParams: s.Provider.DeviceAuthParams,
+		Restarts:         s.Restarts,
+		Display:          o.Display,
+		Retrying:         o.Retrying,
+	}
+	tok, err := f.Run(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, deviceflow.ErrDeclined):
+		return nil, exitcode.With(exitcode.Declined, err)
+	case errors.Is(err, deviceflow.ErrExpired):
+		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("the sign-in was not completed in time: %w", err))
+	default:
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			return nil, providerErr(s.Profile, "signing in", err)
+		}
+		return nil, err
+	}
+	now := s.now()
+	e := &tokencache.Entry{
+		Profile:         s.Profile,
+		Provider:        s.Provider.Kind,
+		AccessToken:     tok.AccessToken,
+		TokenType:       tok.TokenType,
+		RefreshToken:    tok.RefreshToken,
+		Expiry:          tok.Expiry,
+		ScopesRequested: s.Provider.Scopes,
+		ScopesGranted:   grantedScopes(tok),
+		SignedInAt:      now,
+	}
+	if e.ScopesGranted == nil {
+		// RFC 6749 §5.1: scope is omitted when identical to the request.
+		e.ScopesGranted = slices.Clone(s.Provider.Scopes)
+	}
+	if e.RefreshToken != "" {
+		e.RefreshIssuedAt = now
+		e.RefreshExpiresAt = refreshExpiry(tok, now)
+	}
+	// Who signed in is a label, not a condition: a failing user endpoint
+	// does not undo the sign-in.
+	id, _ := s.Provider.Identity(ctx, tok)
+	e.Account = tokencache.Account{Name: id.Name, Email: id.Email, Subject: id.Subject}
+
+	unlock, err := s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.Store.Save(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// LogoutResult says what Logout did.
+type LogoutResult int
+
+const (
+	NotSignedIn  LogoutResult = iota // there was nothing to forget
+	Revoked                          // the provider revoked the grant; the cache is gone
+	NotRevocable                     // the provider has no revocation endpoint; the cache is gone
+	Forgotten                        // revocation failed or was moot, but --force deleted the cache
+)
+
+// Logout revokes the refresh token (or, without one, the access token) at
+// the provider's RFC 7009 endpoint when it has one, then deletes the cache.
+// If revocation fails the cache is kept, unless force is set.
+func (s *Session) Logout(ctx context.Context, force bool) (LogoutResult, error) {
+	unlock, err := s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return NotSignedIn, err
+	}
+	defer unlock()
+	e, lerr := s.Load()
+	if errors.Is(lerr, tokencache.ErrNotFound) {
+		return NotSignedIn, nil
+	}
+	if lerr != nil && !force {
+		return NotSignedIn, lerr
+	}
+	res := Forgotten
+	if e != nil && !e.SignInRequired {
+		ok, err := s.revoke(ctx, e)
+		switch {
+		case err != nil && !force:
+			return NotSignedIn, providerErr(s.Profile, "revoking the token", err)
+		case err == nil && ok:
+			res = Revoked
+		case err == nil:
+			res = NotRevocable
+		}
+	}
+	return res, s.Store.Delete(s.Profile)
+}
+
+func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error) {
+	ep, err := s.Provider.Endpoints(ctx)
+	if err != nil {
+		return false, err
+	}
+	if ep.RevokeURL == "" {
+		return false, nil
+	}
+	tok, hint := e.RefreshToken, "refresh_token"
+	if tok == "" {
+		tok, hint = e.AccessToken, "access_token"
+	}
+	v := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {s.Provider.ClientID}}
+	if s.Provider.ClientSecret != "" {
+		v.Set("client_secret", s.Provider.ClientSecret)
+	}
+	res, err := provider.PostForm(ctx, s.HTTP, ep.RevokeURL, v)
+	if err != nil {
+		return false, err
+	}
+	// RFC 7009 §2.2: 200 whether or not the token was valid.
+	if res.Status != http.StatusOK {
+		return false, &provider.Error{Op: "revoke", Status: res.Status,
+			Msg: fmt.Sprintf("the provider refused the revocation (HTTP %d%s)", res.Status, provider.Snippet(res.Header, res.Body))}
+	}
+	return true, nil
+}
+
+// providerErr wraps a provider failure with exit code 6 and the profile.
+func providerErr(profile, doing string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &provider.Error{Op: ue.Op, Msg: "cannot reach " + hostOf(ue.URL), Err: ue.Err}
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		msg := re.ErrorCode
+		if msg == "" && re.Response != nil {
+			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, provider.Snippet(re.Response.Header, re.Body))
+		}
+		if re.ErrorDescription != "" {
+			msg += ": " + provider.Clip(re.ErrorDescription, 300)
+		}
+		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
+			msg += " (check OAUTH_CLIENT_ID and the app registration at the provider)"
+		}
+		err = &provider.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
+	}
+	return exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: %s: %w", profile, doing, err))
+}
+
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return "the provider"
+}
+
+// grantedScopes reads the token response's scope (space separated; GitHub
+// uses commas). nil means the provider did not say.
+func grantedScopes(tok *oauth2.Token) []string {
+	raw, _ := tok.Extra("scope").(string)
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+func refreshExpiry(tok *oauth2.Token, now time.Time) time.Time {
+	var secs int64
+	switch v := tok.Extra("refresh_token_expires_in").(type) {
+	case float64:
+		secs = int64(v)
+	case string:
+		fmt.Sscan(v, &secs)
+	}
+	if secs <= 0 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(secs) * time.Second)
+}
+
+func mergeAccount(a tokencache.Account, id provider.Identity) tokencache.Account {
+	if id.Name != "" {
+		a.Name = id.Name
+	}
+	if id.Email != "" {
+		a.Email = id.Email
+	}
+	if id.Subject != "" {
+		a.Subject = id.Subject
+	}
+	return a
+}

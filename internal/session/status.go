@@ -1,0 +1,122 @@
+package session
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// States of a profile.
+const (
+	StateOK             = "ok"              // the access token is valid
+	StateExpired        = "expired"         // expired, but a refresh token is held
+	StateSignInRequired = "signin_required" // only a new sign-in helps
+)
+
+// Status describes a profile without touching the network.
+type Status struct {
+	Profile              string             `json:"profile"`
+	Provider             string             `json:"provider"`
+	State                string             `json:"state"`
+	Reason               string             `json:"reason,omitempty"`
+	Account              tokencache.Account `json:"account"`
+	ScopesGranted        []string           `json:"scopes_granted"`
+	ScopesRequested      []string           `json:"scopes_requested"`
+	ScopesNotGranted     []string           `json:"scopes_not_granted"`
+	AccessTokenExpiresAt *time.Time         `json:"access_token_expires_at"`
+	HasRefreshToken      bool               `json:"has_refresh_token"`
+	RefreshTokenIssuedAt *time.Time         `json:"refresh_token_issued_at,omitempty"`
+	RefreshExpiresAt     *time.Time         `json:"refresh_token_expires_at,omitempty"`
+	SignedInAt           *time.Time         `json:"signed_in_at,omitempty"`
+	CacheEncrypted       bool               `json:"cache_encrypted"`
+}
+
+// Status reports the profile's state from the cache alone. The error is
+// non-nil only for problems other than "not signed in" (which is a state).
+func (s *Session) Status() (Status, error) {
+	st := Status{
+		Profile:          s.Profile,
+		Provider:         s.Provider.Kind,
+		ScopesRequested:  nonNil(s.Provider.Scopes),
+		ScopesGranted:    []string{},
+		ScopesNotGranted: []string{},
+		CacheEncrypted:   s.Store.Encrypted(),
+	}
+	e, err := s.Load()
+	if err != nil {
+		var se *SignInError
+		if !errors.As(err, &se) {
+			return st, err
+		}
+		st.State, st.Reason = StateSignInRequired, se.Reason
+		return st, nil
+	}
+	st.CacheEncrypted = s.Store.IsEncryptedFile(s.Profile)
+	st.Account = e.Account
+	st.ScopesGranted = nonNil(e.ScopesGranted)
+	if len(e.ScopesRequested) > 0 {
+		st.ScopesRequested = e.ScopesRequested
+	}
+	st.ScopesNotGranted = missingScopes(st.ScopesRequested, st.ScopesGranted, e.RefreshToken != "", s.Provider.Kind)
+	st.HasRefreshToken = e.RefreshToken != ""
+	st.AccessTokenExpiresAt = timePtr(e.Expiry)
+	st.RefreshTokenIssuedAt = timePtr(e.RefreshIssuedAt)
+	st.RefreshExpiresAt = timePtr(e.RefreshExpiresAt)
+	st.SignedInAt = timePtr(e.SignedInAt)
+	now := s.now()
+	switch {
+	case e.SignInRequired:
+		st.State, st.Reason = StateSignInRequired, e.Reason
+	case e.Valid(now, 0):
+		st.State = StateOK
+	case e.RefreshToken != "" && (e.RefreshExpiresAt.IsZero() || e.RefreshExpiresAt.After(now)):
+		st.State = StateExpired
+	default:
+		st.State, st.Reason = StateSignInRequired, "the access token expired and no usable refresh token is held"
+	}
+	return st, nil
+}
+
+// missingScopes lists requested scopes the provider did not grant.
+// Microsoft answers with resource-qualified names and leaves out the
+// OpenID scopes, so those are compared loosely; offline_access shows as a
+// held refresh token rather than in the scope list.
+func missingScopes(requested, granted []string, hasRefresh bool, kind string) []string {
+	norm := func(s string) string {
+		s = strings.ToLower(s)
+		return strings.TrimPrefix(s, "https://graph.microsoft.com/")
+	}
+	have := map[string]bool{}
+	for _, g := range granted {
+		have[norm(g)] = true
+	}
+	missing := []string{}
+	for _, r := range requested {
+		n := norm(r)
+		switch {
+		case have[n]:
+		case n == "offline_access" && hasRefresh:
+		case kind == "microsoft" && (n == "openid" || n == "profile" || n == "email" || n == "offline_access"):
+		default:
+			missing = append(missing, r)
+		}
+	}
+	return missing
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
