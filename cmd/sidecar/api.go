@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"

@@ -183,7 +183,10 @@ func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
 			e = d
 		}
 		o := p.overrides
-		for _, f := range []struct{ dst *string; src string }{
+		for _, f := range []struct {
+			dst *string
+			src string
+		}{
 			{&e.DeviceAuthURL, o.DeviceAuthURL}, {&e.TokenURL, o.TokenURL}, {&e.UserinfoURL, o.UserinfoURL},
 			{&e.RevokeURL, o.RevokeURL}, {&e.APIURL, o.APIURL},
 		} {

@@ -44,7 +44,7 @@ func (s *Session) CodeEvent(c deviceflow.Code) Event {
 		Event: "code", Profile: s.Profile, Provider: s.Provider.Kind,
 		UserCode: c.UserCode, VerificationURI: c.VerificationURI,
 		VerificationURIComplete: c.VerificationURIComplete,
-		Attempt: c.Attempt, MaxAttempts: c.MaxAttempts,
+		Attempt:                 c.Attempt, MaxAttempts: c.MaxAttempts,
 	}
 	t := c.ExpiresAt.UTC().Truncate(time.Second)
 	ev.ExpiresAt = &t

@@ -73,9 +73,9 @@ type Entry struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	// ScopesGranted are the scopes the provider says it granted
 	// (RFC 6749 §5.1: absent means the requested ones).
-	ScopesGranted   []string `json:"scopes_granted,omitempty"`
-	ScopesRequested []string `json:"scopes_requested,omitempty"`
-	Account         Account  `json:"account"`
+	ScopesGranted   []string  `json:"scopes_granted,omitempty"`
+	ScopesRequested []string  `json:"scopes_requested,omitempty"`
+	Account         Account   `json:"account"`
 	SignedInAt      time.Time `json:"signed_in_at,omitzero"`
 	RefreshedAt     time.Time `json:"refreshed_at,omitzero"`
 	// RefreshIssuedAt is when the current refresh token was issued; with
