@@ -79,9 +79,6 @@ func IDTokenIdentity(tok *oauth2.Token) Identity {
 	if id.Email == "" && strings.Contains(c.PreferredUsername, "@") {
 		id.Email = c.PreferredUsername
 	}
-	if id.Name == "" {
-		id.Name = c.PreferredUsername
-	}
 	if c.ObjectID != "" {
 		id.Subject = c.ObjectID
 	}

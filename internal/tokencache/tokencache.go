@@ -231,6 +231,7 @@ func (s *Store) Encode(e *Entry) ([]byte, error) {
 }
 
 // Save writes e atomically: temp file, fsync, rename, fsync of the dir.
+// Callers hold the profile's Lock.
 func (s *Store) Save(e *Entry) error {
 	if err := s.mkdir(); err != nil {
 		return err
@@ -256,6 +257,14 @@ func (s *Store) Save(e *Entry) error {
 	}
 	if err != nil {
 		return fmt.Errorf("writing the token cache: %w", err)
+	}
+	// A process killed mid-write leaves its temporary file behind (never a
+	// broken cache). Writers hold the profile's lock, so any other
+	// temporary file of this profile is such a leftover.
+	if old, _ := filepath.Glob(filepath.Join(s.dir, "."+e.Profile+".token.tmp-*")); len(old) > 0 {
+		for _, o := range old {
+			os.Remove(o)
+		}
 	}
 	return syncDir(s.dir)
 }

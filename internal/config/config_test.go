@@ -1,0 +1,173 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// clearEnv unsets every variable the configuration reads, so a developer's
+// own environment cannot change a test's outcome.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		for _, p := range []string{"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_DATA_HOME"} {
+			if strings.HasPrefix(name, p) {
+				t.Setenv(name, "")
+				os.Unsetenv(name)
+			}
+		}
+	}
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+}
+
+func setEnv(t *testing.T, env map[string]string) {
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+var base = map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1.abc"}
+
+func TestLoadDefaults(t *testing.T) {
+	clearEnv(t)
+	setEnv(t, base)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sidecar.LoginRestarts != 3 || c.Sidecar.Keepalive.Hours() != 24 || c.Telegram.ApiURL != "https://api.telegram.org" {
+		t.Fatalf("defaults: %+v %+v", c.Sidecar, c.Telegram)
+	}
+	p, err := c.Profile("")
+	if err != nil || p.Name != DefaultProfile || p.ClientID != "Iv1.abc" {
+		t.Fatalf("default profile: %+v %v", p, err)
+	}
+	if !strings.HasSuffix(c.DataDir, "/devicegate") {
+		t.Fatalf("data dir %q", c.DataDir)
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	clearEnv(t)
+	setEnv(t, map[string]string{
+		"SIDECAR_PROFILES":     "gh, work",
+		"OAUTH_GH_PROVIDER":    "github",
+		"OAUTH_GH_CLIENT_ID":   "gh-id",
+		"OAUTH_WORK_PROVIDER":  "microsoft",
+		"OAUTH_WORK_CLIENT_ID": "ms-id",
+		"OAUTH_WORK_TENANT":    "organizations",
+		"OAUTH_WORK_SCOPES":    "User.Read Mail.Read",
+		"CLIENT_ID":            "must-not-leak-into-profiles",
+	})
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Order, ",") != "gh,work" {
+		t.Fatalf("order %v", c.Order)
+	}
+	if p, _ := c.Profile(""); p.Name != "gh" {
+		t.Fatalf("without OAUTH_*, the first profile is the default, got %s", p.Name)
+	}
+	w, _ := c.Profile("work")
+	if w.Tenant != "organizations" || w.ClientID != "ms-id" || len(w.ScopeList()) != 2 {
+		t.Fatalf("work: %+v", w)
+	}
+	if _, err := c.Profile("nope"); err == nil || !strings.Contains(err.Error(), "gh, work") {
+		t.Fatalf("unknown profile error: %v", err)
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	sec := filepath.Join(dir, "secret")
+	os.WriteFile(sec, []byte("s3cret\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	setEnv(t, map[string]string{"OAUTH_PROVIDER": "google", "OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET_FILE": sec, "TELEGRAM_BOT_TOKEN_FILE": empty})
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.Profile("")
+	if s, _ := p.Secret(); s != "s3cret" {
+		t.Fatalf("secret = %q", s)
+	}
+	if tok, _ := c.Telegram.Token(); tok != "" {
+		t.Fatal("an empty secret file counts as unset")
+	}
+}
+
+// Every variable given an invalid value yields an error naming it.
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		wantVar string
+	}{
+		{map[string]string{"OAUTH_PROVIDER": ""}, "OAUTH_PROVIDER"},
+		{map[string]string{"OAUTH_PROVIDER": "myspace"}, "OAUTH_PROVIDER"},
+		{map[string]string{"OAUTH_CLIENT_ID": ""}, "OAUTH_CLIENT_ID"},
+		{map[string]string{"OAUTH_PROVIDER": "google"}, "OAUTH_CLIENT_SECRET"},
+		{map[string]string{"OAUTH_CLIENT_SECRET": "a", "OAUTH_CLIENT_SECRET_FILE": "/x"}, "OAUTH_CLIENT_SECRET"},
+		{map[string]string{"OAUTH_CLIENT_SECRET_FILE": "/nonexistent/secret"}, "OAUTH_CLIENT_SECRET_FILE"},
+		{map[string]string{"OAUTH_SCOPES": "repo \"quoted\""}, "OAUTH_SCOPES"},
+		{map[string]string{"OAUTH_PROVIDER": "microsoft", "OAUTH_TENANT": "a/b"}, "OAUTH_TENANT"},
+		{map[string]string{"OAUTH_PROVIDER": "oidc"}, "OAUTH_ISSUER"},
+		{map[string]string{"OAUTH_PROVIDER": "okta", "OAUTH_ISSUER": "not a url"}, "OAUTH_ISSUER"},
+		{map[string]string{"OAUTH_PROVIDER": "keycloak", "OAUTH_ISSUER": "http://idp.example.com/realms/x"}, "OAUTH_ISSUER"},
+		{map[string]string{"OAUTH_DEVICE_AUTH_URL": "ftp://x"}, "OAUTH_DEVICE_AUTH_URL"},
+		{map[string]string{"OAUTH_TOKEN_URL": "/relative"}, "OAUTH_TOKEN_URL"},
+		{map[string]string{"OAUTH_USERINFO_URL": "https://user:pw@x.example/"}, "OAUTH_USERINFO_URL"},
+		{map[string]string{"OAUTH_REVOKE_URL": "http://x.example/revoke"}, "OAUTH_REVOKE_URL"},
+		{map[string]string{"OAUTH_API_URL": "::"}, "OAUTH_API_URL"},
+		{map[string]string{"SIDECAR_PROFILES": "Bad-Name"}, "SIDECAR_PROFILES"},
+		{map[string]string{"SIDECAR_PROFILES": "default"}, "SIDECAR_PROFILES"},
+		{map[string]string{"SIDECAR_PROFILES": "gh,gh", "OAUTH_GH_PROVIDER": "github", "OAUTH_GH_CLIENT_ID": "x"}, "SIDECAR_PROFILES"},
+		{map[string]string{"SIDECAR_PROFILES": "gh"}, "OAUTH_GH_PROVIDER"},
+		{map[string]string{"SIDECAR_PROFILES": "gh", "OAUTH_GH_PROVIDER": "github"}, "OAUTH_GH_CLIENT_ID"},
+		{map[string]string{"SIDECAR_LOGIN_RESTARTS": "many"}, "SIDECAR_LOGIN_RESTARTS"},
+		{map[string]string{"SIDECAR_LOGIN_RESTARTS": "-1"}, "SIDECAR_LOGIN_RESTARTS"},
+		{map[string]string{"SIDECAR_KEEPALIVE": "daily"}, "SIDECAR_KEEPALIVE"},
+		{map[string]string{"SIDECAR_KEEPALIVE": "1s"}, "SIDECAR_KEEPALIVE"},
+		{map[string]string{"SIDECAR_HTTP_TIMEOUT": "0s"}, "SIDECAR_HTTP_TIMEOUT"},
+		{map[string]string{"SIDECAR_CACHE_KEY": "a", "SIDECAR_CACHE_KEY_FILE": "/x"}, "SIDECAR_CACHE_KEY"},
+		{map[string]string{"SIDECAR_CACHE_KEY_FILE": "/nonexistent"}, "SIDECAR_CACHE_KEY_FILE"},
+		{map[string]string{"TELEGRAM_CHAT_ID": "@me"}, "TELEGRAM_CHAT_ID"},
+		{map[string]string{"TELEGRAM_API_URL": "telegram"}, "TELEGRAM_API_URL"},
+		{map[string]string{"TELEGRAM_LISTEN": "maybe"}, "TELEGRAM_LISTEN"},
+		{map[string]string{"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent"}, "TELEGRAM_BOT_TOKEN_FILE"},
+		{map[string]string{"XDG_DATA_HOME": "relative/dir"}, "XDG_DATA_HOME"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantVar, func(t *testing.T) {
+			clearEnv(t)
+			setEnv(t, base)
+			setEnv(t, tt.env)
+			_, err := Load()
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tt.wantVar {
+				t.Fatalf("err = %v, want an error naming %s", err, tt.wantVar)
+			}
+			if !strings.Contains(err.Error(), tt.wantVar) {
+				t.Fatalf("message %q does not name %s", err, tt.wantVar)
+			}
+		})
+	}
+}
+
+func TestHTTPAllowedOnLoopback(t *testing.T) {
+	clearEnv(t)
+	setEnv(t, map[string]string{"OAUTH_PROVIDER": "oidc", "OAUTH_CLIENT_ID": "x", "OAUTH_ISSUER": "http://127.0.0.1:9999/", "TELEGRAM_API_URL": "http://localhost:8081"})
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := c.Profile(""); p.Issuer != "http://127.0.0.1:9999" {
+		t.Fatalf("issuer %q (trailing slash should go)", p.Issuer)
+	}
+}

@@ -1,0 +1,238 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/devicegate/devicegate/internal/config"
+)
+
+func TestPresets(t *testing.T) {
+	tests := []struct {
+		p          config.Profile
+		device     string
+		token      string
+		api        string
+		revoke     string
+		wantScope  string
+		wantEnv    string
+		wantParams string
+	}{
+		{p: config.Profile{Provider: "microsoft", Tenant: "organizations", Scopes: "User.Read"},
+			device: "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode", token: "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+			api: "https://graph.microsoft.com/v1.0", wantScope: "User.Read offline_access"},
+		{p: config.Profile{Provider: "github"}, device: "https://github.com/login/device/code", token: "https://github.com/login/oauth/access_token",
+			api: "https://api.github.com", wantScope: "repo read:org read:user user:email", wantEnv: "GH_TOKEN GITHUB_TOKEN"},
+		{p: config.Profile{Provider: "github", DeviceAuthURL: "https://ghe.example.com/login/device/code", TokenURL: "https://ghe.example.com/login/oauth/access_token", ApiURL: "https://ghe.example.com/api/v3"},
+			device: "https://ghe.example.com/login/device/code", token: "https://ghe.example.com/login/oauth/access_token", api: "https://ghe.example.com/api/v3",
+			wantScope: "repo read:org read:user user:email", wantEnv: "GH_TOKEN GITHUB_TOKEN"},
+		{p: config.Profile{Provider: "google"}, device: "https://oauth2.googleapis.com/device/code", token: "https://oauth2.googleapis.com/token",
+			api: "https://www.googleapis.com", revoke: "https://oauth2.googleapis.com/revoke", wantScope: "openid email profile", wantEnv: "GOOGLE_OAUTH_ACCESS_TOKEN"},
+		{p: config.Profile{Provider: "auth0", Issuer: "https://t.eu.auth0.com", Audience: "https://api.example.com"},
+			device: "https://t.eu.auth0.com/oauth/device/code", token: "https://t.eu.auth0.com/oauth/token", api: "https://api.example.com",
+			revoke: "https://t.eu.auth0.com/oauth/revoke", wantScope: "openid profile email offline_access", wantParams: "audience=https%3A%2F%2Fapi.example.com"},
+		{p: config.Profile{Provider: "okta", Issuer: "https://dev-1.okta.com/oauth2/default"},
+			device: "https://dev-1.okta.com/oauth2/default/v1/device/authorize", token: "https://dev-1.okta.com/oauth2/default/v1/token",
+			revoke: "https://dev-1.okta.com/oauth2/default/v1/revoke", wantScope: "openid profile email offline_access"},
+		{p: config.Profile{Provider: "keycloak", Issuer: "https://kc.example.com/realms/home"},
+			device: "https://kc.example.com/realms/home/protocol/openid-connect/auth/device", token: "https://kc.example.com/realms/home/protocol/openid-connect/token",
+			revoke: "https://kc.example.com/realms/home/protocol/openid-connect/revoke", wantScope: "openid profile email offline_access"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p.Provider, func(t *testing.T) {
+			tt.p.ClientID, tt.p.Prefix = "id", "OAUTH"
+			pr, err := New(&tt.p, http.DefaultClient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := pr.Endpoints(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.DeviceAuthURL != tt.device || e.TokenURL != tt.token || e.APIURL != tt.api || e.RevokeURL != tt.revoke {
+				t.Errorf("endpoints = %+v", e)
+			}
+			if got := strings.Join(pr.Scopes, " "); got != tt.wantScope {
+				t.Errorf("scopes = %q, want %q", got, tt.wantScope)
+			}
+			if got := strings.Join(pr.TokenEnv, " "); got != tt.wantEnv {
+				t.Errorf("token env = %q", got)
+			}
+			if got := pr.DeviceAuthParams.Encode(); got != tt.wantParams {
+				t.Errorf("params = %q", got)
+			}
+			cfg, _ := pr.OAuth2(context.Background())
+			if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
+				t.Error("AuthStyle must be explicit: auto-detect sends every failed poll twice")
+			}
+		})
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	var hits int
+	mux := http.NewServeMux()
+	var srv *httptest.Server
+	mux.HandleFunc("/good/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":"%[1]s/good","device_authorization_endpoint":"%[1]s/good/device","token_endpoint":"%[1]s/good/token","userinfo_endpoint":"%[1]s/good/me","revocation_endpoint":"%[1]s/good/revoke"}`, srv.URL)
+	})
+	mux.HandleFunc("/nodevice/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"token_endpoint":"%s/t"}`, srv.URL)
+	})
+	mux.HandleFunc("/html/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html>sign in</html>")
+	})
+	srv = httptest.NewServer(mux)
+	defer srv.Close()
+
+	pr, _ := New(&config.Profile{Provider: "oidc", ClientID: "x", Issuer: srv.URL + "/good", RevokeURL: srv.URL + "/override"}, srv.Client())
+	for range 2 {
+		e, err := pr.Endpoints(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.DeviceAuthURL != srv.URL+"/good/device" || e.UserinfoURL != srv.URL+"/good/me" || e.RevokeURL != srv.URL+"/override" {
+			t.Fatalf("endpoints %+v", e)
+		}
+	}
+	if hits != 1 {
+		t.Fatalf("discovery fetched %d times, want once", hits)
+	}
+	for path, want := range map[string]string{
+		"/nodevice": "does not support the device authorization grant",
+		"/html":     "text/html, not JSON",
+		"/missing":  "HTTP 404",
+	} {
+		pr, _ := New(&config.Profile{Provider: "oidc", ClientID: "x", Issuer: srv.URL + path}, srv.Client())
+		if _, err := pr.Endpoints(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", path, err, want)
+		}
+	}
+}
+
+func jwt(claims map[string]any) string {
+	b, _ := json.Marshal(claims)
+	return "eyJhbGciOiJub25lIn0." + base64.RawURLEncoding.EncodeToString(b) + ".sig"
+}
+
+func TestIdentity(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at" {
+			w.WriteHeader(401)
+			return
+		}
+		fmt.Fprint(w, `{"login":"octocat","name":null,"email":null,"id":1}`)
+	})
+	mux.HandleFunc("/user/emails", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `[{"email":"old@example.com","primary":false,"verified":true},{"email":"octo@example.com","primary":true,"verified":true}]`)
+	})
+	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"id":"graph-id","displayName":"Megan B","mail":null,"userPrincipalName":"megan@contoso.com"}`)
+	})
+	mux.HandleFunc("/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"sub":"u1","name":"Ui Name","email":"ui@example.com"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	tests := []struct {
+		name string
+		p    config.Profile
+		tok  *oauth2.Token
+		want Identity
+	}{
+		{"github with hidden email", config.Profile{Provider: "github", ApiURL: srv.URL},
+			&oauth2.Token{AccessToken: "at"}, Identity{Name: "octocat", Email: "octo@example.com", Subject: "octocat"}},
+		{"microsoft graph fills the gaps", config.Profile{Provider: "microsoft", Tenant: "common", UserinfoURL: srv.URL + "/me"},
+			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "s", "oid": "oid-1", "preferred_username": "megan@contoso.com"})}),
+			Identity{Name: "Megan B", Email: "megan@contoso.com", Subject: "oid-1"}},
+		{"complete id_token needs no request", config.Profile{Provider: "oidc", Issuer: "https://unreachable.invalid", DeviceAuthURL: "https://x.invalid/d", TokenURL: "https://x.invalid/t"},
+			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "s", "name": "N", "email": "e@x"})}),
+			Identity{Name: "N", Email: "e@x", Subject: "s"}},
+		{"userinfo", config.Profile{Provider: "okta", Issuer: srv.URL, UserinfoURL: srv.URL + "/userinfo"},
+			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "u1"})}),
+			Identity{Name: "Ui Name", Email: "ui@example.com", Subject: "u1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.ClientID = "x"
+			pr, err := New(&tt.p, srv.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pr.Identity(context.Background(), tt.tok)
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTokenResponse(t *testing.T) {
+	tests := []struct {
+		ct, body string
+		ok       bool
+		access   string
+		errCode  string
+	}{
+		{"application/json", `{"access_token":"a","expires_in":3600}`, true, "a", ""},
+		{"application/json; charset=utf-8", `{"error":"authorization_pending"}`, true, "", "authorization_pending"},
+		{"application/x-www-form-urlencoded", "access_token=gho_1&scope=repo%2Cgist&token_type=bearer", true, "gho_1", ""},
+		{"text/plain", "error=slow_down&interval=10", true, "", "slow_down"},
+		{"text/html", "<html>oops</html>", false, "", ""},
+		{"application/json", `{"access_token":"a"`, false, "", ""},
+		{"", `[1,2]`, false, "", ""},
+		{"application/x-www-form-urlencoded", "hello=world", false, "", ""},
+	}
+	for _, tt := range tests {
+		tr, err := ParseTokenResponse(http.Header{"Content-Type": {tt.ct}}, []byte(tt.body))
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: err = %v", tt.body, err)
+			continue
+		}
+		if err == nil && (tr.AccessToken != tt.access || tr.Error != tt.errCode) {
+			t.Errorf("%q: got %+v", tt.body, tr)
+		}
+	}
+}
+
+func FuzzParseTokenResponse(f *testing.F) {
+	f.Add("application/json", []byte(`{"access_token":"a","expires_in":"12","scope":"x"}`))
+	f.Add("application/x-www-form-urlencoded", []byte("access_token=a&interval=5"))
+	f.Add("text/html", []byte("<html>"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		tr, err := ParseTokenResponse(http.Header{"Content-Type": {ct}}, body)
+		if err == nil && (tr.ExpiresIn < 0 || tr.Interval < 0 || tr.Raw == nil) {
+			t.Fatalf("bad parse %+v", tr)
+		}
+	})
+}
+
+func FuzzParseIDToken(f *testing.F) {
+	f.Add(jwt(map[string]any{"sub": "s", "name": "n"}))
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, _ = ParseIDToken(raw)
+		_ = IDTokenIdentity((&oauth2.Token{}).WithExtra(map[string]any{"id_token": raw}))
+	})
+}
+
+func TestClip(t *testing.T) {
+	if got := Clip("héllo", 2); got != "h…" {
+		t.Fatalf("Clip cut a rune: %q", got)
+	}
+}
