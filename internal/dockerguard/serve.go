@@ -45,7 +45,8 @@ func (g *Guard) Serve(ctx context.Context, l net.Listener) error {
 			// graceful), but exec streams find ctx here and close on it.
 			return context.WithValue(context.WithoutCancel(ctx), serveCtxKey{}, ctx)
 		},
-		ConnContext: withPeer,
+		ConnContext:                  withPeer,
+		DisableGeneralOptionsHandler: true,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()

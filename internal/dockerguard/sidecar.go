@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// lookupUserAgent marks the guard's own requests in the daemon's logs.
+const lookupUserAgent = "devicegate-guard"
+
 // sidecarRef is what the guard knows about one sidecar container.
 type sidecarRef struct {
 	ID     string            `json:"Id"`
@@ -53,7 +56,7 @@ func (g *Guard) sidecarList(ctx context.Context) ([]sidecarRef, error) {
 		return c.list, nil
 	}
 	q := url.Values{"all": {"1"}, "filters": {g.labelFilter()}}
-	resp, err := g.roundTrip(ctx, http.MethodGet, "/containers/json", q.Encode(), nil, nil)
+	resp, err := g.roundTrip(ctx, http.MethodGet, "/containers/json", q.Encode(), nil, http.Header{"User-Agent": {lookupUserAgent}})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +108,7 @@ func (g *Guard) resolveSidecar(ctx context.Context, ref string) (string, error) 
 	}
 	switch len(match) {
 	case 0:
-		return "", denyf("container %.64q is not the %s sidecar", ref, g.cfg.Service)
+		return "", denyf("container %.64q is not the sidecar", ref)
 	case 1:
 		return match[0], nil
 	default:
