@@ -23,6 +23,7 @@ type testEnv struct {
 	g    *Guard
 	sock string
 	logs *syncBuffer
+	stop func() error // cancels Serve and returns its result
 }
 
 type syncBuffer struct {
@@ -62,9 +63,17 @@ func newTestEnv(t *testing.T) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(ctx, l) }()
+	var once sync.Once
+	var serveErr error
+	env.stop = func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := env.stop(); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 		if strings.Contains(env.logs.String(), "hunter2") {
