@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrUserCodeRejected is returned by [Server.Approve] and [Server.Deny] when the device page
@@ -227,7 +228,11 @@ func (p *page) String() string {
 	const maxText = 300
 	text := p.text
 	if len(text) > maxText {
-		text = text[:maxText] + "..."
+		cut := maxText
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "..."
 	}
 	path := ""
 	if p.url != nil {

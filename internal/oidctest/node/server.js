@@ -43,6 +43,8 @@
 import * as http from 'node:http';
 
 import Provider from 'oidc-provider';
+// Not a public entry point, but the package has no "exports" map and its version is pinned.
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 // oidc-provider prints notices with console.info; keep stdout for the LISTENING line alone.
 console.log = console.error;
@@ -172,6 +174,51 @@ ${body}
 </html>
 `;
 }
+
+// --- storage --------------------------------------------------------------------------------
+
+// UnboundedStore is the storage behind oidc-provider's own in-memory adapter, without its LRU
+// limit of about a thousand entries. With the default, a long benchmark would silently lose old
+// grants and tokens, and the client under test would see invalid_grant for no reason of its own.
+// Entries expire as the provider asks (lifetime plus clock tolerance) and are swept each minute.
+class UnboundedStore {
+  #entries = new Map();
+
+  get(key) {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) {
+      return undefined;
+    }
+    if (entry.expiry !== undefined && entry.expiry <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key, value, { maxAge } = {}) {
+    const expiry = typeof maxAge === 'number' && Number.isFinite(maxAge) ? Date.now() + maxAge : undefined;
+    this.#entries.set(key, { value, expiry });
+    return this;
+  }
+
+  delete(key) {
+    return this.#entries.delete(key);
+  }
+
+  sweep() {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiry !== undefined && entry.expiry <= now) {
+        this.#entries.delete(key);
+      }
+    }
+  }
+}
+
+const CLOCK_TOLERANCE = 15; // seconds; oidc-provider's default clockTolerance
+const store = new UnboundedStore();
+setInterval(() => store.sweep(), 60 * 1000).unref();
 
 // --- accounts -------------------------------------------------------------------------------
 
@@ -485,6 +532,8 @@ function newProvider(issuer) {
       email: ['email', 'email_verified'],
     },
     findAccount,
+    adapter: (model) => new MemoryAdapter(model, store, CLOCK_TOLERANCE),
+    clockTolerance: CLOCK_TOLERANCE,
     routes: ROUTES,
     cookies: { keys: ['oidctest-cookie-key-not-secret'] },
     interactions: {
