@@ -152,13 +152,18 @@ func Start(t testing.TB, opts Options) *Server {
 // StartProcess starts a provider outside a test, for benchmark commands. ctx bounds only the
 // start; the provider runs until [Server.Close].
 func StartProcess(ctx context.Context, opts Options) (*Server, error) {
-	env, err := opts.env()
-	if err != nil {
-		return nil, fmt.Errorf("oidctest: invalid options: %w", err)
-	}
 	dir, err := nodeDir()
 	if err != nil {
 		return nil, err
+	}
+	return start(ctx, dir, opts)
+}
+
+// start runs server.js from dir.
+func start(ctx context.Context, dir string, opts Options) (*Server, error) {
+	env, err := opts.env()
+	if err != nil {
+		return nil, fmt.Errorf("oidctest: invalid options: %w", err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
