@@ -7,7 +7,9 @@ import (
 )
 
 func TestParseHTML(t *testing.T) {
-	link := func(off, n int, url string) Entity { return Entity{Type: "text_link", Offset: off, Length: n, URL: url} }
+	link := func(off, n int, url string) Entity {
+		return Entity{Type: "text_link", Offset: off, Length: n, URL: url}
+	}
 	tests := []struct {
 		name, in, want string
 		ents           []Entity
