@@ -81,7 +81,7 @@ func Session(c *config.Config, store *tokencache.Store, profile string) (*sessio
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
 	}
-	hc := HTTPClient(c.Sidecar.HTTPTimeout)
+	hc := HTTPClient(c.Sidecar.HTTPTimeout.D())
 	pr, err := provider.New(p, hc)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
@@ -91,7 +91,7 @@ func Session(c *config.Config, store *tokencache.Store, profile string) (*sessio
 		Provider: pr,
 		Store:    store,
 		HTTP:     hc,
-		Restarts: c.Sidecar.LoginRestarts,
+		Restarts: int(c.Sidecar.LoginRestarts),
 	}, nil
 }
 

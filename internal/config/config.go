@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,25 +63,77 @@ func (p *Profile) Var(name string) string { return p.Prefix + "_" + name }
 // ScopeList returns the configured scopes (space separated), or nil.
 func (p *Profile) ScopeList() []string { return strings.Fields(p.Scopes) }
 
-// Sidecar holds the SIDECAR_* variables.
+// Sidecar holds the SIDECAR_* variables. Defaults are set in Load, not
+// with envconfig tags: see Int.
 type Sidecar struct {
-	Profiles      []string      `split_words:"true"`
-	CacheKey      string        `split_words:"true"`
-	CacheKeyFile  string        `split_words:"true"`
-	LoginRestarts int           `split_words:"true" default:"3"`
-	Keepalive     time.Duration `split_words:"true" default:"24h"`
-	HTTPTimeout   time.Duration `split_words:"true" default:"30s"`
-	Hostname      string        `split_words:"true"`
+	Profiles      []string `split_words:"true"`
+	CacheKey      string   `split_words:"true"`
+	CacheKeyFile  string   `split_words:"true"`
+	LoginRestarts Int      `split_words:"true"`
+	Keepalive     Duration `split_words:"true"`
+	HTTPTimeout   Duration `split_words:"true"`
+	Hostname      string   `split_words:"true"`
 }
 
 // Telegram holds the TELEGRAM_* variables used by tgauth and sidecar serve.
 type Telegram struct {
 	BotToken     string `split_words:"true"`
 	BotTokenFile string `split_words:"true"`
-	ChatID       int64  `split_words:"true"`
-	ApiURL       string `split_words:"true" default:"https://api.telegram.org"` //nolint:revive
-	Listen       bool   `split_words:"true"`
+	ChatID       Int    `split_words:"true"`
+	ApiURL       string `split_words:"true"` //nolint:revive
+	Listen       Bool   `split_words:"true"`
 }
+
+// Int, Duration and Bool treat an empty variable as unset, keeping the
+// default: Docker Compose passes a `NAME=` line of .env as an empty
+// string, and envconfig would reject that for a plain int.
+type (
+	Int      int64
+	Duration time.Duration
+	Bool     bool
+)
+
+// Decode implements envconfig.Decoder.
+func (i *Int) Decode(s string) error {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("want a whole number")
+	}
+	*i = Int(v)
+	return nil
+}
+
+// Decode implements envconfig.Decoder.
+func (d *Duration) Decode(s string) error {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 90s, 15m or 24h")
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Decode implements envconfig.Decoder.
+func (b *Bool) Decode(s string) error {
+	if s = strings.TrimSpace(s); s == "" {
+		return nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*b = Bool(v)
+	return nil
+}
+
+// D returns the duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Config is the whole validated configuration.
 type Config struct {
@@ -116,7 +169,11 @@ var profileName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 // Load reads and validates the configuration from the process environment.
 func Load() (*Config, error) {
-	c := &Config{Profiles: map[string]*Profile{}}
+	c := &Config{
+		Profiles: map[string]*Profile{},
+		Sidecar:  Sidecar{LoginRestarts: 3, Keepalive: Duration(24 * time.Hour), HTTPTimeout: Duration(30 * time.Second)},
+		Telegram: Telegram{ApiURL: "https://api.telegram.org"},
+	}
 	if err := process("SIDECAR", &c.Sidecar); err != nil {
 		return nil, err
 	}
@@ -209,11 +266,14 @@ func (c *Config) validateSidecar() error {
 	if s.LoginRestarts < 0 || s.LoginRestarts > 100 {
 		return errf("SIDECAR_LOGIN_RESTARTS", "must be between 0 and 100, not %d", s.LoginRestarts)
 	}
-	if s.Keepalive < time.Minute {
-		return errf("SIDECAR_KEEPALIVE", "must be at least 1m, not %s", s.Keepalive)
+	if s.Keepalive.D() < time.Minute {
+		return errf("SIDECAR_KEEPALIVE", "must be at least 1m, not %s", s.Keepalive.D())
 	}
-	if s.HTTPTimeout < time.Second {
-		return errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout)
+	if s.HTTPTimeout.D() < time.Second {
+		return errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout.D())
+	}
+	if c.Telegram.ApiURL == "" {
+		c.Telegram.ApiURL = "https://api.telegram.org"
 	}
 	if _, err := s.CacheKeyValue(); err != nil {
 		return err
@@ -334,16 +394,11 @@ func process(prefix string, spec any) error {
 	err := envconfig.Process(prefix, spec)
 	var pe *envconfig.ParseError
 	if errors.As(err, &pe) {
-		want := pe.TypeName
-		switch pe.TypeName {
-		case "int", "int64":
-			want = "a whole number"
-		case "Duration":
-			want = "a duration such as 90s, 15m or 24h"
-		case "bool":
-			want = "true or false"
+		want := pe.Err.Error()
+		if _, ok := pe.Err.(*strconv.NumError); ok {
+			want = "want " + pe.TypeName
 		}
-		return errf(pe.KeyName, "invalid value %q: want %s", pe.Value, want)
+		return errf(pe.KeyName, "invalid value %q: %s", pe.Value, want)
 	}
 	if err != nil {
 		return &Error{Msg: err.Error()}

@@ -35,11 +35,13 @@ var base = map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1
 func TestLoadDefaults(t *testing.T) {
 	clearEnv(t)
 	setEnv(t, base)
+	// compose passes `NAME=` lines of .env as empty strings: same as unset
+	setEnv(t, map[string]string{"SIDECAR_LOGIN_RESTARTS": "", "SIDECAR_KEEPALIVE": " ", "TELEGRAM_API_URL": "", "TELEGRAM_LISTEN": "", "TELEGRAM_CHAT_ID": ""})
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sidecar.LoginRestarts != 3 || c.Sidecar.Keepalive.Hours() != 24 || c.Telegram.ApiURL != "https://api.telegram.org" {
+	if c.Sidecar.LoginRestarts != 3 || c.Sidecar.Keepalive.D().Hours() != 24 || c.Telegram.ApiURL != "https://api.telegram.org" {
 		t.Fatalf("defaults: %+v %+v", c.Sidecar, c.Telegram)
 	}
 	p, err := c.Profile("")
