@@ -7,9 +7,10 @@
 //   LISTENING http://127.0.0.1:PORT
 //
 // Everything else (the library's notices and warnings) goes to stderr. The server never logs
-// tokens. It exits when its stdin closes, so it cannot outlive the Go test that started it
-// (see internal/oidctest). Nothing here is fit for production: keys, cookie keys and the
-// client secret are fixed test values and all state lives in memory.
+// tokens. Nothing here is fit for production: signing keys, cookie keys and the client secret
+// are fixed test values and all state lives in memory. On Node 20 oidc-provider 9.13 prints
+// "Unsupported runtime. Use Node.js v22.x LTS" but works: it feature-detects what Node 20 lacks
+// (it needs URL.parse, which Node has since 20.18).
 //
 // Environment (all optional; durations are whole seconds):
 //
@@ -33,12 +34,14 @@
 //
 // Test-only endpoints:
 //
-//   GET  /__test/stats   request counters as JSON (see `stats` below).
+//   GET  /__test/stats   request counters as JSON (see zeroStats below), counted as requests
+//                        arrive, before the provider handles them.
 //   POST /__test/reset   sets all counters to zero.
 //
-// Sign-in is this file's own minimal HTML (no JavaScript): the provider's device pages at
-// /device, then /interaction/:uid for login (any login name, no password) and consent, where
-// every requested scope is a ticked checkbox the person may untick.
+// Sign-in pages are this file's own minimal HTML, without JavaScript: the device pages at /device
+// (oidc-provider's routes and forms, our page around them), then /interaction/:uid for login (any
+// login name of lower-case letters, digits, ".", "_", "-"; no password) and consent, where every
+// requested scope is a ticked checkbox the person may untick, with Allow and Deny buttons.
 
 import * as http from 'node:http';
 
@@ -73,13 +76,13 @@ const CONFIDENTIAL_CLIENT_SECRET = 'devicegate-test-secret-not-secret';
 
 // envSeconds reads a whole number of seconds. An invalid value stops the server with a message
 // naming the variable, rather than silently using a default the test did not ask for.
-function envSeconds(name, fallback, min) {
+function envInt(name, fallback, min) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') {
     return fallback;
   }
   if (!/^[0-9]+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new Error(`${name}=${JSON.stringify(raw)}: want a whole number of seconds >= ${min}`);
+    throw new Error(`${name}=${JSON.stringify(raw)}: want a whole number >= ${min}`);
   }
   return Number(raw);
 }
@@ -96,13 +99,13 @@ function envFlag(name) {
 }
 
 const config = {
-  port: envSeconds('PORT', 0, 0),
-  accessTokenTTL: envSeconds('ACCESS_TOKEN_TTL', 60 * 60, 1),
-  deviceCodeTTL: envSeconds('DEVICE_CODE_TTL', 10 * 60, 1),
-  refreshTokenTTL: envSeconds('REFRESH_TOKEN_TTL', 14 * 24 * 60 * 60, 1),
-  pollInterval: envSeconds('POLL_INTERVAL', 0, 1), // 0: do not advertise
+  port: envInt('PORT', 0, 0),
+  accessTokenTTL: envInt('ACCESS_TOKEN_TTL', 60 * 60, 1),
+  deviceCodeTTL: envInt('DEVICE_CODE_TTL', 10 * 60, 1),
+  refreshTokenTTL: envInt('REFRESH_TOKEN_TTL', 14 * 24 * 60 * 60, 1),
+  pollInterval: envInt('POLL_INTERVAL', 0, 1), // 0: do not advertise
   slowDown: envFlag('SLOW_DOWN'),
-  slowDownIncrement: envSeconds('SLOW_DOWN_INCREMENT', 5, 1),
+  slowDownIncrement: envInt('SLOW_DOWN_INCREMENT', 5, 1),
 };
 
 // --- counters -------------------------------------------------------------------------------
@@ -110,14 +113,14 @@ const config = {
 function zeroStats() {
   return {
     device_authorizations: 0,
-    token_requests_by_grant: {},
+    token_requests_by_grant: Object.create(null), // keys come from requests
     refresh_requests: 0,
     revocations: 0,
     userinfo_requests: 0,
     introspections: 0,
     invalid_grant_responses: 0,
     slow_down_responses: 0,
-    token_errors_by_code: {},
+    token_errors_by_code: Object.create(null),
   };
 }
 
@@ -129,7 +132,7 @@ function bump(map, key) {
 
 // --- small HTTP helpers ---------------------------------------------------------------------
 
-const BODY_LIMIT = 16 * 1024;
+const BODY_LIMIT = 56 * 1024; // oidc-provider's own limit
 
 // readForm reads an application/x-www-form-urlencoded body. Once it has been read here,
 // oidc-provider takes it from ctx.req.body (it warns once on stderr that a body was pre-parsed).
