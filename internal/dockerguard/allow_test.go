@@ -2,6 +2,7 @@ package dockerguard
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,19 +78,7 @@ func TestAllow(t *testing.T) {
 
 func chunkedRequest(target, body string) string {
 	return "POST " + target + " HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
-		strings.ToLower(strconvHex(len(body))) + "\r\n" + body + "\r\n0\r\n\r\n"
-}
-
-func strconvHex(n int) string {
-	const digits = "0123456789abcdef"
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 16 {
-		b = append([]byte{digits[n%16]}, b...)
-	}
-	return string(b)
+		fmt.Sprintf("%x", len(body)) + "\r\n" + body + "\r\n0\r\n\r\n"
 }
 
 func onlySidecar(t *testing.T, _ http.Header, body string) {

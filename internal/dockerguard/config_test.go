@@ -1,0 +1,199 @@
+package dockerguard
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+func TestParseCommands(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{"", nil, false},
+		{"  , ", nil, false},
+		{"sidecar", []string{"sidecar"}, false},
+		{"sidecar tgauth", []string{"sidecar", "tgauth"}, false},
+		{"sidecar,tgauth", []string{"sidecar", "tgauth"}, false},
+		{" sidecar ,\ttgauth, ", []string{"sidecar", "tgauth"}, false},
+		{"sidecar /bin/sh", nil, true},
+		{"../sidecar", nil, true},
+		{"..", nil, true},
+		{`a\b`, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseCommands(tt.in)
+			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+				t.Errorf("ParseCommands(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no upstream", Config{}},
+		{"empty allowlist", Config{Upstream: "/x", AllowCommands: []string{}}},
+		{"path in allowlist", Config{Upstream: "/x", AllowCommands: []string{"/bin/sh"}}},
+		{"project with =", Config{Upstream: "/x", Project: "a=b"}},
+		{"empty protected entry", Config{Upstream: "/x", ProtectedEnvPrefixes: []string{""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); err == nil {
+				t.Error("New accepted an invalid Config")
+			}
+		})
+	}
+	g, err := New(Config{Upstream: "/x", Project: "p", Service: "s", AllowCommands: []string{"only"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.hint != "docker exec p-s-1 only ..." {
+		t.Errorf("hint %q", g.hint)
+	}
+}
+
+// TestExecCreateFieldsMatchType fails when the Docker API type gains a
+// field: decide whether the guard must check it, then add it to the list.
+func TestExecCreateFieldsMatchType(t *testing.T) {
+	for _, c := range []struct {
+		typ    reflect.Type
+		fields []string
+	}{
+		{reflect.TypeFor[container.ExecOptions](), execCreateFields},
+		{reflect.TypeFor[container.ExecStartOptions](), execStartFields},
+	} {
+		var names []string
+		for f := range c.typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+		}
+		if !slices.Equal(names, c.fields) {
+			t.Errorf("%s has fields %q, the guard knows %q", c.typ, names, c.fields)
+		}
+	}
+}
+
+func TestProtectedEnv(t *testing.T) {
+	p := newExecPolicy(mustDefaults(t))
+	for _, kv := range []string{
+		"OAUTH_CLIENT_ID=x", "oauth_client_id=x", "SIDECAR_STATE_DIR=/tmp", "TELEGRAM_BOT_TOKEN=x",
+		"XDG_CONFIG_HOME=/tmp", "PATH=/tmp", "Path", "HOME=/", "LD_PRELOAD=x", "LD_LIBRARY_PATH=x",
+		"GODEBUG=x", "SSL_CERT_FILE=x", "SSL_CERT_DIR=x", "HTTPS_PROXY=x", "http_proxy=x", "All_Proxy=x",
+		"NO_PROXY=*", "TMPDIR=/x",
+	} {
+		if err := p.checkEnv(kv); err == nil {
+			t.Errorf("%q allowed", kv)
+		}
+	}
+	for _, kv := range []string{"TERM=xterm", "LANG=C.UTF-8", "OAUTH=1", "MY_PATH=/x", "SIDECAR=1", "X=", "NOPROXY=1"} {
+		if err := p.checkEnv(kv); err != nil {
+			t.Errorf("%q denied: %v", kv, err)
+		}
+	}
+}
+
+func TestExecSet(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newExecSet(3, time.Minute, func() time.Time { return now })
+	s.add("a")
+	now = now.Add(10 * time.Second)
+	s.add("b")
+	now = now.Add(10 * time.Second)
+	s.add("c")
+	if !s.use("a") { // refreshes a; b is now the least recently used
+		t.Fatal("a unknown")
+	}
+	s.add("d")
+	if s.len() != 3 || s.use("b") || !s.use("c") || !s.use("d") {
+		t.Errorf("after eviction: len %d, want a, c, d", s.len())
+	}
+	now = now.Add(time.Minute)
+	if s.use("a") || s.use("unknown") {
+		t.Error("expired or unknown ID accepted")
+	}
+}
+
+func TestListen(t *testing.T) {
+	dir := shortTempDir(t)
+	path := filepath.Join(dir, "g.sock")
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, %v", fi.Mode(), err)
+	}
+	if _, err := Listen(path); err == nil {
+		t.Error("Listen took over a socket in use")
+	}
+	// A crashed guard leaves its socket file behind.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	l, err = Listen(path)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	l.Close()
+
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(file); err == nil {
+		t.Error("Listen removed a regular file")
+	}
+}
+
+func TestRedactInspect(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"Id":"x","Config":{"Env":["A=secret"],"Tty":false},"Extra":{"K":1}}`, `{"Config":{"Env":[],"Tty":false},"Extra":{"K":1},"Id":"x"}`},
+		{`{"Id":"x","Config":null}`, `{"Id":"x","Config":null}`},
+		{`{"Id":"x"}`, `{"Id":"x"}`},
+	}
+	for _, tt := range tests {
+		got, err := redactInspect([]byte(tt.in))
+		if err != nil || string(got) != tt.want {
+			t.Errorf("redactInspect(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := redactInspect([]byte(`[]`)); err == nil {
+		t.Error("non-object accepted")
+	}
+}
+
+func TestLogRecordsPeerAndNoSecrets(t *testing.T) {
+	env := newTestEnv(t)
+	env.createExec(t, execWith(`{"Cmd":["sidecar","login","--token","hunter2"],"Env":["LANG=hunter2"]}`))
+	env.do(t, rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["OAUTH_CLIENT_SECRET=hunter2"]}`)))
+	logs := env.logs.String()
+	want := []string{`"command":"sidecar"`, `"reason":"environment variable OAUTH_CLIENT_SECRET is protected"`}
+	if runtime.GOOS == "linux" {
+		want = append(want, `"peer_uid":`+strconv.Itoa(os.Getuid()), `"peer_pid":`+strconv.Itoa(os.Getpid()))
+	}
+	for _, want := range want {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+	// newTestEnv's cleanup fails the test if "hunter2" is in the log.
+}
