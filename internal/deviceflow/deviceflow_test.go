@@ -187,14 +187,21 @@ func TestRunOutcomes(t *testing.T) {
 			answers: []func(http.ResponseWriter){
 				drop,
 				jsonAnswer(503, `<html>down</html>`),
-				func(w http.ResponseWriter) { w.Header().Set("Content-Type", "text/html"); w.WriteHeader(502); fmt.Fprint(w, "<html>bad gateway</html>") },
+				func(w http.ResponseWriter) {
+					w.Header().Set("Content-Type", "text/html")
+					w.WriteHeader(502)
+					fmt.Fprint(w, "<html>bad gateway</html>")
+				},
 				jsonAnswer(200, okToken),
 			},
 			wantWaits: []time.Duration{5 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second},
 		},
 		{
-			name:     "HTML with 200 is a provider error, not a crash",
-			answers:  []func(http.ResponseWriter){func(w http.ResponseWriter) { w.Header().Set("Content-Type", "text/html"); fmt.Fprint(w, "<html>login</html>") }},
+			name: "HTML with 200 is a provider error, not a crash",
+			answers: []func(http.ResponseWriter){func(w http.ResponseWriter) {
+				w.Header().Set("Content-Type", "text/html")
+				fmt.Fprint(w, "<html>login</html>")
+			}},
 			wantCode: "",
 		},
 	}
