@@ -27,9 +27,16 @@
 //     forwarded with the full container ID, so a container that happens to be
 //     named like a prefix of the sidecar's ID can never be reached. The Env of
 //     the inspect answer is redacted: it holds the sidecar's secrets.
-//   - The exec body must decode strictly (see decodeExecCreate), its command
-//     must be exactly an allowed name, and it may not run privileged, as
-//     another user, in another directory or with a protected environment name.
+//   - The exec body must be one JSON object of container.ExecOptions with
+//     exactly spelled, unique keys (what the CLI sends), so the daemon cannot
+//     read the forwarded bytes differently. Cmd[0] must equal an allowed
+//     name: "/usr/local/bin/sidecar", "./sidecar" and "../sidecar" are
+//     refused, since PATH (protected) already picks the image's binary.
+//     Privileged, any User (even "root" or "0": the container's default user
+//     only) and any WorkingDir are refused. Env may set other names, but not
+//     a protected one, with or without "=" (a bare "PATH" unsets it), in any
+//     case, and names must be [A-Za-z_][A-Za-z0-9_]*. Tty, stdin, console
+//     size and detach keys are free.
 //   - POST /exec/{id}/start, POST /exec/{id}/resize and GET /exec/{id}/json
 //     only for exec IDs that this guard created. Start is proxied as a
 //     hijacked stream in both directions, half-closes included.

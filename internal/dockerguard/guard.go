@@ -204,16 +204,17 @@ func (g *Guard) logAllow(r *http.Request, rt route, attrs ...slog.Attr) {
 	g.log.LogAttrs(r.Context(), slog.LevelInfo, "docker api request allowed", attrs...)
 }
 
-// requestAttrs describes a request for the log. The path is client
-// controlled, so it is truncated; slog handlers quote it.
+// requestAttrs describes a request for the log. The query is left out: on
+// refused endpoints it can carry secrets (build args, registry auth). The
+// path is client controlled, so it is truncated; slog handlers quote it.
 func requestAttrs(r *http.Request) []slog.Attr {
-	target := r.RequestURI
-	if len(target) > 200 {
-		target = target[:200] + "..."
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	if len(path) > 200 {
+		path = path[:200] + "..."
 	}
 	attrs := []slog.Attr{
 		slog.String("method", sanitizeMethod(r.Method)),
-		slog.String("target", target),
+		slog.String("path", path),
 	}
 	if p, ok := peerFromContext(r.Context()); ok {
 		attrs = append(attrs, slog.Int("peer_uid", int(p.uid)), slog.Int("peer_pid", int(p.pid)))
