@@ -433,4 +433,3 @@ func TestWaitForHonoursContext(t *testing.T) {
 		t.Fatalf("WaitFor = %v, want context.Canceled", err)
 	}
 }
-
