@@ -130,8 +130,12 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	if err != nil {
 		return nil, providerErr(s.Profile, "refreshing the token", err)
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.HTTP)
-	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
+	// Once sent, a refresh must be seen through: if the provider rotates
+	// the refresh token and we stop listening (Ctrl-C, SIGTERM), the new
+	// one is lost and the old one is spent. So the request ignores
+	// cancellation; the HTTP client's timeout still bounds it.
+	rctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.HTTP)
+	tok, err := cfg.TokenSource(rctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {

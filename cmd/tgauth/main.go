@@ -1,0 +1,149 @@
+// Command tgauth signs a profile in through Telegram: it pushes the
+// sign-in link and code to the owner's chat, keeps the message current,
+// and confirms when the sign-in completes. Its stdout is for the agent
+// that called it: one short line per state change, or JSON lines.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/bridge"
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/version"
+)
+
+const prog = "tgauth"
+
+const usage = `usage: tgauth [--profile P] [--force] [--timeout D] [--json]
+
+Signs in through Telegram: sends the sign-in link and code to
+TELEGRAM_CHAT_ID, keeps the message current, and confirms when done.
+Already signed in (and no --force): says so in the chat and exits 0.
+
+  --profile P   profile to sign in (default: the default profile)
+  --force       sign in again even if a usable sign-in exists
+  --timeout D   give up after D (default: when the codes run out)
+  --json        print JSON events, one per line (as sidecar login --json)
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 declined,
+4 sign-in required, 5 timed out, 6 provider error, 7 Telegram failure.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs tgauth with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "version" || args[0] == "--version") {
+		fmt.Fprintf(stdout, "tgauth %s\n", version.String())
+		return 0
+	}
+	fs := cli.NewFlags(prog, stderr, usage)
+	profile := fs.String("profile", "", "profile")
+	force := fs.Bool("force", false, "sign in again")
+	timeout := fs.Duration("timeout", 0, "give up after this long")
+	asJSON := fs.Bool("json", false, "JSON events")
+	pos, _, err := cli.Parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = cli.Usagef("unexpected argument %q", pos[0])
+	}
+	if err == nil && *timeout < 0 {
+		err = cli.Usagef("--timeout must not be negative")
+	}
+	if err != nil {
+		return cli.Report(stderr, prog, err)
+	}
+	out := &progress{w: stdout, json: *asJSON}
+	err = run(ctx, *profile, *force, *timeout, out, stderr)
+	if err != nil && *asJSON {
+		out.event(session.ErrorEvent(err))
+	}
+	return cli.Report(stderr, prog, err)
+}
+
+func run(ctx context.Context, profile string, force bool, timeout time.Duration, out *progress, stderr io.Writer) error {
+	c, err := cli.LoadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := cli.Store(c)
+	if err != nil {
+		return err
+	}
+	s, err := cli.Session(c, st, profile)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	tg, chat, err := cli.Telegram(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log, Progress: out.event}
+	_, err = b.SignIn(ctx, s, force)
+	return err
+}
+
+// progress prints state changes for the agent: short lines, or JSON.
+type progress struct {
+	w    io.Writer
+	json bool
+}
+
+func (p *progress) event(ev session.Event) {
+	if p.json {
+		json.NewEncoder(p.w).Encode(ev)
+		return
+	}
+	switch ev.Event {
+	case "code":
+		fmt.Fprintf(p.w, "tgauth: sent the sign-in link and code to Telegram (profile %s); the code expires at %s\n", ev.Profile, ev.ExpiresAt.Format("15:04:05 UTC"))
+	case "restart":
+		fmt.Fprintf(p.w, "tgauth: the code expired; sent a fresh one (%d of %d), expires at %s\n", ev.Attempt, ev.MaxAttempts, ev.ExpiresAt.Format("15:04:05 UTC"))
+	case "signed_in", "already_signed_in":
+		verb := "signed in"
+		if ev.Event == "already_signed_in" {
+			verb = "already signed in"
+		}
+		line := fmt.Sprintf("tgauth: %s as %s (profile %s, %s)", verb, who(ev), ev.Profile, ev.Provider)
+		if len(ev.Scopes) > 0 {
+			line += "; scopes: " + strings.Join(ev.Scopes, " ")
+		}
+		if len(ev.ScopesNotGranted) > 0 {
+			line += "; not granted: " + strings.Join(ev.ScopesNotGranted, " ")
+		}
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func who(ev session.Event) string {
+	switch {
+	case ev.Name != "" && ev.Email != "" && ev.Name != ev.Email:
+		return ev.Name + " <" + ev.Email + ">"
+	case ev.Name != "":
+		return ev.Name
+	case ev.Email != "":
+		return ev.Email
+	}
+	return ev.Subject
+}
+

@@ -1,0 +1,267 @@
+// Package bridge is the Telegram auth bridge: it runs a device-code
+// sign-in and keeps the person's Telegram chat in step with it.
+//
+// It sends ONE message with what is asking, a button to the sign-in page,
+// the code and the time left; keeps that message current (at most one edit
+// per 30 s, never an identical one); puts a fresh code in the same message
+// when one expires; and finally replaces it with the outcome. When the
+// provider gives a verification_uri_complete, a QR code picture of it is
+// sent too, and deleted at the end.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/qrcode"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// Messenger is the part of the Telegram client the bridge uses.
+type Messenger interface {
+	SendMessage(ctx context.Context, chat int64, m telegram.Message) (int, error)
+	EditMessage(ctx context.Context, chat int64, id int, m telegram.Message) error
+	SendPhoto(ctx context.Context, chat int64, png []byte, caption string) (int, error)
+	DeleteMessage(ctx context.Context, chat int64, id int) error
+}
+
+// DefaultEvery is how often the message is brought up to date.
+const DefaultEvery = 30 * time.Second
+
+// Bridge signs people in through one Telegram chat.
+type Bridge struct {
+	TG   Messenger
+	Chat int64
+	Host string // host or container shown as the requester
+	// Progress, when set, is told every state change (for tgauth's stdout).
+	Progress func(session.Event)
+	Log      *slog.Logger  // warnings about Telegram hiccups; nil discards
+	Every    time.Duration // 0 means DefaultEvery
+	Now      func() time.Time
+}
+
+func (b *Bridge) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+func (b *Bridge) progress(ev session.Event) {
+	if b.Progress != nil {
+		b.Progress(ev)
+	}
+}
+
+func (b *Bridge) log() *slog.Logger {
+	if b.Log != nil {
+		return b.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (b *Bridge) request(s *session.Session) Request {
+	return Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.Provider.Scopes}
+}
+
+// tgErr marks a Telegram failure with exit code 7.
+func tgErr(doing string, err error) error {
+	return exitcode.With(exitcode.Telegram, fmt.Errorf("%s: %w", doing, err))
+}
+
+// SignIn signs the profile in through the chat. Unless force is set, a
+// usable sign-in (a valid token, or one that refreshes) is reported to
+// the chat and returned as is.
+func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*tokencache.Entry, error) {
+	req := b.request(s)
+	if !force {
+		e, err := s.Token(ctx, 0)
+		var stale *session.StaleError
+		if err == nil || (errors.As(err, &stale) && e != nil) {
+			ev := s.SignedInEvent("already_signed_in", e)
+			if _, err := b.TG.SendMessage(ctx, b.Chat, AlreadyMessage(req, ev)); err != nil {
+				return nil, tgErr("sending the message", err)
+			}
+			b.progress(ev)
+			return e, nil
+		}
+	}
+	m := &message{b: b, s: s, req: req}
+	defer m.stop()
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show})
+	m.stop()
+	// The final edit must happen even if ctx was cancelled (timeout):
+	// the person should not be left looking at a dead code.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err != nil {
+		if m.id != 0 {
+			outcome, detail := Failed, err.Error()
+			switch exitcode.Of(err) {
+			case exitcode.Declined:
+				outcome, detail = Declined, ""
+			case exitcode.TimedOut:
+				outcome, detail = Expired, "The code was not used in time."
+			case exitcode.Telegram:
+				detail = ""
+			}
+			m.finish(fctx, EndMessage(req, outcome, detail))
+		}
+		return nil, err
+	}
+	ev := s.SignedInEvent("signed_in", e)
+	m.finish(fctx, SignedInMessage(req, ev))
+	b.progress(ev)
+	return e, nil
+}
+
+// message is the one chat message of a sign-in, and its QR picture.
+type message struct {
+	b   *Bridge
+	s   *session.Session
+	req Request
+
+	mu         sync.Mutex
+	id, photo  int
+	code       deviceflow.Code
+	linkInText bool
+	last       string // text of the last successful send or edit
+	done       chan struct{}
+	wg         sync.WaitGroup
+}
+
+// show is the device flow's display hook: send the message for the first
+// code, edit it for a fresh one.
+func (m *message) show(ctx context.Context, c deviceflow.Code) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.code = c
+	msg := CodeMessage(m.req, c, m.b.now(), m.linkInText)
+	if m.id == 0 {
+		id, err := m.b.TG.SendMessage(ctx, m.b.Chat, msg)
+		if errors.Is(err, telegram.ErrButtonURL) {
+			// Telegram refuses some URLs as buttons (a host without a
+			// dot, e.g. localhost): put the link in the text instead.
+			m.linkInText = true
+			msg = CodeMessage(m.req, c, m.b.now(), true)
+			id, err = m.b.TG.SendMessage(ctx, m.b.Chat, msg)
+		}
+		if err != nil {
+			return tgErr("sending the sign-in message", err)
+		}
+		m.id, m.last = id, msg.Text
+		m.done = make(chan struct{})
+		m.wg.Add(1)
+		go m.keepCurrent(ctx, m.done)
+	} else {
+		if err := m.b.TG.EditMessage(ctx, m.b.Chat, m.id, msg); err != nil {
+			// The old code is dead; the person must see the new one.
+			// Send it as a new message rather than give up.
+			m.b.log().Warn("could not edit the sign-in message; sending a new one", "err", err)
+			id, err := m.b.TG.SendMessage(ctx, m.b.Chat, msg)
+			if err != nil {
+				return tgErr("sending the fresh code", err)
+			}
+			m.id = id
+		}
+		m.last = msg.Text
+	}
+	m.b.progress(m.s.CodeEvent(c))
+	m.updatePhoto(ctx, c)
+	return nil
+}
+
+// updatePhoto replaces the QR picture. A picture is a convenience: failing
+// to send one is logged, not fatal.
+func (m *message) updatePhoto(ctx context.Context, c deviceflow.Code) {
+	if m.photo != 0 {
+		if err := m.b.TG.DeleteMessage(ctx, m.b.Chat, m.photo); err != nil {
+			m.b.log().Warn("could not delete the old QR code", "err", err)
+		}
+		m.photo = 0
+	}
+	if c.VerificationURIComplete == "" {
+		return
+	}
+	png, err := qrcode.PNG(c.VerificationURIComplete)
+	if err != nil {
+		return
+	}
+	id, err := m.b.TG.SendPhoto(ctx, m.b.Chat, png, telegram.Escape("Or scan this to open the sign-in page with the code filled in."))
+	if err != nil {
+		m.b.log().Warn("could not send the QR code", "err", err)
+		return
+	}
+	m.photo = id
+}
+
+// keepCurrent edits the time left, at most every Every, and only when the
+// text changes (Telegram answers 400 to an identical edit).
+func (m *message) keepCurrent(ctx context.Context, done <-chan struct{}) {
+	defer m.wg.Done()
+	every := m.b.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		msg := CodeMessage(m.req, m.code, m.b.now(), m.linkInText)
+		if msg.Text != m.last {
+			if err := m.b.TG.EditMessage(ctx, m.b.Chat, m.id, msg); err != nil {
+				m.b.log().Warn("could not update the sign-in message", "err", err)
+			} else {
+				m.last = msg.Text
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (m *message) stop() {
+	m.mu.Lock()
+	done := m.done
+	m.done = nil
+	m.mu.Unlock()
+	if done != nil {
+		close(done)
+		m.wg.Wait()
+	}
+}
+
+// finish replaces the message with the outcome and removes the QR code.
+func (m *message) finish(ctx context.Context, msg telegram.Message) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.photo != 0 {
+		if err := m.b.TG.DeleteMessage(ctx, m.b.Chat, m.photo); err != nil {
+			m.b.log().Warn("could not delete the QR code", "err", err)
+		}
+		m.photo = 0
+	}
+	if m.id == 0 {
+		return
+	}
+	if err := m.b.TG.EditMessage(ctx, m.b.Chat, m.id, msg); err != nil {
+		m.b.log().Warn("could not edit the sign-in message; sending the outcome as a new one", "err", err)
+		if _, err := m.b.TG.SendMessage(ctx, m.b.Chat, msg); err != nil {
+			m.b.log().Warn("could not tell the chat the outcome", "err", err)
+		}
+	}
+}
