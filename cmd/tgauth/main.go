@@ -146,4 +146,3 @@ func who(ev session.Event) string {
 	}
 	return ev.Subject
 }
-

@@ -370,7 +370,7 @@ func TestTelegramProblems(t *testing.T) {
 		code int
 		want string
 	}{
-		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "the bot token was refused; check it with @BotFather"},
+		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "TELEGRAM_BOT_TOKEN: telegram: getMe: 401 Unauthorized; check it with @BotFather"},
 		{"no chat", []string{"TELEGRAM_CHAT_ID="}, exitcode.Usage, "TELEGRAM_CHAT_ID: is required"},
 		{"no token", []string{"TELEGRAM_BOT_TOKEN="}, exitcode.Usage, "TELEGRAM_BOT_TOKEN: is required"},
 		{"unreachable", []string{"TELEGRAM_API_URL=http://127.0.0.1:1"}, exitcode.Telegram, "telegram"},
