@@ -174,7 +174,9 @@ func (m *message) show(ctx context.Context, c deviceflow.Code) error {
 		}
 		m.last = msg.Text
 	}
-	m.b.progress(m.s.CodeEvent(c))
+	if m.s != nil {
+		m.b.progress(m.s.CodeEvent(c))
+	}
 	m.updatePhoto(ctx, c)
 	return nil
 }

@@ -1,0 +1,228 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var (
+	t0  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	req = Request{Provider: "github", Profile: "gh", Host: "myapp-sidecar-1", Scopes: []string{"repo", "read:org"}}
+	cd  = deviceflow.Code{UserCode: "WDJB-MJHT", VerificationURI: "https://github.com/login/device", ExpiresAt: t0.Add(15 * time.Minute), Interval: 5 * time.Second, MaxAttempts: 3}
+)
+
+// TestGolden renders every message; the golden file holds the MarkdownV2
+// sent and the text the person reads, which also proves it parses.
+func TestGolden(t *testing.T) {
+	restart := cd
+	restart.Attempt = 2
+	restart.VerificationURIComplete = "https://idp.example.com/device?user_code=WDJB-MJHT"
+	ev := session.Event{Name: "Octo Cat", Email: "octo@example.com", Scopes: []string{"repo"}, ScopesNotGranted: []string{"read:org"}}
+	cases := map[string]telegram.Message{
+		"code":          CodeMessage(req, cd, t0, false),
+		"code_link":     CodeMessage(req, cd, t0.Add(14*time.Minute+30*time.Second), true),
+		"code_restart":  CodeMessage(req, restart, t0, false),
+		"signed_in":     SignedInMessage(req, ev),
+		"already":       AlreadyMessage(req, ev),
+		"declined":      EndMessage(req, Declined, ""),
+		"expired":       EndMessage(req, Expired, "The code was not used in time."),
+		"failed":        EndMessage(req, Failed, "profile gh: signing in: invalid_client (check OAUTH_CLIENT_ID) [x]_*"),
+		"signin_needed": SignInNeededMessage(req, "the provider refused the refresh token (invalid_grant)"),
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			plain, _, err := telegramtest.ParseMarkdownV2(m.Text)
+			if err != nil {
+				t.Fatalf("Telegram would refuse it: %v\n%s", err, m.Text)
+			}
+			if n := len([]rune(plain)); n > 4096 {
+				t.Fatalf("%d characters", n)
+			}
+			var b strings.Builder
+			b.WriteString("-- markdownv2 --\n" + m.Text + "\n-- reads --\n" + plain + "\n")
+			for _, btn := range m.Buttons {
+				b.WriteString("-- button --\n" + btn.Text + " -> " + btn.URL + "\n")
+			}
+			path := filepath.Join("testdata", name+".golden")
+			if *update {
+				os.WriteFile(path, []byte(b.String()), 0o644)
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/bridge -update)", err)
+			}
+			if string(want) != b.String() {
+				t.Fatalf("%s changed:\n%s\nwant:\n%s", path, b.String(), want)
+			}
+		})
+	}
+}
+
+func TestLeft(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "expired", 20 * time.Second: "less than a minute", 90 * time.Second: "about 1 minute",
+		10 * time.Minute: "about 10 minutes", 14*time.Minute + 31*time.Second: "about 15 minutes",
+	} {
+		if got := left(d); got != want {
+			t.Errorf("left(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// fakeTG records calls and can fail them.
+type fakeTG struct {
+	mu       sync.Mutex
+	sent     []telegram.Message
+	edits    []telegram.Message
+	photos   int
+	deletes  int
+	sendErrs []error
+	editErr  error
+	nextID   int
+}
+
+func (f *fakeTG) SendMessage(_ context.Context, _ int64, m telegram.Message) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sendErrs) > 0 {
+		err := f.sendErrs[0]
+		f.sendErrs = f.sendErrs[1:]
+		if err != nil {
+			return 0, err
+		}
+	}
+	f.sent = append(f.sent, m)
+	f.nextID++
+	return f.nextID, nil
+}
+func (f *fakeTG) EditMessage(_ context.Context, _ int64, _ int, m telegram.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.editErr != nil {
+		return f.editErr
+	}
+	f.edits = append(f.edits, m)
+	return nil
+}
+func (f *fakeTG) SendPhoto(context.Context, int64, []byte, string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.photos++
+	f.nextID++
+	return f.nextID, nil
+}
+func (f *fakeTG) DeleteMessage(context.Context, int64, int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deletes++
+	return nil
+}
+func (f *fakeTG) count() (int, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent), len(f.edits)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func waitUntil(t *testing.T, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if f() {
+			return
+		}
+	}
+	t.Fatal("condition not met")
+}
+
+func TestKeepsMessageCurrentWithoutIdenticalEdits(t *testing.T) {
+	tg := &fakeTG{}
+	clk := &clock{t: t0}
+	b := &Bridge{TG: tg, Chat: 1, Every: 2 * time.Millisecond, Now: clk.now}
+	m := &message{b: b, req: req}
+	ctx := context.Background()
+	if err := m.show(ctx, cd); err != nil {
+		t.Fatal(err)
+	}
+	defer m.stop()
+	// Many ticks on a standing clock: the text does not change, no edit.
+	time.Sleep(30 * time.Millisecond)
+	if _, edits := tg.count(); edits != 0 {
+		t.Fatalf("%d identical edits", edits)
+	}
+	// Two minutes later the time left reads differently: one edit.
+	clk.add(2 * time.Minute)
+	waitUntil(t, func() bool { _, e := tg.count(); return e == 1 })
+	time.Sleep(20 * time.Millisecond)
+	if _, edits := tg.count(); edits != 1 {
+		t.Fatalf("%d edits, want 1", edits)
+	}
+	if !strings.Contains(tg.edits[0].Text, "about 13 minutes") {
+		t.Fatalf("edit: %s", tg.edits[0].Text)
+	}
+}
+
+func TestButtonRefusedFallsBackToLinkInText(t *testing.T) {
+	tg := &fakeTG{sendErrs: []error{&telegram.Error{Method: "sendMessage", Code: 400, Description: "Bad Request: inline keyboard button URL 'http://localhost:8080/device' is invalid: Wrong HTTP URL"}}}
+	// The fake returns the typed error; make sure it is the sentinel.
+	if !errors.Is(tg.sendErrs[0], telegram.ErrButtonURL) {
+		t.Skip("telegram.Error does not map this description to ErrButtonURL")
+	}
+	b := &Bridge{TG: tg, Chat: 1, Every: time.Hour}
+	m := &message{b: b, req: req}
+	c := cd
+	c.VerificationURI = "http://localhost:8080/device"
+	if err := m.show(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	m.stop()
+	if len(tg.sent) != 1 || len(tg.sent[0].Buttons) != 0 || !strings.Contains(tg.sent[0].Text, "localhost:8080/device") {
+		t.Fatalf("sent %+v", tg.sent)
+	}
+}
+
+func TestSendFailureIsTelegramExitCode(t *testing.T) {
+	tg := &fakeTG{sendErrs: []error{telegram.ErrUnreachable}}
+	b := &Bridge{TG: tg, Chat: 1}
+	m := &message{b: b, req: req}
+	err := m.show(context.Background(), cd)
+	if exitcode.Of(err) != exitcode.Telegram || !errors.Is(err, telegram.ErrUnreachable) {
+		t.Fatalf("err = %v (exit %d)", err, exitcode.Of(err))
+	}
+}
+
+func FuzzMessagesParse(f *testing.F) {
+	f.Add("octo_cat*[x]", "e@x.com", "gh", "host`\\")
+	f.Fuzz(func(t *testing.T, name, email, profile, host string) {
+		r := Request{Provider: "oidc", Profile: profile, Host: host, Scopes: []string{name}}
+		ev := session.Event{Name: name, Email: email, Scopes: []string{email}}
+		for _, m := range []telegram.Message{
+			CodeMessage(r, deviceflow.Code{UserCode: name, VerificationURI: "https://x.example/" + email, ExpiresAt: t0}, t0, true),
+			SignedInMessage(r, ev), AlreadyMessage(r, ev), EndMessage(r, Failed, name), SignInNeededMessage(r, email),
+		} {
+			if _, _, err := telegramtest.ParseMarkdownV2(m.Text); err != nil {
+				t.Fatalf("unparseable: %v\n%s", err, m.Text)
+			}
+		}
+	})
+}
