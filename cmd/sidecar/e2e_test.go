@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,6 +283,47 @@ func assertNoSecrets(t *testing.T, secrets []string, rs ...result) {
 			if s != "" && (strings.Contains(r.stderr, s)) {
 				t.Errorf("a secret appears in stderr: %q", r.stderr)
 			}
+		}
+	}
+}
+
+func TestServeHealthAndSIGTERM(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
+	env := cliEnv(t, srv)
+	if r := sidecar(t, env, "health"); r.code == 0 || !strings.Contains(r.stderr, "has not completed a round yet") {
+		t.Fatalf("health before serve: %+v", r)
+	}
+	cmd := exec.Command("sidecar", "serve")
+	cmd.Env = env
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sidecar(t, env, "health").code != 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("serve never became healthy:\n%s", &logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v:\n%s", err, &logs)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("serve ignored SIGTERM")
+	}
+	for _, want := range []string{"msg=serving", "not encrypted", "msg=\"sign-in needed\"", "msg=stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, &logs)
 		}
 	}
 }

@@ -2,19 +2,185 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
 
+	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/dockerguard"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/keeper"
 )
 
+const serveUsage = `usage: sidecar serve
+
+The sidecar container's long-running process: keeps every profile's
+sign-in alive (refreshing before expiry and every SIDECAR_KEEPALIVE), tells
+the Telegram chat once when a sign-in is needed, and with
+TELEGRAM_LISTEN=true answers /auth [profile], /status and /logout [profile]
+from TELEGRAM_CHAT_ID.`
+
+// heartbeatName is touched by serve on every round and read by health.
+const heartbeatName = "serve.heartbeat"
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return cli.Usagef("serve is not implemented yet")
+	fs := cli.NewFlags("serve", stderr, serveUsage)
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return cli.Usagef("serve takes no arguments")
+	}
+	c, err := cli.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if len(c.Order) == 0 {
+		return exitcode.With(exitcode.Usage, &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"})
+	}
+	st, err := cli.Store(c)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", c.DataDir, err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	k := &keeper.Keeper{
+		Keepalive: c.Sidecar.Keepalive.D(),
+		Log:       log,
+		Heartbeat: filepath.Join(c.DataDir, heartbeatName),
+	}
+	for _, name := range c.Order {
+		s, err := cli.Session(c, st, name)
+		if err != nil {
+			return err
+		}
+		k.Sessions = append(k.Sessions, s)
+	}
+	if !st.Encrypted() {
+		log.Warn("the token cache is not encrypted: set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
+	}
+	if tok, _ := c.Telegram.Token(); tok != "" {
+		tg, chat, err := cli.Telegram(ctx, c, log)
+		if err != nil {
+			// Keeping sign-ins alive matters more than the chat: go on
+			// without Telegram, loudly.
+			log.Error("Telegram is unavailable; sign-in notices and /auth are off", "err", err)
+		} else {
+			k.Bridge = &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log}
+			if c.Telegram.Listen {
+				k.Listen = tg
+			}
+		}
+	} else if c.Telegram.Listen {
+		return exitcode.With(exitcode.Usage, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"})
+	}
+	return k.Run(ctx)
 }
+
+const guardUsage = `usage: sidecar guard
+
+A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
+through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
+` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth) in the
+sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).`
 
 func guard(ctx context.Context, args []string, stderr io.Writer) error {
-	return cli.Usagef("guard is not implemented yet")
+	fs := cli.NewFlags("guard", stderr, guardUsage)
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return cli.Usagef("guard takes no arguments")
+	}
+	gc, err := config.LoadGuard()
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	cmds, err := dockerguard.ParseCommands(gc.AllowCommands)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()})
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	g, err := dockerguard.New(dockerguard.Config{
+		Upstream:      gc.Upstream,
+		AllowCommands: cmds,
+		Project:       gc.Project,
+		Service:       gc.Service,
+		MaxBodyBytes:  int64(gc.MaxBody),
+		Logger:        log,
+	})
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	l, err := dockerguard.Listen(gc.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service)
+	return g.Serve(ctx, l)
 }
 
+const healthUsage = `usage: sidecar health [--guard]
+
+The container health check. Without flags: ok when sidecar serve has
+completed a round recently. With --guard: ok when the guard's socket
+(GUARD_LISTEN) answers a ping.`
+
 func health(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("health", stderr, healthUsage)
+	guardMode := fs.Bool("guard", false, "check the Docker socket guard")
+	maxAge := fs.Duration("max-age", 3*keeper.DefaultTick, "how old the serve heartbeat may be")
+	if _, _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *guardMode {
+		gc, err := config.LoadGuard()
+		if err != nil {
+			return exitcode.With(exitcode.Usage, err)
+		}
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", gc.Listen)
+			},
+		}}
+		res, err := hc.Get("http://docker/_ping")
+		if err != nil {
+			return fmt.Errorf("guard: %w", err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("guard: ping answered %s", res.Status)
+		}
+		fmt.Fprintln(stdout, "ok")
+		return nil
+	}
+	c, err := cli.LoadConfig()
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(filepath.Join(c.DataDir, heartbeatName))
+	if errors.Is(err, os.ErrNotExist) {
+		return errors.New("sidecar serve has not completed a round yet")
+	}
+	if err != nil {
+		return err
+	}
+	if age := time.Since(fi.ModTime()); age > *maxAge {
+		return fmt.Errorf("sidecar serve last completed a round %s ago", age.Round(time.Second))
+	}
+	fmt.Fprintln(stdout, "ok")
 	return nil
 }
+

@@ -419,3 +419,43 @@ func dataDir() (string, error) {
 	}
 	return filepath.Join(home, ".local", "share", "devicegate"), nil
 }
+
+// Guard holds the GUARD_* variables of `sidecar guard`.
+type Guard struct {
+	Listen        string `split_words:"true"`
+	Upstream      string `split_words:"true"`
+	AllowCommands string `split_words:"true"`
+	Project       string `split_words:"true"`
+	Service       string `split_words:"true"`
+	MaxBody       Int    `split_words:"true"`
+}
+
+// LoadGuard reads and validates the guard's configuration.
+func LoadGuard() (*Guard, error) {
+	g := &Guard{
+		Listen:   "/run/guard/docker.sock",
+		Upstream: "/var/run/docker.sock",
+		Project:  "myapp",
+		Service:  "sidecar",
+		MaxBody:  64 << 10,
+	}
+	if err := process("GUARD", g); err != nil {
+		return nil, err
+	}
+	for _, v := range []struct{ name, val string }{{"GUARD_LISTEN", g.Listen}, {"GUARD_UPSTREAM", g.Upstream}} {
+		if !filepath.IsAbs(v.val) {
+			return nil, errf(v.name, "must be an absolute path to a unix socket, not %q", v.val)
+		}
+	}
+	label := regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	if !label.MatchString(g.Project) {
+		return nil, errf("GUARD_PROJECT", "invalid compose project name %q", g.Project)
+	}
+	if !label.MatchString(g.Service) {
+		return nil, errf("GUARD_SERVICE", "invalid compose service name %q", g.Service)
+	}
+	if g.MaxBody < 1024 || g.MaxBody > 16<<20 {
+		return nil, errf("GUARD_MAX_BODY", "must be between 1024 and 16777216 bytes, not %d", g.MaxBody)
+	}
+	return g, nil
+}

@@ -396,3 +396,33 @@ func mergeAccount(a tokencache.Account, id provider.Identity) tokencache.Account
 	}
 	return a
 }
+
+// ClaimNotice reports whether the person should now be told that this
+// profile needs a sign-in, and records that they were, so that it happens
+// once per lost sign-in and not on every check (nor again after a restart
+// of `sidecar serve`). It is false when no sign-in is needed.
+func (s *Session) ClaimNotice(ctx context.Context) (bool, string, error) {
+	unlock, err := s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return false, "", err
+	}
+	defer unlock()
+	e, err := s.Load()
+	if err != nil {
+		var se *SignInError
+		if errors.As(err, &se) {
+			// Nothing on disk to record it in: the caller remembers.
+			return true, se.Reason, nil
+		}
+		return false, "", err
+	}
+	st, _ := s.Status()
+	if st.State != StateSignInRequired || !e.NotifiedAt.IsZero() {
+		return false, "", nil
+	}
+	e.NotifiedAt = s.now()
+	if err := s.Store.Save(e); err != nil {
+		return false, "", err
+	}
+	return true, st.Reason, nil
+}

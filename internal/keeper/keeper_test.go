@@ -1,0 +1,289 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/bridge"
+	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+const chat = 5150
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type rig struct {
+	idp  *oidctest.Server
+	tg   *telegramtest.Server
+	s    *session.Session
+	logs *syncBuf
+	k    *Keeper
+	dir  string
+}
+
+func newRig(t *testing.T, o oidctest.Options) *rig {
+	t.Helper()
+	o.PollInterval = time.Second
+	r := &rig{idp: oidctest.Start(t, o), tg: telegramtest.New(t), logs: &syncBuf{}, dir: t.TempDir()}
+	r.tg.AddChat(chat)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	pr, _ := provider.New(&config.Profile{Name: "default", Provider: "oidc", Issuer: r.idp.Issuer, ClientID: r.idp.PublicClientID, Scopes: "openid profile email offline_access"}, hc)
+	store, _ := tokencache.Open(r.dir, nil)
+	r.s = &session.Session{Profile: "default", Provider: pr, Store: store, HTTP: hc}
+	tg, err := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(r.logs, nil))
+	r.k = &Keeper{
+		Sessions: []*session.Session{r.s}, Keepalive: time.Hour, Log: log, Tick: 50 * time.Millisecond,
+		Heartbeat: filepath.Join(r.dir, "serve.heartbeat"),
+		Bridge:    &bridge.Bridge{TG: tg, Chat: chat, Host: "test-host", Log: log},
+		told:      map[string]bool{}, running: map[string]bool{},
+	}
+	t.Cleanup(func() {
+		for _, secret := range []string{r.tg.Token()} {
+			if strings.Contains(r.logs.String(), secret) {
+				t.Error("the bot token is in the log")
+			}
+		}
+	})
+	return r
+}
+
+func (r *rig) login(t *testing.T) *tokencache.Entry {
+	t.Helper()
+	e, err := r.s.Login(context.Background(), session.LoginOptions{Display: func(ctx context.Context, c deviceflow.Code) error {
+		go r.idp.Approve(context.Background(), c.UserCode, oidctest.ApproveOptions{})
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (r *rig) botTexts() []string {
+	var out []string
+	for _, m := range r.tg.Chat(chat) {
+		if m.FromBot && m.Photo == nil {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+func TestRefreshBeforeExpiryAndOnKeepalive(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, oidctest.Options{AccessTokenTTL: 4 * time.Second})
+	ctx := context.Background()
+	e := r.login(t)
+	r.k.Margin = 2 * time.Second
+	r.idp.ResetStats(ctx)
+
+	r.k.Round(ctx) // fresh: nothing to do
+	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 0 {
+		t.Fatal("refreshed a fresh token")
+	}
+	time.Sleep(time.Until(e.Expiry.Add(-r.k.Margin)) + 100*time.Millisecond)
+	r.k.Round(ctx) // inside the margin: one refresh
+	r.k.Round(ctx) // and not again
+	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 1 {
+		t.Fatalf("refresh requests = %d, want 1", st.RefreshRequests)
+	}
+	// Keepalive: a refresh token unused for Keepalive is refreshed even
+	// though the access token is fine.
+	r.k.Margin, r.k.Keepalive = time.Millisecond, 500*time.Millisecond
+	time.Sleep(600 * time.Millisecond)
+	r.k.Round(ctx)
+	r.k.Round(ctx)
+	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 2 {
+		t.Fatalf("refresh requests = %d, want 2", st.RefreshRequests)
+	}
+	if !strings.Contains(r.logs.String(), "why=keepalive") {
+		t.Fatalf("log:\n%s", r.logs)
+	}
+	if len(r.botTexts()) != 0 {
+		t.Fatal("told the chat about routine refreshes")
+	}
+	if _, err := os.Stat(r.k.Heartbeat); err != nil {
+		t.Fatal("no heartbeat:", err)
+	}
+}
+
+func TestSignInNeededIsToldOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, oidctest.Options{})
+	ctx := context.Background()
+	e := r.login(t)
+	// The grant dies at the provider (revoked elsewhere).
+	if _, err := r.s.Logout(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	e.Expiry = time.Now().Add(-time.Minute)
+	r.s.Store.Save(e)
+	for range 3 {
+		r.k.Round(ctx)
+	}
+	texts := r.botTexts()
+	if len(texts) != 1 || !strings.HasPrefix(texts[0], "🔑 Sign-in needed") || !strings.Contains(texts[0], "invalid_grant") || !strings.Contains(texts[0], "Send /auth to sign in again.") {
+		t.Fatalf("chat: %q", texts)
+	}
+	// A restarted serve does not tell again.
+	k2 := *r.k
+	k2.told, k2.running = map[string]bool{}, map[string]bool{}
+	k2.Round(ctx)
+	if n := len(r.botTexts()); n != 1 {
+		t.Fatalf("%d notices after a restart, want 1", n)
+	}
+	// Never signed in: told once per run too.
+	r.s.Store.Delete("default")
+	k2.Round(ctx)
+	k2.Round(ctx)
+	if n := len(r.botTexts()); n != 2 {
+		t.Fatalf("%d notices, want 2", n)
+	}
+}
+
+func TestCommandsFromTheChat(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, oidctest.Options{})
+	tg, _ := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
+	r.k.Listen = tg
+	r.tg.AddChat(666)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.k.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	wait := func(what string, cond func(telegramtest.View) bool) {
+		t.Helper()
+		wctx, c := context.WithTimeout(context.Background(), 30*time.Second)
+		defer c()
+		if err := r.tg.WaitFor(wctx, cond); err != nil {
+			t.Fatalf("%s: %v\nchat: %q\nlog:\n%s", what, err, r.botTexts(), r.logs)
+		}
+	}
+	// A stranger's /auth is ignored and logged.
+	r.tg.PushUpdate(666, 9, "/auth")
+	wait("stranger's update consumed", func(v telegramtest.View) bool { return v.PendingUpdates == 0 })
+	r.tg.PushUpdate(chat, 1, "/auth")
+	var code string
+	wait("code in chat", func(v telegramtest.View) bool {
+		for _, m := range v.Chat(chat) {
+			if _, after, ok := strings.Cut(m.Text, "Enter the code "); ok {
+				code, _, _ = strings.Cut(after, " ")
+				return true
+			}
+		}
+		return false
+	})
+	if len(r.tg.Chat(666)) != 1 {
+		t.Fatal("answered a stranger")
+	}
+	if !strings.Contains(r.logs.String(), "ignored a message from a chat that is not TELEGRAM_CHAT_ID") {
+		t.Fatalf("stranger not logged:\n%s", r.logs)
+	}
+	// A second /auth while one is under way does not start another.
+	r.tg.PushUpdate(chat, 1, "/auth@devicegate_bot")
+	wait("busy reply", func(v telegramtest.View) bool {
+		m, _ := v.Last(chat)
+		return strings.Contains(m.Text, "already under way")
+	})
+	if err := r.idp.Approve(context.Background(), code, oidctest.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("signed in", func(v telegramtest.View) bool {
+		for _, m := range v.Chat(chat) {
+			if strings.HasPrefix(m.Text, "✅ Signed in as Alice Example") {
+				return true
+			}
+		}
+		return false
+	})
+	r.tg.PushUpdate(chat, 1, "/status")
+	wait("status", func(v telegramtest.View) bool {
+		m, _ := v.Last(chat)
+		return strings.HasPrefix(m.Text, "default (oidc): ok as Alice Example alice@example.com")
+	})
+	r.tg.PushUpdate(chat, 1, "/logout nosuch")
+	wait("unknown profile", func(v telegramtest.View) bool {
+		m, _ := v.Last(chat)
+		return strings.Contains(m.Text, `unknown profile "nosuch"`)
+	})
+	r.tg.PushUpdate(chat, 1, "/logout")
+	wait("logout", func(v telegramtest.View) bool {
+		m, _ := v.Last(chat)
+		return m.Text == "Signed out of profile default."
+	})
+}
+
+func TestConflictStopsListeningButKeepsServing(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, oidctest.Options{})
+	r.login(t)
+	tg, _ := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
+	r.k.Listen = tg
+	r.tg.SetWebhook(true) // getUpdates now answers 409, as with a second poller
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.k.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(r.logs.String(), "409 Conflict") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(r.logs.String(), "another program reads this bot's updates (409 Conflict)") {
+		t.Fatalf("log:\n%s", r.logs)
+	}
+	before, _ := os.Stat(r.k.Heartbeat)
+	time.Sleep(150 * time.Millisecond)
+	after, _ := os.Stat(r.k.Heartbeat)
+	if before == nil || after == nil || !after.ModTime().After(before.ModTime()) {
+		t.Fatal("the keep-alive loop stopped with the listener")
+	}
+	polls := 0
+	for _, c := range r.tg.Calls() {
+		if c.Method == "getUpdates" {
+			polls++
+		}
+	}
+	if polls > 3 {
+		t.Fatalf("%d getUpdates calls: it keeps fighting over updates", polls)
+	}
+	// Clean shutdown.
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if !strings.Contains(r.logs.String(), "msg=stopped") {
+		t.Fatalf("log:\n%s", r.logs)
+	}
+}
