@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 // the end-to-end tests, which find it on $PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"sidecar": func() { os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"sidecar": main,
 	})
 }
 

@@ -28,7 +28,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(scanned{m}, map[string]func(){
-		"tgauth": func() { os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"tgauth": main,
 	})
 }
 
