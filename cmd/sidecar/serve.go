@@ -183,4 +183,3 @@ func health(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "ok")
 	return nil
 }
-

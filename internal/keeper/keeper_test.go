@@ -151,8 +151,7 @@ func TestSignInNeededIsToldOnce(t *testing.T) {
 		t.Fatalf("chat: %q", texts)
 	}
 	// A restarted serve does not tell again.
-	k2 := *r.k
-	k2.told, k2.running = map[string]bool{}, map[string]bool{}
+	k2 := &Keeper{Sessions: r.k.Sessions, Keepalive: time.Hour, Log: r.k.Log, Bridge: r.k.Bridge, told: map[string]bool{}, running: map[string]bool{}}
 	k2.Round(ctx)
 	if n := len(r.botTexts()); n != 1 {
 		t.Fatalf("%d notices after a restart, want 1", n)
