@@ -13,7 +13,7 @@ import (
 var (
 	// ErrUnauthorized: Telegram refused the bot token (401, or 404 on getMe,
 	// which is what a malformed token gets). Ask for a new token.
-	ErrUnauthorized = errors.New("the bot token was refused")
+	ErrUnauthorized = errors.New("bot token refused")
 
 	// ErrConflict: another process is reading this bot's updates (409 on
 	// getUpdates), or a webhook is set. Only one getUpdates consumer can run.
@@ -26,7 +26,7 @@ var (
 
 	// ErrUnreachable: the Bot API could not be reached (network failure,
 	// timeouts) even after retries.
-	ErrUnreachable = errors.New("telegram bot API unreachable")
+	ErrUnreachable = errors.New("bot API unreachable")
 )
 
 // Error is an error answer of the Bot API ("ok": false), or an HTTP error
@@ -45,7 +45,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("telegram: %s: %d %s", e.Method, e.Code, e.Description)
-	if e.RetryAfter > 0 {
+	if e.RetryAfter > 0 && !strings.Contains(e.Description, "retry after") {
 		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
 	}
 	return s

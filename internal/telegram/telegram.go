@@ -167,11 +167,11 @@ func (c *Client) LogValue() slog.Value { return slog.StringValue("@" + c.usernam
 // checkToken rejects what can't be a token without echoing it.
 func checkToken(token string) error {
 	if token == "" {
-		return fmt.Errorf("telegram: no bot token: %w", ErrUnauthorized)
+		return fmt.Errorf("telegram: %w: it is empty", ErrUnauthorized)
 	}
 	for _, r := range token {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ':' || r == '_' || r == '-') {
-			return fmt.Errorf("telegram: the bot token is malformed (want digits:letters from @BotFather): %w", ErrUnauthorized)
+			return fmt.Errorf("telegram: %w: it is malformed (want the digits:letters token from @BotFather)", ErrUnauthorized)
 		}
 	}
 	return nil
