@@ -1,0 +1,165 @@
+// Package skills holds the OpenClaw skills; this test checks them against
+// OpenClaw's skill rules and against the Docker socket guard's policy.
+package skills
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/devicegate/devicegate/internal/dockerguard"
+)
+
+// Keys OpenClaw's skill validator accepts in the frontmatter.
+var allowedKeys = []string{"name", "description", "homepage", "user-invocable", "disable-model-invocation",
+	"command-dispatch", "command-tool", "command-arg-mode", "license", "allowed-tools", "metadata"}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+type skill struct {
+	dir    string
+	fields map[string]string
+	body   string
+}
+
+func parse(t *testing.T, dir string) skill {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "SKILL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.HasPrefix(text, "---\n") {
+		t.Fatalf("%s: SKILL.md must start with --- frontmatter", dir)
+	}
+	front, body, ok := strings.Cut(text[4:], "\n---\n")
+	if !ok {
+		t.Fatalf("%s: unterminated frontmatter", dir)
+	}
+	s := skill{dir: dir, fields: map[string]string{}, body: body}
+	for _, line := range strings.Split(front, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, " ") {
+			t.Fatalf("%s: frontmatter line %q is not `key: value` on one line", dir, line)
+		}
+		if _, dup := s.fields[k]; dup {
+			t.Fatalf("%s: key %q twice", dir, k)
+		}
+		s.fields[k] = strings.TrimSpace(v)
+	}
+	return s
+}
+
+func skillDirs(t *testing.T) []string {
+	dirs, _ := filepath.Glob("*/SKILL.md")
+	if len(dirs) < 3 {
+		t.Fatalf("found %d skills, want at least auth, auth-status and one that uses the account", len(dirs))
+	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Dir(d)
+	}
+	return dirs
+}
+
+func TestSkillsFollowOpenClawRules(t *testing.T) {
+	dirs := skillDirs(t)
+	for _, want := range []string{"auth", "auth-status"} {
+		if !slices.Contains(dirs, want) {
+			t.Errorf("missing skill %q", want)
+		}
+	}
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			s := parse(t, dir)
+			for k := range s.fields {
+				if !slices.Contains(allowedKeys, k) {
+					t.Errorf("frontmatter key %q is not one OpenClaw accepts", k)
+				}
+			}
+			name := s.fields["name"]
+			if name != dir || !nameRe.MatchString(name) || len(name) > 64 {
+				t.Errorf("name %q: must equal the folder and be lowercase letters, digits and single hyphens", name)
+			}
+			d := s.fields["description"]
+			if d == "" || len(d) > 1024 || strings.ContainsAny(d, "<>") {
+				t.Errorf("description must be 1-1024 characters without < or >: %q", d)
+			}
+			var meta struct {
+				OpenClaw struct {
+					Requires struct {
+						Bins []string `json:"bins"`
+					} `json:"requires"`
+				} `json:"openclaw"`
+			}
+			if err := json.Unmarshal([]byte(s.fields["metadata"]), &meta); err != nil {
+				t.Fatalf("metadata is not a JSON object: %v", err)
+			}
+			if !slices.Contains(meta.OpenClaw.Requires.Bins, "docker") {
+				t.Error(`metadata.openclaw.requires.bins must list "docker"`)
+			}
+		})
+	}
+}
+
+// Every command a skill tells the agent to run must get through the guard:
+// docker exec into myapp-sidecar-1, an allowed first word, and none of the
+// options the guard refuses (another user, privileges, env overrides).
+func TestSkillCommandsAreAllowedByTheGuard(t *testing.T) {
+	allowed := dockerguard.DefaultAllowCommands()
+	total := 0
+	for _, dir := range skillDirs(t) {
+		s := parse(t, dir)
+		for _, line := range commands(s.body) {
+			total++
+			args := strings.Fields(strings.TrimPrefix(line, "docker exec "))
+			for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+				switch args[0] {
+				case "-i", "-t", "-it", "-ti", "--interactive", "--tty":
+				default:
+					t.Errorf("%s: docker exec option %s is not one the guard lets through: %q", dir, args[0], line)
+				}
+				args = args[1:]
+			}
+			if len(args) < 2 || args[0] != "myapp-sidecar-1" {
+				t.Errorf("%s: not an exec into myapp-sidecar-1: %q", dir, line)
+				continue
+			}
+			if !slices.Contains(allowed, args[1]) {
+				t.Errorf("%s: %q is not on the guard's allowlist %v: %q", dir, args[1], allowed, line)
+			}
+		}
+	}
+	if total < 4 {
+		t.Fatalf("only %d docker exec commands found: the check would prove little", total)
+	}
+}
+
+var inlineExec = regexp.MustCompile("`(docker exec [^`]*)`")
+
+// commands returns the docker exec commands of a skill: lines of fenced
+// code blocks and inline code spans.
+func commands(body string) []string {
+	var out []string
+	fenced := false
+	for _, line := range strings.Split(body, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "```") {
+			fenced = !fenced
+			continue
+		}
+		if fenced {
+			if strings.HasPrefix(trimmed, "docker exec ") {
+				out = append(out, trimmed)
+			}
+			continue
+		}
+		for _, m := range inlineExec.FindAllStringSubmatch(line, -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
