@@ -27,6 +27,11 @@ fuzz-short:
 fuzz-long:
 	@./scripts/fuzz.sh $(or $(FUZZTIME),10m)
 
+# Side-by-side measurements (needs Debian's python3-httpx and gh); writes docs/BENCHMARKS.md.
+bench: deps
+	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
+	$(GO) run ./bench
+
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/sidecar ./cmd/tgauth
 

@@ -1,0 +1,225 @@
+// Command bench measures devicegate side by side with the alternatives, in
+// one run on one machine, and prints a markdown table (also written to
+// docs/BENCHMARKS.md):
+//
+//   - printing a cached valid token: `sidecar token` vs a Python script
+//     that imports httpx and reads the same cache vs `gh auth token`;
+//   - refresh requests the provider sees when 64 processes want an
+//     expiring token at once (target: 1);
+//   - approval-to-token latency against the polling interval (the floor),
+//     and the slow_down answers drawn (target: 0);
+//   - idle RSS of `sidecar serve` and `sidecar guard`.
+//
+// Run it with `make bench` (it needs python3-httpx and gh from Debian, and
+// the test provider's npm packages).
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+func main() {
+	runs := flag.Int("runs", 50, "runs per command timing")
+	procs := flag.Int("procs", 64, "concurrent processes for the refresh storm")
+	out := flag.String("o", "docs/BENCHMARKS.md", "where to write the table (empty: nowhere)")
+	flag.Parse()
+	if err := run(*runs, *procs, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: error:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct{ what, value, note string }
+
+func run(runs, procs int, out string) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "devicegate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "sidecar")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/sidecar")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	var rows []row
+
+	// 1. A cached valid token.
+	data := filepath.Join(work, "data")
+	store, _ := tokencache.Open(filepath.Join(data, "devicegate"), nil)
+	if err := store.Save(&tokencache.Entry{Profile: "default", Provider: "github", AccessToken: "gho_benchmarkbenchmarkbenchmark0123456",
+		TokenType: "bearer", Expiry: time.Now().Add(2 * time.Hour), ScopesGranted: []string{"repo"}}); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "XDG_DATA_HOME="+data, "OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.bench")
+	ours, err := timeIt(runs, env, bin, "token")
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"`sidecar token`, cached valid token (median)", ms(ours), "the hot path: read the cache, print"})
+	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
+		rows = append(rows, row{"Python + httpx, same cache (median)", ms(py), fmt.Sprintf("`sidecar token` is %.0f× faster", float64(py)/float64(ours))})
+	} else {
+		rows = append(rows, row{"Python + httpx, same cache", "n/a", "needs Debian's python3-httpx: " + err.Error()})
+	}
+	ghDir := filepath.Join(work, "gh")
+	os.MkdirAll(ghDir, 0o700)
+	os.WriteFile(filepath.Join(ghDir, "hosts.yml"), []byte("github.com:\n    oauth_token: gho_benchmarkbenchmarkbenchmark0123456\n    user: bench\n    git_protocol: https\n"), 0o600)
+	if gh, err := timeIt(runs, append(env, "GH_CONFIG_DIR="+ghDir, "GH_NO_UPDATE_NOTIFIER=1"), "gh", "auth", "token"); err == nil {
+		rows = append(rows, row{"`gh auth token`, its own cached login (median)", ms(gh), fmt.Sprintf("`sidecar token` is %.1f× faster", float64(gh)/float64(ours))})
+	} else {
+		rows = append(rows, row{"`gh auth token`", "n/a", "needs Debian's gh: " + err.Error()})
+	}
+
+	// 2. The real provider: latency, slow_down, refresh storm.
+	srv, err := oidctest.StartProcess(ctx, oidctest.Options{PollInterval: time.Second, SlowDown: true, AccessTokenTTL: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	pdata := filepath.Join(work, "pdata")
+	hc := &http.Client{Timeout: 10 * time.Second}
+	pr, _ := provider.New(&config.Profile{Name: "default", Provider: "oidc", Issuer: srv.Issuer, ClientID: srv.PublicClientID, Scopes: "openid profile email offline_access"}, hc)
+	pstore, _ := tokencache.Open(filepath.Join(pdata, "devicegate"), nil)
+	s := &session.Session{Profile: "default", Provider: pr, Store: pstore, HTTP: hc}
+	var approved time.Time
+	e, err := s.Login(ctx, session.LoginOptions{Display: func(_ context.Context, c deviceflow.Code) error {
+		go func() {
+			time.Sleep(1500 * time.Millisecond) // the person takes a moment
+			srv.Approve(ctx, c.UserCode, oidctest.ApproveOptions{})
+			approved = time.Now()
+		}()
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	latency := time.Since(approved)
+	st, _ := srv.Stats(ctx)
+	rows = append(rows,
+		row{"approval → token", ms(latency), "bounded by the polling interval (1 s here): the next poll after approval succeeds"},
+		row{"`slow_down` answers drawn", strconv.Itoa(st.SlowDownResponses), "the provider answers slow_down to any poll faster than the interval"})
+
+	time.Sleep(time.Until(e.Expiry.Add(-20*time.Second)) + 500*time.Millisecond)
+	srv.ResetStats(ctx)
+	penv := append(os.Environ(), "XDG_DATA_HOME="+pdata, "OAUTH_PROVIDER=oidc", "OAUTH_ISSUER="+srv.Issuer, "OAUTH_CLIENT_ID="+srv.PublicClientID)
+	var wg sync.WaitGroup
+	fails := 0
+	var mu sync.Mutex
+	start := time.Now()
+	for range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := exec.Command(bin, "token", "--min-ttl", "20s")
+			c.Env = penv
+			if c.Run() != nil {
+				mu.Lock()
+				fails++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	storm := time.Since(start)
+	st, _ = srv.Stats(ctx)
+	rows = append(rows, row{fmt.Sprintf("refresh requests, %d processes want an expiring token", procs), strconv.Itoa(st.RefreshRequests),
+		fmt.Sprintf("%d invalid_grant, %d failed processes, all done in %s", st.InvalidGrantResponses, fails, storm.Round(time.Millisecond))})
+
+	// 3. Idle memory.
+	if rss, err := idleRSS(bin, penv, "serve"); err == nil {
+		rows = append(rows, row{"idle RSS of `sidecar serve`", fmt.Sprintf("%.1f MiB", rss), ""})
+	}
+	genv := append(os.Environ(), "GUARD_LISTEN="+filepath.Join(work, "guard.sock"), "GUARD_UPSTREAM="+filepath.Join(work, "docker.sock"))
+	if rss, err := idleRSS(bin, genv, "guard"); err == nil {
+		rows = append(rows, row{"idle RSS of `sidecar guard`", fmt.Sprintf("%.1f MiB", rss), ""})
+	}
+	if fi, err := os.Stat(bin); err == nil {
+		rows = append(rows, row{"`sidecar` binary (static, stripped)", fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20)), ""})
+	}
+
+	var b bytes.Buffer
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `make bench` on %s (%s/%s, %d CPUs, %s), %s. Medians of %d runs.\n\n",
+		host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), runs)
+	b.WriteString("| measurement | value | note |\n| --- | --- | --- |\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.what, r.value, r.note)
+	}
+	if extra, err := os.ReadFile("docs/DOCKER-E2E.md"); err == nil {
+		b.WriteString("\n")
+		b.Write(extra)
+	}
+	os.Stdout.Write(b.Bytes())
+	if out != "" {
+		os.MkdirAll(filepath.Dir(out), 0o755)
+		return os.WriteFile(out, b.Bytes(), 0o644)
+	}
+	return nil
+}
+
+// timeIt runs a command n times (after one warm-up) and returns the median
+// wall time. Its output is discarded: it may be a token.
+func timeIt(n int, env []string, name string, args ...string) (time.Duration, error) {
+	var d []time.Duration
+	for i := range n + 1 {
+		c := exec.Command(name, args...)
+		c.Env = env
+		var errb bytes.Buffer
+		c.Stderr = &errb
+		t := time.Now()
+		if err := c.Run(); err != nil {
+			return 0, fmt.Errorf("%s: %v: %s", name, err, strings.TrimSpace(errb.String()))
+		}
+		if i > 0 {
+			d = append(d, time.Since(t))
+		}
+	}
+	slices.Sort(d)
+	return d[len(d)/2], nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func idleRSS(bin string, env []string, args ...string) (float64, error) {
+	c := exec.Command(bin, args...)
+	c.Env = env
+	if err := c.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	time.Sleep(2 * time.Second)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return float64(kb) / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS")
+}
