@@ -215,7 +215,7 @@ func (c *Client) do(ctx context.Context, method string, timeout time.Duration, a
 		if ctx.Err() != nil {
 			return fmt.Errorf("telegram: %s: %w", method, ctx.Err())
 		}
-		err, wait, retry := c.classify(method, a, err, n)
+		wait, retry, err := c.classify(method, a, err, n)
 		if !retry || n >= attempts {
 			if a.netErr != nil {
 				return fmt.Errorf("telegram: %s: %w after %d attempts: %w", method, ErrUnreachable, n, err)
@@ -232,7 +232,7 @@ func (c *Client) do(ctx context.Context, method string, timeout time.Duration, a
 
 // classify turns what the library returned into the error to report, and
 // says whether and when to try again.
-func (c *Client) classify(method string, a *attempt, err error, n int) (_ error, wait time.Duration, retry bool) {
+func (c *Client) classify(method string, a *attempt, err error, n int) (wait time.Duration, retry bool, _ error) {
 	var te *tgbotapi.Error
 	switch {
 	case errors.As(err, &te):
@@ -242,21 +242,21 @@ func (c *Client) classify(method string, a *attempt, err error, n int) (_ error,
 		}
 		switch {
 		case e.Code == http.StatusTooManyRequests && e.RetryAfter > maxRetryAfter:
-			return c.red.error(e), 0, false
+			return 0, false, c.red.error(e)
 		case e.Code == http.StatusTooManyRequests && e.RetryAfter > 0:
-			return c.red.error(e), e.RetryAfter, true
+			return e.RetryAfter, true, c.red.error(e)
 		case e.Code == http.StatusTooManyRequests || e.Code >= 500:
-			return c.red.error(e), backoff(n), true
+			return backoff(n), true, c.red.error(e)
 		}
-		return c.red.error(e), 0, false
+		return 0, false, c.red.error(e)
 	case a.netErr != nil:
-		return a.netErr, backoff(n), true // already redacted
+		return backoff(n), true, a.netErr // already redacted
 	case a.status != 0 && a.status != http.StatusOK:
 		// Not a Bot API answer: a proxy's error page, say.
 		e := &Error{Method: method, Code: a.status, Description: http.StatusText(a.status) + " (not a Bot API answer)"}
-		return e, backoff(n), e.Code == http.StatusTooManyRequests || e.Code >= 500
+		return backoff(n), e.Code == http.StatusTooManyRequests || e.Code >= 500, e
 	}
-	return fmt.Errorf("telegram: %s: unexpected answer: %w", method, c.red.error(err)), 0, false
+	return 0, false, fmt.Errorf("telegram: %s: unexpected answer: %w", method, c.red.error(err))
 }
 
 // backoff is the wait before attempt n+1: exponential, capped, jittered.
