@@ -216,8 +216,10 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		return nil, exitcode.With(exitcode.Declined, err)
 	case errors.Is(err, deviceflow.ErrExpired):
 		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts))
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("the sign-in was not completed in time: %w", err))
+	case ctx.Err() != nil:
+		// Our own deadline (tgauth --timeout) or a signal, not a request
+		// timeout (those are provider errors).
+		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("the sign-in was not completed in time: %w", ctx.Err()))
 	default:
 		var pe *provider.Error
 		if errors.As(err, &pe) {
