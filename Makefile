@@ -2,7 +2,7 @@
 GO       ?= go
 NODE_DIR := internal/oidctest/node
 
-.PHONY: test deps check unit fuzz-short fuzz-long docker-e2e bench build clean
+.PHONY: test deps check unit fuzz-short fuzz-long docker-e2e soak bench build clean
 
 test: deps check unit fuzz-short
 
@@ -29,6 +29,10 @@ fuzz-short:
 	@./scripts/fuzz.sh $(FUZZTIME)
 fuzz-long:
 	@./scripts/fuzz.sh $(or $(FUZZTIME),10m)
+
+# The long variants: 500 kill -9 during refresh, a 5-minute rotation soak.
+soak: deps
+	DEVICEGATE_CRASH_RUNS=500 DEVICEGATE_SOAK=5m $(GO) test -count=1 -timeout 30m -v -run 'TestCrashConsistency|TestRotationSoak' ./cmd/sidecar
 
 # Side-by-side measurements (needs Debian's python3-httpx and gh); writes docs/BENCHMARKS.md.
 bench: deps
