@@ -173,3 +173,19 @@ func TestHTTPAllowedOnLoopback(t *testing.T) {
 		t.Fatalf("issuer %q (trailing slash should go)", p.Issuer)
 	}
 }
+
+func FuzzDecoders(f *testing.F) {
+	for _, s := range []string{"", "3", "-1", "24h", "1e9", "true", " 90s ", "9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var i Int
+		var d Duration
+		var b Bool
+		_ = i.Decode(s)
+		_ = d.Decode(s)
+		_ = b.Decode(s)
+		_ = checkURL("X", s)
+		_, _ = secret("X", s, "")
+	})
+}

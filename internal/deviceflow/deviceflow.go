@@ -146,30 +146,42 @@ func (f *Flow) authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, error
 	if res.Status/100 != 2 {
 		return nil, fmt.Errorf("requesting a sign-in code: %w", answerError(res))
 	}
+	da, err := parseDeviceAuth(res, start)
+	if err != nil {
+		return nil, fmt.Errorf("requesting a sign-in code: %w", err)
+	}
+	return da, nil
+}
+
+// parseDeviceAuth decodes a device authorization response (RFC 8628 §3.2).
+// The lifetime counts on our clock from start, when we asked, so a slow
+// answer cannot stretch it.
+func parseDeviceAuth(res *provider.Response, start time.Time) (*oauth2.DeviceAuthResponse, error) {
 	var da oauth2.DeviceAuthResponse
 	// oauth2.DeviceAuthResponse's decoder also accepts Google's
-	// verification_url and turns expires_in into Expiry.
+	// verification_url.
 	if err := json.Unmarshal(res.Body, &da); err != nil {
-		return nil, fmt.Errorf("requesting a sign-in code: %w", &provider.Error{
+		return nil, &provider.Error{
 			Op: "device_authorization", Status: res.Status,
 			Msg: "the provider's answer is not a device authorization response (" + mediaType(res) + ")",
-		})
+		}
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, fmt.Errorf("requesting a sign-in code: %w", &provider.Error{
+		return nil, &provider.Error{
 			Op: "device_authorization", Status: res.Status,
 			Msg: "the provider's answer lacks device_code, user_code or verification_uri",
-		})
+		}
 	}
-	// Count the lifetime on our clock from when we asked (§3.2
-	// expires_in), so a slow answer cannot stretch it.
 	var life struct {
 		ExpiresIn json.Number `json:"expires_in"`
 	}
 	_ = json.Unmarshal(res.Body, &life)
 	da.Expiry = time.Time{}
-	if n, err := life.ExpiresIn.Int64(); err == nil && n > 0 {
+	if n, err := life.ExpiresIn.Int64(); err == nil && n > 0 && n < 1e7 {
 		da.Expiry = start.Add(time.Duration(n) * time.Second)
+	}
+	if da.Interval < 0 || da.Interval > 3600 {
+		da.Interval = 0 // nonsense: use the RFC default
 	}
 	return &da, nil
 }

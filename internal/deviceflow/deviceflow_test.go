@@ -383,3 +383,20 @@ func TestTokenKeepsExtras(t *testing.T) {
 		t.Fatalf("token = %+v extras scope=%v", tok, tok.Extra("scope"))
 	}
 }
+
+func FuzzParseDeviceAuth(f *testing.F) {
+	f.Add([]byte(`{"device_code":"d","user_code":"U","verification_uri":"https://x","expires_in":600,"interval":5}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"U","verification_url":"https://x","expires_in":"600"}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":-5,"expires_in":1e300}`))
+	f.Add([]byte(`<html>`))
+	start := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		da, err := parseDeviceAuth(&provider.Response{Status: 200, Header: http.Header{}, Body: body}, start)
+		if err != nil {
+			return
+		}
+		if da.DeviceCode == "" || da.UserCode == "" || da.Interval < 0 || (!da.Expiry.IsZero() && da.Expiry.Before(start)) {
+			t.Fatalf("accepted a bad response: %+v", da)
+		}
+	})
+}
