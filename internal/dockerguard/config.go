@@ -19,7 +19,8 @@ type Config struct {
 	AllowCommands []string
 
 	// Project and Service are the compose labels that locate the sidecar
-	// (com.docker.compose.project and com.docker.compose.service).
+	// (com.docker.compose.project and com.docker.compose.service), on a
+	// container that also has com.docker.compose.oneoff=False.
 	// Defaults "myapp" and "sidecar".
 	Project, Service string
 
@@ -43,6 +44,7 @@ const (
 
 	labelProject = "com.docker.compose.project"
 	labelService = "com.docker.compose.service"
+	labelOneoff  = "com.docker.compose.oneoff"
 )
 
 // DefaultAllowCommands returns the commands allowed when

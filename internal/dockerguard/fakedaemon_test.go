@@ -47,11 +47,13 @@ type fakeExec struct {
 }
 
 const (
-	sidecarID = "5c1dec0ffee0000000000000000000000000000000000000000000000000001a"
-	agentID   = "a9e4700000000000000000000000000000000000000000000000000000000002"
-	otherID   = "07e2000000000000000000000000000000000000000000000000000000000003"
-	decoyID   = "dec0000000000000000000000000000000000000000000000000000000000004"
-	secretEnv = "OAUTH_CLIENT_SECRET=hunter2-secret"
+	sidecarID  = "5c1dec0ffee0000000000000000000000000000000000000000000000000001a"
+	agentID    = "a9e4700000000000000000000000000000000000000000000000000000000002"
+	otherID    = "07e2000000000000000000000000000000000000000000000000000000000003"
+	decoyID    = "dec0000000000000000000000000000000000000000000000000000000000004"
+	imageRunID = "1a6e000000000000000000000000000000000000000000000000000000000005"
+	oneoffID   = "0e0f000000000000000000000000000000000000000000000000000000000006"
+	secretEnv  = "OAUTH_CLIENT_SECRET=hunter2-secret"
 )
 
 func newFakeDaemon(t *testing.T) *fakeDaemon {
@@ -60,11 +62,18 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 		sock: filepath.Join(shortTempDir(t), "docker.sock"),
 		containers: []fakeContainer{
 			{ID: sidecarID, Name: "myapp-sidecar-1", Env: []string{secretEnv, "PATH=/usr/local/bin:/usr/bin"},
-				Labels: map[string]string{labelProject: "myapp", labelService: "sidecar"}},
+				Labels: map[string]string{labelProject: "myapp", labelService: "sidecar", labelOneoff: "False"}},
 			{ID: agentID, Name: "myapp-openclaw-1",
-				Labels: map[string]string{labelProject: "myapp", labelService: "openclaw"}},
+				Labels: map[string]string{labelProject: "myapp", labelService: "openclaw", labelOneoff: "False"}},
 			{ID: otherID, Name: "other-sidecar-1",
-				Labels: map[string]string{labelProject: "other", labelService: "sidecar"}},
+				Labels: map[string]string{labelProject: "other", labelService: "sidecar", labelOneoff: "False"}},
+			// Run from the sidecar image: the labels Compose wrote into
+			// the image, and none of those it puts on service containers.
+			{ID: imageRunID, Name: "keygen",
+				Labels: map[string]string{labelProject: "myapp", labelService: "sidecar"}},
+			// `docker compose run sidecar ...`
+			{ID: oneoffID, Name: "myapp-sidecar-run-0e0f",
+				Labels: map[string]string{labelProject: "myapp", labelService: "sidecar", labelOneoff: "True"}},
 			// Named like a prefix of the sidecar's ID: the daemon resolves
 			// names before prefixes, so "5c1d" is this container upstream.
 			{ID: decoyID, Name: "5c1d"},

@@ -34,10 +34,18 @@ type sidecarCache struct {
 }
 
 // labelFilter is the Docker filters argument selecting the sidecar.
+//
+// The project and service labels alone are not enough: Compose also writes
+// them into the images it builds, and a container inherits its image's
+// labels, so any container run from the sidecar image (a `docker run ...
+// keygen`, a copy started by hand) would pass for the sidecar. Only the
+// containers Compose creates for a service carry oneoff=False; `compose
+// run` ones carry True.
 func (g *Guard) labelFilter() string {
 	b, _ := json.Marshal(map[string]map[string]bool{"label": {
 		labelProject + "=" + g.cfg.Project: true,
 		labelService + "=" + g.cfg.Service: true,
+		labelOneoff + "=False":             true,
 	}})
 	return string(b)
 }
@@ -45,7 +53,8 @@ func (g *Guard) labelFilter() string {
 // isSidecar checks the labels again: the guard does not rely on the daemon
 // having applied the filter.
 func (g *Guard) isSidecar(labels map[string]string) bool {
-	return labels[labelProject] == g.cfg.Project && labels[labelService] == g.cfg.Service
+	return labels[labelProject] == g.cfg.Project && labels[labelService] == g.cfg.Service &&
+		labels[labelOneoff] == "False"
 }
 
 func (g *Guard) sidecarList(ctx context.Context) ([]sidecarRef, error) {
