@@ -422,3 +422,42 @@ func (s scanned) Run() int {
 	fmt.Printf("leak scan: %d secrets against %d outputs and messages\n", len(secrets.values), len(secrets.seen))
 	return code
 }
+
+func TestTelegramFaultsOnTheFirstMessage(t *testing.T) {
+	t.Parallel()
+	t.Run("429 storm and a dropped connection", func(t *testing.T) {
+		r := newRig(t, oidctest.Options{})
+		r.tg.Inject("sendMessage", telegramtest.TooManyRequests(1), telegramtest.TooManyRequests(1), telegramtest.DropConnection(), telegramtest.ServerError(500))
+		x := r.start()
+		code, _ := r.codeInChat("")
+		r.idp.Approve(context.Background(), code, oidctest.ApproveOptions{})
+		if c := x.wait(t); c != 0 {
+			t.Fatalf("exit %d: %s", c, &x.stderr)
+		}
+		if texts, _ := botMessages(r.tg.Chat(chatID)); len(texts) != 1 {
+			t.Fatalf("%d text messages: the retries duplicated it", len(texts))
+		}
+	})
+	t.Run("outage", func(t *testing.T) {
+		r := newRig(t, oidctest.Options{})
+		r.tg.AddChat(chatID)
+		// getMe works, then Telegram goes down for good.
+		r.tg.Inject("sendMessage", telegramtest.ServerError(502), telegramtest.ServerError(502), telegramtest.ServerError(502),
+			telegramtest.ServerError(502), telegramtest.ServerError(502), telegramtest.ServerError(502))
+		x := r.start()
+		if c := x.wait(t); c != exitcode.Telegram || !strings.Contains(x.stderr.String(), "502") {
+			t.Fatalf("exit %d: %s", c, &x.stderr)
+		}
+		if texts, _ := botMessages(r.tg.Chat(chatID)); len(texts) != 0 {
+			t.Fatal("a message got through an outage")
+		}
+	})
+	t.Run("token revoked mid-way", func(t *testing.T) {
+		r := newRig(t, oidctest.Options{})
+		r.tg.Inject("sendMessage", telegramtest.Fault{Status: 401, Description: "Unauthorized"})
+		x := r.start()
+		if c := x.wait(t); c != exitcode.Telegram || !strings.Contains(x.stderr.String(), "401") {
+			t.Fatalf("exit %d: %s", c, &x.stderr)
+		}
+	})
+}
