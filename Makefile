@@ -2,9 +2,12 @@
 GO       ?= go
 NODE_DIR := internal/oidctest/node
 
-.PHONY: test deps check unit fuzz-short fuzz-long docker-e2e soak bench build clean
+.PHONY: test test-go deps check unit fuzz-short fuzz-long docker-e2e soak bench build clean
 
-test: deps check unit fuzz-short
+test: test-go docker-e2e
+
+# Everything but the Docker suite.
+test-go: deps check unit fuzz-short
 
 # The test identity provider (oidc-provider) comes from the npm registry,
 # pinned by its lockfile.
@@ -38,6 +41,11 @@ soak: deps
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
 	$(GO) run ./bench
+
+# The end-to-end suite on a real Docker engine (installs and starts one
+# where none runs; needs root).
+docker-e2e: deps
+	bash scripts/docker-e2e.sh
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/sidecar ./cmd/tgauth
