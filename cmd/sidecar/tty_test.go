@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/devicegate/devicegate/internal/oidctest"
+)
+
+// openPTY returns a pseudo-terminal pair, so that sidecar login sees a TTY.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// On a terminal, login shows a QR code of verification_uri_complete and a
+// live countdown.
+func TestLoginOnATerminal(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
+	master, slave := openPTY(t)
+	cmd := exec.Command("sidecar", "login")
+	cmd.Env = cliEnv(t, srv)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	out := &lockedBuf{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	codeRe := regexp.MustCompile(`enter the code:\s+(\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	var code string
+	for code == "" || !strings.Contains(out.String(), "the code expires in") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no code and countdown on the terminal:\n%s", out)
+		}
+		if m := codeRe.FindStringSubmatch(out.String()); m != nil {
+			code = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := srv.Approve(context.Background(), code, oidctest.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, out)
+	}
+	time.Sleep(50 * time.Millisecond)
+	text := out.String()
+	if !strings.Contains(text, "Or scan this with your phone:") || strings.Count(text, "█") < 50 {
+		t.Errorf("no QR code on the terminal:\n%s", text)
+	}
+	if !strings.Contains(text, "\rWaiting for approval... the code expires in") {
+		t.Errorf("no live countdown:\n%s", text)
+	}
+	if !strings.Contains(text, "Signed in as Alice Example (alice@example.com).") {
+		t.Errorf("no confirmation:\n%s", text)
+	}
+}
