@@ -22,7 +22,6 @@ import (
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // Defaults.
@@ -178,23 +177,19 @@ func (k *Keeper) refreshed(ctx context.Context, s *session.Session, log *slog.Lo
 
 // notice tells the chat, once, that a profile needs a sign-in.
 func (k *Keeper) notice(ctx context.Context, s *session.Session) {
-	first, reason, err := s.ClaimNotice(ctx)
+	tell, reason, recorded, err := s.ClaimNotice(ctx)
 	if err != nil {
 		k.Log.Error("cannot record the sign-in notice", "profile", s.Profile, "err", err)
 		return
 	}
-	if !first {
-		return
-	}
-	if _, err := s.Store.Load(s.Profile); errors.Is(err, tokencache.ErrNotFound) {
-		// No cache to record the notice in: remember it here.
+	if tell && !recorded {
 		k.mu.Lock()
-		told := k.told[s.Profile]
+		tell = !k.told[s.Profile]
 		k.told[s.Profile] = true
 		k.mu.Unlock()
-		if told {
-			return
-		}
+	}
+	if !tell {
+		return
 	}
 	k.Log.Warn("sign-in needed", "profile", s.Profile, "reason", reason)
 	if k.Bridge == nil {

@@ -400,31 +400,31 @@ func mergeAccount(a tokencache.Account, id provider.Identity) tokencache.Account
 }
 
 // ClaimNotice reports whether the person should now be told that this
-// profile needs a sign-in, and records that they were, so that it happens
-// once per lost sign-in and not on every check (nor again after a restart
-// of `sidecar serve`). It is false when no sign-in is needed.
-func (s *Session) ClaimNotice(ctx context.Context) (bool, string, error) {
+// profile needs a sign-in, and why. It records the notice in the cache, so
+// that it happens once per lost sign-in and not on every check (nor again
+// after a restart of `sidecar serve`). Without a cache there is nowhere to
+// record it: then recorded is false and the caller must remember.
+func (s *Session) ClaimNotice(ctx context.Context) (tell bool, reason string, recorded bool, err error) {
 	unlock, err := s.Store.Lock(ctx, s.Profile)
 	if err != nil {
-		return false, "", err
+		return false, "", false, err
 	}
 	defer unlock()
 	e, err := s.Load()
 	if err != nil {
 		var se *SignInError
 		if errors.As(err, &se) {
-			// Nothing on disk to record it in: the caller remembers.
-			return true, se.Reason, nil
+			return true, se.Reason, false, nil
 		}
-		return false, "", err
+		return false, "", false, err
 	}
 	st, _ := s.Status()
 	if st.State != StateSignInRequired || !e.NotifiedAt.IsZero() {
-		return false, "", nil
+		return false, "", true, nil
 	}
 	e.NotifiedAt = s.now()
 	if err := s.Store.Save(e); err != nil {
-		return false, "", err
+		return false, "", false, err
 	}
-	return true, st.Reason, nil
+	return true, st.Reason, true, nil
 }
