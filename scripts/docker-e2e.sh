@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# docker-e2e.sh runs the end-to-end tests on a real Docker engine
+# (e2e/docker): it makes sure an engine answers, the Compose v2 plugin is
+# installed, the Dockerfile's base images exist (stand-ins when they cannot
+# be pulled) and the test identity provider's packages are installed, then
+# runs the suite.
+#
+#   bash scripts/docker-e2e.sh [go test flags...]
+#
+# e.g. `bash scripts/docker-e2e.sh -run 'TestStack/(build|up|tgauth)'`.
+#
+# Environment:
+#   DOCKER_E2E_REPORT  file for the measurements, as Markdown
+#   DOCKER_E2E_TIMEOUT go test -timeout (default 30m: a first image build
+#                      compiles the standard library)
+#   and those of docker-engine.sh, compose-plugin.sh and standin-images.sh.
+set -euo pipefail
+
+prog=docker-e2e
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+note() { printf '%s: %s\n' "$prog" "$*" >&2; }
+
+cd "$(dirname "$0")/.."
+command -v go >/dev/null 2>&1 || die "no go in PATH"
+
+bash scripts/docker-engine.sh
+bash scripts/compose-plugin.sh
+bash scripts/standin-images.sh
+
+node_dir=internal/oidctest/node
+if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+	[ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+	command -v npm >/dev/null 2>&1 || die "no npm in PATH; the test identity provider needs Node.js 20 or later"
+	note "installing the test identity provider's packages"
+	npm ci --prefix "$node_dir" --no-audit --no-fund
+fi
+
+# The suite removes its containers and volumes itself. When go test is
+# killed (its -timeout, ^C) that clean-up does not run: remove whatever
+# carries the suite's label.
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	local ids
+	ids=$(docker ps -aq --filter label=devicegate.e2e) || return 0
+	if [ -n "$ids" ]; then
+		note "removing containers left by the suite"
+		# shellcheck disable=SC2086 # one ID per word
+		docker rm -f -v $ids >/dev/null || true
+	fi
+	ids=$(docker volume ls -q --filter label=devicegate.e2e) || return 0
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086
+		docker volume rm -f $ids >/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+status=0
+go test -tags dockere2e -count=1 -v -timeout "${DOCKER_E2E_TIMEOUT:-30m}" "$@" ./e2e/docker/ || status=$?
+note "go test took $(($(date +%s) - start))s"
+exit "$status"
