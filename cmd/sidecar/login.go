@@ -59,7 +59,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return enc.Encode(s.SignedInEvent("signed_in", e))
 	}
-	fmt.Fprintf(stdout, "Signed in as %s.\n", accountLabel(e.Account.Name, e.Account.Email, e.Account.Subject))
+	fmt.Fprintf(stdout, "Signed in as %s.\n", e.Account)
 	fmt.Fprintf(stdout, "Granted scopes: %s\n", strings.Join(e.ScopesGranted, " "))
 	if miss := s.NotGranted(e); len(miss) > 0 {
 		fmt.Fprintf(stdout, "Not granted: %s\n", strings.Join(miss, " "))
@@ -74,20 +74,6 @@ func emitErr(stdout io.Writer, asJSON bool, err error) error {
 		_ = json.NewEncoder(stdout).Encode(session.ErrorEvent(err))
 	}
 	return err
-}
-
-func accountLabel(name, email, subject string) string {
-	switch {
-	case name != "" && email != "" && name != email:
-		return fmt.Sprintf("%s (%s)", name, email)
-	case name != "":
-		return name
-	case email != "":
-		return email
-	case subject != "":
-		return subject
-	}
-	return "an unnamed account"
 }
 
 func isTTY(w io.Writer) bool {

@@ -100,7 +100,7 @@ func printStatus(w io.Writer, s session.Status) {
 		fmt.Fprintln(w, "Hint:      send /auth to your Telegram bot, or run `tgauth` to sign in")
 	}
 	if s.Account.Subject != "" || s.Account.Name != "" {
-		fmt.Fprintf(w, "Account:   %s\n", accountLabel(s.Account.Name, s.Account.Email, s.Account.Subject))
+		fmt.Fprintf(w, "Account:   %s\n", s.Account)
 	}
 	if s.AccessTokenExpiresAt != nil {
 		left := time.Until(*s.AccessTokenExpiresAt).Round(time.Second)

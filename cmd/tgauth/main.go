@@ -124,7 +124,7 @@ func (p *progress) event(ev session.Event) {
 		if ev.Event == "already_signed_in" {
 			verb = "already signed in"
 		}
-		line := fmt.Sprintf("tgauth: %s as %s (profile %s, %s)", verb, who(ev), ev.Profile, ev.Provider)
+		line := fmt.Sprintf("tgauth: %s as %s (profile %s, %s)", verb, ev.Account(), ev.Profile, ev.Provider)
 		if len(ev.Scopes) > 0 {
 			line += "; scopes: " + strings.Join(ev.Scopes, " ")
 		}
@@ -133,16 +133,4 @@ func (p *progress) event(ev session.Event) {
 		}
 		fmt.Fprintln(p.w, line)
 	}
-}
-
-func who(ev session.Event) string {
-	switch {
-	case ev.Name != "" && ev.Email != "" && ev.Name != ev.Email:
-		return ev.Name + " <" + ev.Email + ">"
-	case ev.Name != "":
-		return ev.Name
-	case ev.Email != "":
-		return ev.Email
-	}
-	return ev.Subject
 }

@@ -239,7 +239,7 @@ func TestSignInThroughTelegram(t *testing.T) {
 		t.Fatalf("QR photos: %+v", photos)
 	}
 	out := x.stdout.String()
-	if !strings.Contains(out, "tgauth: sent the sign-in link and code to Telegram") || !strings.Contains(out, "tgauth: signed in as Alice Example <alice@example.com>") {
+	if !strings.Contains(out, "tgauth: sent the sign-in link and code to Telegram") || !strings.Contains(out, "tgauth: signed in as Alice Example (alice@example.com)") {
 		t.Fatalf("stdout:\n%s", out)
 	}
 	if strings.Contains(out, code) {

@@ -102,7 +102,7 @@ func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) t
 // SignedInMessage replaces the code once the person signed in.
 func SignedInMessage(r Request, ev session.Event) telegram.Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "✅ *Signed in as %s*\n", esc(who(ev)))
+	fmt.Fprintf(&b, "✅ *Signed in as %s*\n", esc(ev.Account().String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
 	if len(ev.Scopes) > 0 {
 		fmt.Fprintf(&b, "Granted: %s\n", esc(telegram.Truncate(strings.Join(ev.Scopes, " "), 600)))
@@ -116,7 +116,7 @@ func SignedInMessage(r Request, ev session.Event) telegram.Message {
 // AlreadyMessage answers a request when a usable sign-in exists.
 func AlreadyMessage(r Request, ev session.Event) telegram.Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(who(ev)))
+	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account().String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
 	b.WriteString("To sign in again anyway, run `tgauth \\-\\-force`\\.")
 	return telegram.Message{Text: b.String()}
@@ -169,18 +169,4 @@ func SignInNeededMessage(r Request, reason string) telegram.Message {
 	}
 	fmt.Fprintf(&b, "\nSend %s to sign in again\\.", esc(cmd))
 	return telegram.Message{Text: b.String()}
-}
-
-func who(ev session.Event) string {
-	switch {
-	case ev.Name != "" && ev.Email != "" && ev.Name != ev.Email:
-		return ev.Name + " (" + ev.Email + ")"
-	case ev.Name != "":
-		return ev.Name
-	case ev.Email != "":
-		return ev.Email
-	case ev.Subject != "":
-		return ev.Subject
-	}
-	return "an unnamed account"
 }

@@ -37,6 +37,11 @@ type Event struct {
 	Message string `json:"message,omitempty"`
 }
 
+// Account is who the event names.
+func (ev Event) Account() tokencache.Account {
+	return tokencache.Account{Name: ev.Name, Email: ev.Email, Subject: ev.Subject}
+}
+
 // CodeEvent describes a fresh code: "code" for the first, "restart" for a
 // new one after an expiry.
 func (s *Session) CodeEvent(c deviceflow.Code) Event {

@@ -61,6 +61,22 @@ type Account struct {
 	Subject string `json:"subject,omitempty"`
 }
 
+// String names the account for people: "Name (email)", or whichever of
+// name, email and subject is known.
+func (a Account) String() string {
+	switch {
+	case a.Name != "" && a.Email != "" && a.Name != a.Email:
+		return a.Name + " (" + a.Email + ")"
+	case a.Name != "":
+		return a.Name
+	case a.Email != "":
+		return a.Email
+	case a.Subject != "":
+		return a.Subject
+	}
+	return "an unnamed account"
+}
+
 // Entry is one profile's sign-in: the token, and what x/oauth2's Token
 // drops (granted scopes, identity, refresh-token age).
 type Entry struct {
