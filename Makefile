@@ -37,9 +37,11 @@ fuzz-long:
 soak: deps
 	DEVICEGATE_CRASH_RUNS=500 DEVICEGATE_SOAK=5m $(GO) test -count=1 -timeout 30m -v -run 'TestCrashConsistency|TestRotationSoak' ./cmd/sidecar
 
-# Side-by-side measurements (needs Debian's python3-httpx and gh); writes docs/BENCHMARKS.md.
+# Side-by-side measurements (needs Debian's python3-httpx and gh, and a
+# Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
+	DOCKER_E2E_REPORT=docs/DOCKER-E2E.md bash scripts/docker-e2e.sh
 	$(GO) run ./bench
 
 # The end-to-end suite on a real Docker engine (installs and starts one
