@@ -41,7 +41,7 @@ soak: deps
 # Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
-	DOCKER_E2E_REPORT=docs/DOCKER-E2E.md bash scripts/docker-e2e.sh
+	DOCKER_E2E_REPORT=$(CURDIR)/docs/DOCKER-E2E.md bash scripts/docker-e2e.sh
 	$(GO) run ./bench
 
 # The end-to-end suite on a real Docker engine (installs and starts one
