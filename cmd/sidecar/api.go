@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -21,8 +20,7 @@ import (
 const apiUsage = `usage: sidecar api [--profile P] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
 
 Calls the provider's API (OAUTH_API_URL) with a valid access token and
-prints the response body. -d @FILE reads the body from a file, -d @- from
-standard input. A non-2xx answer prints its status to stderr and exits 1.`
+prints the response body. -d @- reads the body from standard input. A non-2xx answer prints its status to stderr and exits 1.`
 
 // maxAPIBody bounds a request body read from a file or stdin.
 const maxAPIBody = 64 << 20
@@ -33,7 +31,7 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
 	var headers cli.Strings
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
-	data := fs.String("d", "", "request body, @FILE or @- for stdin")
+	data := fs.String("d", "", "request body, or @- for stdin")
 	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
@@ -175,27 +173,24 @@ func apiURL(base, arg, profile string) (string, error) {
 	return u.String(), nil
 }
 
+// readData returns the request body: DATA as given, or standard input for
+// @-. Reading a file (@FILE, as curl does) is refused on purpose: in the
+// sidecar container the only files are our secrets, and an agent must not
+// be able to send them anywhere.
 func readData(d string, stdin io.Reader) ([]byte, error) {
-	var r io.Reader
 	switch {
 	case d == "@-":
-		r = stdin
 	case strings.HasPrefix(d, "@"):
-		f, err := os.Open(d[1:])
-		if err != nil {
-			return nil, cli.Usagef("-d %s: %v", d, errors.Unwrap(err))
-		}
-		defer f.Close()
-		r = f
+		return nil, cli.Usagef("-d %s: reading a file is not supported; pipe it in with -d @- instead", d)
 	default:
 		return []byte(d), nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxAPIBody+1))
+	b, err := io.ReadAll(io.LimitReader(stdin, maxAPIBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the request body: %w", err)
 	}
 	if len(b) > maxAPIBody {
-		return nil, cli.Usagef("-d %s: the body is larger than %d MiB", d, maxAPIBody>>20)
+		return nil, cli.Usagef("-d @-: the body is larger than %d MiB", maxAPIBody>>20)
 	}
 	return b, nil
 }
