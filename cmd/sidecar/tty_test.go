@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -12,33 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/devicegate/devicegate/internal/ptytest"
 
 	"github.com/devicegate/devicegate/internal/oidctest"
 )
-
-// openPTY returns a pseudo-terminal pair, so that sidecar login sees a TTY.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminals: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return m, s
-}
 
 type lockedBuf struct {
 	mu sync.Mutex
@@ -57,7 +32,7 @@ func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l
 func TestLoginOnATerminal(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
-	master, slave := openPTY(t)
+	master, slave := ptytest.Open(t, 40, 120)
 	cmd := exec.Command("sidecar", "login")
 	cmd.Env = cliEnv(t, srv)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/ptytest"
 )
 
 // formAPI posts standard input to the provider's userinfo endpoint as a
@@ -65,7 +67,7 @@ func (l *lockedBuffer) String() string {
 // mode, resizes the exec and copies both ways; the sidecar reads what is
 // typed from its own terminal, where ^D at the start of a line ends input.
 func (s *stack) testTTY(t *testing.T) {
-	master, slave := openPTY(t, 24, 80)
+	master, slave := ptytest.Open(t, 24, 80)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := append([]string{"exec", "-it", sidecarName}, formAPI...)
@@ -83,7 +85,7 @@ func (s *stack) testTTY(t *testing.T) {
 		_, _ = io.Copy(out, master) // ends with EIO once the CLI exits
 		close(copied)
 	}()
-	waitRaw(t, master, 30*time.Second)
+	ptytest.WaitRaw(t, master, 30*time.Second)
 	if _, err := io.WriteString(master, "e2e=tty\r\x04"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,50 +2,15 @@ package dockerguard
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	"github.com/devicegate/devicegate/internal/ptytest"
 )
-
-// openPTY opens a pseudo-terminal pair sized 24x80.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	var unlock int32
-	if err := ioctl(m.Fd(), syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
-		t.Fatal(err)
-	}
-	var n uint32
-	if err := ioctl(m.Fd(), syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := struct{ row, col, x, y uint16 }{24, 80, 0, 0}
-	if err := ioctl(s.Fd(), syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
-
-func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg)); errno != 0 {
-		return errno
-	}
-	return nil
-}
 
 // TestDockerCLIInteractiveTTY runs "docker exec -it" on a real terminal:
 // raw mode, TTY stream, resize and the final exit-code inspect all pass
@@ -56,7 +21,7 @@ func TestDockerCLIInteractiveTTY(t *testing.T) {
 		t.Skip("no docker CLI on PATH")
 	}
 	env := newTestEnv(t)
-	master, slave := openPTY(t)
+	master, slave := ptytest.Open(t, 24, 80)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "exec", "-it", "myapp-sidecar-1", "sidecar", "login")
