@@ -71,7 +71,7 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cli.Usagef("-X %q is not an HTTP method", *method)
 	}
 
-	s, err := open(*profile)
+	s, err := openDetached(*profile)
 	if err != nil {
 		return err
 	}

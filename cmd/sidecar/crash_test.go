@@ -26,15 +26,11 @@ func crashRuns() int {
 }
 
 // TestCrashConsistency kills `sidecar token` with SIGKILL at random moments
-// while it refreshes and writes the cache, plaintext and encrypted:
-//
-//   - the cache always decodes afterwards;
-//   - when the killed refresh never reached the provider, or its answer
-//     was saved, the session survives;
-//   - the only loss allowed is the one no client can prevent: the provider
-//     rotated the refresh token and the process died before saving the
-//     answer (the provider then refuses the old token). Those are counted
-//     and reported.
+// while it refreshes and writes the cache, plaintext and encrypted.
+// Afterwards the cache always decodes and the session is never lost: the
+// refresh token in the cache is one the provider still accepts. (The
+// refresh runs in a detached process that the kill does not reach; see
+// refresh.go.)
 func TestCrashConsistency(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
@@ -64,7 +60,7 @@ func TestCrashConsistency(t *testing.T) {
 			}
 			signIn()
 			runs := crashRuns()
-			lostInFlight, killedBeforeProvider, completed := 0, 0, 0
+			killedBeforeProvider, completed := 0, 0
 			for i := range runs {
 				before, err := store.Load("default")
 				if err != nil {
@@ -92,23 +88,16 @@ func TestCrashConsistency(t *testing.T) {
 				check := exec.Command("sidecar", "token", "--min-ttl", "2h")
 				check.Env = env
 				alive := check.Run() == nil
-				switch {
-				case alive:
-				case st.RefreshRequests > 0 && after.RefreshToken == before.RefreshToken:
-					// Rotated at the provider, answer never saved.
-					lostInFlight++
-					store.Delete("default")
-					signIn()
-				default:
-					t.Fatalf("run %d: session lost although the provider saw %d refreshes and the cache moved on=%v",
+				if !alive {
+					t.Fatalf("run %d: session lost (the provider saw %d refreshes; the cache moved on: %v)",
 						i, st.RefreshRequests, after.RefreshToken != before.RefreshToken)
 				}
 				if st.RefreshRequests == 0 {
 					killedBeforeProvider++
 				}
 			}
-			t.Logf("%s: %d kills: %d before the refresh reached the provider, %d completed anyway, %d sessions lost in flight (provider rotated, process died before saving)",
-				name, runs, killedBeforeProvider, completed, lostInFlight)
+			t.Logf("%s: %d kills: %d before the refresh reached the provider, %d completed anyway, 0 sessions lost",
+				name, runs, killedBeforeProvider, completed)
 		})
 	}
 }

@@ -43,6 +43,10 @@ Configuration comes from the environment; see .env.example.
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == refreshCmd {
+		// The detached refresh ignores the signals that stop commands.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -76,6 +80,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = guard(ctx, rest, stderr)
 	case "health":
 		err = health(rest, stdout, stderr)
+	case refreshCmd:
+		return refreshChild(rest, stderr)
 	case "keygen":
 		if len(rest) > 0 {
 			err = cli.Usagef("keygen takes no arguments")

@@ -48,7 +48,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return cli.Report(stderr, prog, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
-	s, err := open(*profile)
+	s, err := openDetached(*profile)
 	if err != nil {
 		return cli.Report(stderr, prog, err)
 	}

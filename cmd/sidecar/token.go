@@ -18,6 +18,17 @@ const tokenUsage = `usage: sidecar token [--profile P] [--min-ttl D] [--json]
 Prints a valid access token, refreshing it first when it expires within
 --min-ttl (default 60s).`
 
+// openDetached opens a profile's session whose refreshes run in a
+// detached process (see refresh.go): for token, run and api.
+func openDetached(profile string) (*session.Session, error) {
+	s, err := open(profile)
+	if err != nil {
+		return nil, err
+	}
+	s.Detach = detach(s.Profile)
+	return s, nil
+}
+
 // open loads the configuration and opens a profile's session.
 func open(profile string) (*session.Session, error) {
 	c, err := cli.LoadConfig()
@@ -58,7 +69,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *minTTL < 0 {
 		return cli.Usagef("--min-ttl must not be negative")
 	}
-	s, err := open(*profile)
+	s, err := openDetached(*profile)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,13 @@ type Session struct {
 	HTTP     *http.Client
 	Restarts int // fresh codes allowed when one expires during Login
 
+	// Detach, when set, makes Token refresh in another process: Detach
+	// must run a refresh (Token with Detach unset) that survives the death
+	// of this one, wait for it, and return its error. Then killing a
+	// command mid-refresh (an agent's timeout, kill -9) never loses a
+	// rotated refresh token: the detached process still saves it.
+	Detach func(ctx context.Context, minTTL time.Duration) error
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -93,7 +100,19 @@ func (s *Session) Token(ctx context.Context, minTTL time.Duration) (*tokencache.
 	if e.Valid(s.now(), minTTL) {
 		return e, nil
 	}
-	return s.refresh(ctx, minTTL, false)
+	if s.Detach == nil {
+		return s.refresh(ctx, minTTL, false)
+	}
+	derr := s.Detach(ctx, minTTL)
+	var stale *StaleError
+	if derr != nil && !errors.As(derr, &stale) {
+		return nil, derr
+	}
+	// The detached refresh saved its result: read it.
+	if e, err = s.Load(); err != nil {
+		return nil, err
+	}
+	return e, derr
 }
 
 // Refresh refreshes the token now even if it is still valid, e.g. to keep a

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/session"
+)
+
+// A refresh rotates the refresh token at the provider; if the process that
+// sent it dies before saving the answer, the old token is spent and the
+// new one lost, and a provider with reuse detection then revokes the whole
+// grant. Agents kill commands (timeouts, kill -9). So `sidecar token`,
+// `run` and `api` refresh in a detached child (`sidecar __refresh`, its own
+// session, so no signal aimed at the caller reaches it) and wait for it:
+// killing the caller never interrupts a refresh.
+
+// refreshCmd is the hidden subcommand that runs in the detached child.
+const refreshCmd = "__refresh"
+
+// refreshResult is what the child reports on file descriptor 3 (not
+// stdout: if the caller is gone, a write there must fail quietly rather
+// than raise SIGPIPE).
+type refreshResult struct {
+	Code    int    `json:"code"`
+	Message string `json:"message,omitempty"`
+	Stale   bool   `json:"stale,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// detach returns a session.Detach that refreshes profile in a child.
+func detach(profile string) func(ctx context.Context, minTTL time.Duration) error {
+	return func(ctx context.Context, minTTL time.Duration) error {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the sidecar binary: %w", err)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		cmd := exec.Command(self, refreshCmd, "--profile", profile, "--min-ttl", minTTL.String())
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		err = cmd.Start()
+		w.Close()
+		if err != nil {
+			return fmt.Errorf("starting the refresh: %w", err)
+		}
+		// Not tied to ctx: on ^C we stop waiting, the child finishes.
+		type outcome struct {
+			res refreshResult
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			var o outcome
+			b, _ := io.ReadAll(io.LimitReader(r, 1<<16))
+			werr := cmd.Wait()
+			if json.Unmarshal(b, &o.res) != nil {
+				o.err = fmt.Errorf("the refresh process ended without a result: %v", werr)
+			}
+			done <- o
+		}()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case o := <-done:
+			if o.err != nil {
+				return o.err
+			}
+			return o.res.err(profile)
+		}
+	}
+}
+
+// err rebuilds the child's error with its exit code and kind, so hints and
+// exit codes are the same as for an in-process refresh.
+func (r refreshResult) err(profile string) error {
+	switch {
+	case r.Code == exitcode.OK:
+		return nil
+	case r.Stale:
+		return &session.StaleError{Err: exitcode.With(r.Code, errors.New(r.Message))}
+	case r.Code == exitcode.SignInRequired:
+		return &session.SignInError{Profile: profile, Reason: r.Reason}
+	}
+	return exitcode.With(r.Code, errors.New(r.Message))
+}
+
+// refreshChild is `sidecar __refresh`: refresh in this process and report.
+func refreshChild(args []string, stderr io.Writer) int {
+	fs := cli.NewFlags(refreshCmd, stderr, "")
+	profile := fs.String("profile", "", "")
+	minTTL := fs.Duration("min-ttl", time.Minute, "")
+	if _, _, err := cli.Parse(fs, args); err != nil {
+		return exitcode.Usage
+	}
+	var res refreshResult
+	s, err := open(*profile)
+	if err == nil {
+		// Bounded, and deaf to signals: once started it runs to the end.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		_, err = s.Token(ctx, *minTTL)
+		cancel()
+	}
+	var (
+		stale *session.StaleError
+		se    *session.SignInError
+	)
+	if err != nil {
+		res = refreshResult{Code: exitcode.Of(err), Message: err.Error(), Stale: errors.As(err, &stale)}
+		if errors.As(err, &se) {
+			res.Reason = se.Reason
+		}
+		if res.Stale {
+			res.Message, res.Code = stale.Err.Error(), exitcode.Of(stale.Err)
+		}
+	}
+	if out := os.NewFile(3, "result"); out != nil {
+		_ = json.NewEncoder(out).Encode(res) // the caller may be gone
+		out.Close()
+	}
+	return res.Code
+}
