@@ -35,6 +35,7 @@ func TestStack(t *testing.T) {
 	must(t.Run("signed out", s.testSignedOut))
 	must(t.Run("tgauth", s.testTgauth))
 	t.Run("api", s.testAPI)
+	t.Run("refresh", s.testRefresh)
 	t.Run("status", s.testStatus)
 	t.Run("nonroot", s.testNonroot)
 	must(t.Run("restart keeps the sign-in", s.testRestart))
@@ -151,6 +152,26 @@ func (s *stack) testTgauth(t *testing.T) {
 	t.Logf("$ exec %s tgauth\n%s", sidecarName, r)
 	if r.code != 0 || !strings.Contains(r.stdout, "tgauth: signed in as Alice Example") || !strings.Contains(r.stdout, "alice@example.com") {
 		t.Fatalf("tgauth: %s", r)
+	}
+}
+
+// testRefresh makes the sidecar refresh (in its detached refresh process,
+// inside the container): one refresh request, no invalid_grant.
+func (s *stack) testRefresh(t *testing.T) {
+	ctx := context.Background()
+	if err := s.idp.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := s.inSidecar(t, "sidecar", "api", "--min-ttl", "2h", "/me")
+	if r.code != 0 || !strings.Contains(r.stdout, `"email":"alice@example.com"`) {
+		t.Fatalf("api after a refresh: %s", r)
+	}
+	st, err := s.idp.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RefreshRequests != 1 || st.InvalidGrantResponses != 0 {
+		t.Fatalf("%d refreshes and %d invalid_grant, want 1 and 0", st.RefreshRequests, st.InvalidGrantResponses)
 	}
 }
 
