@@ -35,7 +35,7 @@ fuzz-long:
 
 # The long variants: 500 kill -9 during refresh, a 5-minute rotation soak.
 soak: deps
-	DEVICEGATE_CRASH_RUNS=500 DEVICEGATE_SOAK=5m $(GO) test -count=1 -timeout 30m -v -run 'TestCrashConsistency|TestRotationSoak' ./cmd/sidecar
+	DEVICEGATE_CRASH_RUNS=500 DEVICEGATE_SOAK=5m $(GO) test -count=1 -parallel 1 -timeout 30m -v -run 'TestCrashConsistency|TestRotationSoak' ./cmd/sidecar
 
 # Side-by-side measurements (needs Debian's python3-httpx and gh, and a
 # Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
