@@ -44,16 +44,7 @@ func (c *Client) SendMessage(ctx context.Context, chatID int64, m Message) (int,
 	if len(m.Buttons) > 0 {
 		cfg.ReplyMarkup = keyboard(m.Buttons)
 	}
-	var sent tgbotapi.Message
-	err := c.do(ctx, "sendMessage", callTimeout, c.attempts, func(hc tgbotapi.HTTPClient) error {
-		var err error
-		sent, err = c.bot(hc).Send(cfg)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return sent.MessageID, nil
+	return c.send(ctx, "sendMessage", cfg)
 }
 
 // EditMessage replaces the text and buttons of message id in chatID (no
@@ -73,6 +64,20 @@ func (c *Client) EditMessage(ctx context.Context, chatID int64, id int, m Messag
 func (c *Client) EditReplyMarkup(ctx context.Context, chatID int64, id int, buttons []Button) error {
 	cfg := tgbotapi.NewEditMessageReplyMarkup(chatID, id, *keyboard(buttons))
 	return c.edit(ctx, "editMessageReplyMarkup", cfg)
+}
+
+// send sends cfg and returns the new message's id.
+func (c *Client) send(ctx context.Context, method string, cfg tgbotapi.Chattable) (int, error) {
+	var sent tgbotapi.Message
+	err := c.do(ctx, method, callTimeout, c.attempts, func(hc tgbotapi.HTTPClient) error {
+		var err error
+		sent, err = c.bot(hc).Send(cfg)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return sent.MessageID, nil
 }
 
 func (c *Client) edit(ctx context.Context, method string, cfg tgbotapi.Chattable) error {
@@ -101,16 +106,7 @@ func (c *Client) SendPhoto(ctx context.Context, chatID int64, png []byte, captio
 	if caption != "" {
 		cfg.ParseMode = tgbotapi.ModeMarkdownV2
 	}
-	var sent tgbotapi.Message
-	err := c.do(ctx, "sendPhoto", callTimeout, c.attempts, func(hc tgbotapi.HTTPClient) error {
-		var err error
-		sent, err = c.bot(hc).Send(cfg)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return sent.MessageID, nil
+	return c.send(ctx, "sendPhoto", cfg)
 }
 
 // DeleteMessage deletes message id in chatID. Telegram only deletes
