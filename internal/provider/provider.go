@@ -292,24 +292,24 @@ func GetJSON(ctx context.Context, c *http.Client, u string, header http.Header, 
 	req.Header.Set("Accept", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return &Error{Op: "get", Msg: "cannot reach " + hostOf(u), Err: stripURL(err)}
+		return &Error{Op: "get", Msg: "cannot reach " + HostOf(u), Err: stripURL(err)}
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
 	if err != nil {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: "reading the answer of " + hostOf(u), Err: stripURL(err)}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: "reading the answer of " + HostOf(u), Err: stripURL(err)}
 	}
 	if len(body) > MaxBody {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", hostOf(u), MaxBody)}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", HostOf(u), MaxBody)}
 	}
 	if res.StatusCode/100 != 2 {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered HTTP %d%s", hostOf(u), res.StatusCode, Snippet(res.Header, body))}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered HTTP %d%s", HostOf(u), res.StatusCode, Snippet(res.Header, body))}
 	}
 	if !IsJSON(res.Header) && !json.Valid(body) {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered %s, not JSON", hostOf(u), mediaType(res.Header))}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered %s, not JSON", HostOf(u), mediaType(res.Header))}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: "malformed JSON from " + hostOf(u), Err: err}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: "malformed JSON from " + HostOf(u), Err: err}
 	}
 	return nil
 }
@@ -366,7 +366,8 @@ func Clip(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-func hostOf(u string) string {
+// HostOf names the host of u for messages ("the provider" if u has none).
+func HostOf(u string) string {
 	if p, err := url.Parse(u); err == nil && p.Host != "" {
 		return p.Host
 	}
@@ -376,9 +377,7 @@ func hostOf(u string) string {
 // stripURL drops the URL from a *url.Error: our URLs carry no secrets, but
 // the messages read better as "cannot reach host: connection refused".
 func stripURL(err error) error {
-	var ue *url.Error
-	if e, ok := err.(*url.Error); ok {
-		ue = e
+	if ue, ok := err.(*url.Error); ok {
 		return ue.Err
 	}
 	return err

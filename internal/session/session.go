@@ -355,7 +355,7 @@ func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error)
 func providerErr(profile, doing string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = &provider.Error{Op: ue.Op, Msg: "cannot reach " + hostOf(ue.URL), Err: ue.Err}
+		err = &provider.Error{Op: ue.Op, Msg: "cannot reach " + provider.HostOf(ue.URL), Err: ue.Err}
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -372,13 +372,6 @@ func providerErr(profile, doing string, err error) error {
 		err = &provider.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
 	}
 	return exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: %s: %w", profile, doing, err))
-}
-
-func hostOf(u string) string {
-	if p, err := url.Parse(u); err == nil && p.Host != "" {
-		return p.Host
-	}
-	return "the provider"
 }
 
 // grantedScopes reads the token response's scope (space separated; GitHub
