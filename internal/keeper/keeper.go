@@ -52,8 +52,8 @@ type Keeper struct {
 
 	now      func() time.Time
 	mu       sync.Mutex
-	told     map[string]bool // profiles without a cache that were told already
-	running  map[string]bool // profiles with a /auth sign-in under way
+	told     map[string]bool // profiles without a cache that were told already; made on first use
+	running  map[string]bool // profiles with a /auth sign-in under way; made on first use
 	inflight sync.WaitGroup
 }
 
@@ -74,7 +74,6 @@ func (k *Keeper) Run(ctx context.Context) error {
 	if k.Margin <= 0 {
 		k.Margin = DefaultMargin
 	}
-	k.told, k.running = map[string]bool{}, map[string]bool{}
 	names := make([]string, 0, len(k.Sessions))
 	for _, s := range k.Sessions {
 		names = append(names, s.Profile)
@@ -184,6 +183,9 @@ func (k *Keeper) notice(ctx context.Context, s *session.Session) {
 	}
 	if tell && !recorded {
 		k.mu.Lock()
+		if k.told == nil {
+			k.told = map[string]bool{}
+		}
 		tell = !k.told[s.Profile]
 		k.told[s.Profile] = true
 		k.mu.Unlock()
@@ -245,6 +247,9 @@ func (k *Keeper) command(ctx context.Context, u telegram.Update) {
 	switch cmd {
 	case "/auth":
 		k.mu.Lock()
+		if k.running == nil {
+			k.running = map[string]bool{}
+		}
 		busy := k.running[s.Profile]
 		k.running[s.Profile] = true
 		k.mu.Unlock()
