@@ -25,6 +25,7 @@ check:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	node --test openclaw/plugin/
 
 # Each fuzz target briefly; `make fuzz-long FUZZTIME=10m` for a real run.
 FUZZTIME ?= 5s
