@@ -79,6 +79,11 @@ type stack struct {
 	idp *oidctest.Server
 	tg  *telegramtest.Server
 
+	// More Compose files after compose.yaml and overrideFile, and more
+	// environment for compose (the OpenClaw suite's gateway).
+	overrides  []string
+	composeEnv []string
+
 	mu   sync.Mutex
 	seen []string // every output the suite saw, for the leak scan
 }
@@ -125,8 +130,13 @@ func newStack(t *testing.T) *stack {
 			t.Fatal(err)
 		}
 	}
-	// The guard runs as nonroot and creates its socket here.
+	// The guard runs as nonroot and creates its socket here. 0755 like
+	// /run/guard in the image, so that the gateway (another user, in the
+	// socket's group) reaches the socket.
 	if err := os.Chown(filepath.Join(s.dir, "guard"), 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(s.dir, "guard"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 
@@ -295,15 +305,22 @@ func (s *stack) agentEnv() []string {
 // compose runs docker compose on compose.yaml with the test override.
 func (s *stack) compose(t testing.TB, c command) result {
 	t.Helper()
-	c.args = append([]string{s.docker, "compose", "-f", "compose.yaml", "-f", overrideFile, "-p", project, "--progress", "plain"}, c.args...)
+	files := []string{"-f", "compose.yaml", "-f", overrideFile}
+	for _, f := range s.overrides {
+		files = append(files, "-f", f)
+	}
+	args := append([]string{s.docker, "compose"}, files...)
+	c.args = append(append(args, "-p", project, "--progress", "plain"), c.args...)
 	c.env = append(os.Environ(),
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
 		// Required by compose.yaml for the gateway, which the suite
 		// does not start: the test plays the agent.
 		"TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
+		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),
 		"OPENCLAW_GATEWAY_TOKEN=unused-by-the-e2e-suite",
 	)
+	c.env = append(c.env, s.composeEnv...)
 	timeout := commandTimeout
 	if slices.Contains(c.args, "build") {
 		timeout = buildTimeout
