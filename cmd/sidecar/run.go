@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,43 +26,61 @@ output and error are passed through; the exit code is CMD's.`
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// runFlags are the flags of `sidecar run`. The guard reads the same command
+// line to find the program (dockerguard.SidecarRunTool):
+// TestGuardKnowsRunFlags keeps the two in step.
+type runFlags struct {
+	fs      *flag.FlagSet
+	profile *string
+	names   cli.Strings
+	minTTL  *time.Duration
+}
+
+func newRunFlags(stderr io.Writer) *runFlags {
+	f := &runFlags{fs: cli.NewFlags("run", stderr, runUsage)}
+	f.profile = f.fs.String("profile", "", "profile")
+	f.fs.Var(&f.names, "env", "also put the token in this variable (repeatable)")
+	f.minTTL = f.fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	return f
+}
+
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlags("run", stderr, runUsage)
-	profile := fs.String("profile", "", "profile")
-	var names cli.Strings
-	fs.Var(&names, "env", "also put the token in this variable (repeatable)")
-	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	f := newRunFlags(stderr)
 	// Flags end at the first positional argument or "--": everything after
 	// belongs to CMD (`sidecar run gh api -X GET /user` must not eat -X).
-	if err := fs.Parse(args); err != nil {
+	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
 		return cli.Report(stderr, prog, cli.Usagef("run: %v", err))
 	}
-	argv := fs.Args()
+	argv := f.fs.Args()
 	if len(argv) == 0 {
 		return cli.Report(stderr, prog, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
 	}
-	for _, n := range names {
+	for _, n := range f.names {
 		if !envName.MatchString(n) {
 			return cli.Report(stderr, prog, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
-	s, err := openDetached(*profile)
+	if *f.minTTL < 0 {
+		return cli.Report(stderr, prog, cli.Usagef("--min-ttl must not be negative"))
+	}
+	s, err := openDetached(*f.profile)
 	if err != nil {
 		return cli.Report(stderr, prog, err)
 	}
-	e, err := validToken(ctx, s, *minTTL, stderr)
+	// Refresh first when the token expires within --min-ttl: the tool
+	// cannot refresh it, and a long command needs it to last.
+	e, err := validToken(ctx, s, *f.minTTL, stderr)
 	if err != nil {
 		return cli.Report(stderr, prog, err)
 	}
-	vars := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
-	vars = append(vars, names...)
-	env := childEnv(os.Environ())
-	for _, n := range vars {
-		env = append(env, n+"="+e.AccessToken)
+	vars, err := toolEnv(ctx, s, e, f.names)
+	if err != nil {
+		return cli.Report(stderr, prog, err)
 	}
+	env := append(childEnv(os.Environ()), vars...)
 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -103,18 +122,23 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return cli.Report(stderr, prog, err)
 }
 
-// childEnv drops our own secrets from the environment CMD inherits: it
-// needs the token, not the cache key, the client secret or the bot token.
+// ourVars are the prefixes of our own configuration. None of it is for
+// the tool, and among it are our secrets and their _FILE paths
+// (SIDECAR_CACHE_KEY, TELEGRAM_BOT_TOKEN, OAUTH_CLIENT_SECRET,
+// OAUTH_<PROFILE>_CLIENT_SECRET): dropping whole families also covers the
+// secrets that a new preset adds later.
+var ourVars = []string{"SIDECAR_", "OAUTH_", "TELEGRAM_", "GUARD_"}
+
+// childEnv drops our own configuration, and a stale ACCESS_TOKEN, from the
+// environment CMD inherits: it gets the token, not the cache key, the client
+// secret or the bot token. Names are compared in upper case, as a shell on
+// another system might see them.
 func childEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		up := strings.ToUpper(name)
-		switch {
-		case strings.HasPrefix(up, "SIDECAR_CACHE_KEY"),
-			strings.HasPrefix(up, "TELEGRAM_BOT_TOKEN"),
-			strings.HasPrefix(up, "OAUTH_") && strings.Contains(up, "SECRET"),
-			up == "ACCESS_TOKEN":
+		if up == "ACCESS_TOKEN" || slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) {
 			continue
 		}
 		out = append(out, kv)
