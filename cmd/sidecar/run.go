@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
@@ -82,14 +85,28 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	env := append(childEnv(os.Environ()), vars...)
 
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := cmd.Start(); err != nil {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
+		return cli.Report(stderr, prog, exitcode.With(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+	}
+	// CMD starts as `sidecar __confined`, which hides the token cache and
+	// our secret files from it and then becomes CMD (same process, so
+	// signals and the exit status are CMD's).
+	self, err := os.Executable()
+	if err != nil {
+		return cli.Report(stderr, prog, fmt.Errorf("finding the sidecar binary: %w", err))
+	}
+	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
+	cargs := append([]string{confinedCmd, strconv.Itoa(len(hide))}, hide...)
+	cargs = append(append(cargs, path), argv...)
+	cmd := exec.Command(self, cargs...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	if err := cmd.Start(); err != nil {
 		return cli.Report(stderr, prog, exitcode.With(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
 	// Pass signals on, so CMD can clean up; we exit when it does.
@@ -120,6 +137,44 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return xe.ExitCode()
 	}
 	return cli.Report(stderr, prog, err)
+}
+
+// confinedCmd is the hidden subcommand that CMD starts as:
+//
+//	sidecar __confined N HIDDEN_1 ... HIDDEN_N PATH ARGV...
+//
+// It hides the N paths (internal/confine) and execs PATH with ARGV.
+const confinedCmd = "__confined"
+
+func confinedChild(args []string, stderr io.Writer) int {
+	if len(args) < 1 {
+		return cli.Report(stderr, prog, cli.Usagef("%s is for sidecar run only", confinedCmd))
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 0 || len(args) < 1+n+2 {
+		return cli.Report(stderr, prog, cli.Usagef("%s is for sidecar run only", confinedCmd))
+	}
+	hide, path, argv := args[1:1+n], args[1+n], args[2+n:]
+	err = confine.Exec(hide, path, argv, os.Environ(), func(err error) {
+		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog, argv[0], err)
+	})
+	// Exec returns only when it failed.
+	return cli.Report(stderr, prog, exitcode.With(126, fmt.Errorf("cannot run %s: %w", argv[0], err)))
+}
+
+// secretFiles returns the files our secrets are read from: the values of
+// our own *_FILE variables (SIDECAR_CACHE_KEY_FILE, TELEGRAM_BOT_TOKEN_FILE,
+// OAUTH_CLIENT_SECRET_FILE, OAUTH_<PROFILE>_CLIENT_SECRET_FILE, ...).
+func secretFiles(env []string) []string {
+	var files []string
+	for _, kv := range env {
+		name, val, _ := strings.Cut(kv, "=")
+		up := strings.ToUpper(name)
+		if val != "" && strings.HasSuffix(up, "_FILE") && slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) {
+			files = append(files, val)
+		}
+	}
+	return files
 }
 
 // ourVars are the prefixes of our own configuration. None of it is for
