@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
@@ -19,25 +20,6 @@ type Request struct {
 	Scopes   []string // requested scopes
 }
 
-// providerTitle names a preset the way people know it.
-func providerTitle(kind string) string {
-	switch kind {
-	case "microsoft":
-		return "Microsoft"
-	case "github":
-		return "GitHub"
-	case "google":
-		return "Google"
-	case "auth0":
-		return "Auth0"
-	case "okta":
-		return "Okta"
-	case "keycloak":
-		return "Keycloak"
-	}
-	return "OpenID"
-}
-
 var esc = telegram.Escape
 
 func code(s string) string { return "`" + telegram.EscapeCode(s) + "`" }
@@ -45,7 +27,7 @@ func code(s string) string { return "`" + telegram.EscapeCode(s) + "`" }
 // header is the part of every message that says what is asking.
 func header(r Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* account · profile %s\n", esc(providerTitle(r.Provider)), code(r.Profile))
+	fmt.Fprintf(&b, "*%s* account · profile %s\n", esc(provider.Title(r.Provider)), code(r.Profile))
 	if r.Host != "" {
 		fmt.Fprintf(&b, "Requested by %s\n", code(r.Host))
 	}

@@ -80,5 +80,5 @@ func (s *Session) NotGranted(e *tokencache.Entry) []string {
 	if len(req) == 0 {
 		req = s.Provider.Scopes
 	}
-	return missingScopes(req, e.ScopesGranted, e.RefreshToken != "", s.Provider.Kind)
+	return s.Provider.NotGranted(req, e.ScopesGranted, e.RefreshToken != "")
 }

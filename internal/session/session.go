@@ -19,13 +19,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -163,7 +163,7 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 			e.SignInRequired = true
 			e.Reason = "the provider refused the refresh token (invalid_grant)"
 			if re.ErrorDescription != "" {
-				e.Reason += ": " + provider.Clip(re.ErrorDescription, 200)
+				e.Reason += ": " + oauthhttp.Clip(re.ErrorDescription, 200)
 			}
 			if serr := s.Store.Save(e); serr != nil {
 				return nil, serr
@@ -185,13 +185,13 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	if tok.RefreshToken != "" && tok.RefreshToken != e.RefreshToken {
 		e.RefreshToken = tok.RefreshToken
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = refreshExpiry(tok, now)
+		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
 	}
-	if sc := grantedScopes(tok); sc != nil {
+	if sc := provider.GrantedScopes(tok); sc != nil {
 		e.ScopesGranted = sc
 	}
 	if id := provider.IDTokenIdentity(tok); id.Subject != "" {
-		e.Account = mergeAccount(e.Account, id)
+		e.Account = id.Merge(e.Account)
 	}
 	if err := s.Store.Save(e); err != nil {
 		return nil, err
@@ -240,7 +240,7 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		// timeout (those are provider errors).
 		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("the sign-in was not completed in time: %w", ctx.Err()))
 	default:
-		var pe *provider.Error
+		var pe *oauthhttp.Error
 		if errors.As(err, &pe) {
 			return nil, providerErr(s.Profile, "signing in", err)
 		}
@@ -255,7 +255,7 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		RefreshToken:    tok.RefreshToken,
 		Expiry:          tok.Expiry,
 		ScopesRequested: s.Provider.Scopes,
-		ScopesGranted:   grantedScopes(tok),
+		ScopesGranted:   provider.GrantedScopes(tok),
 		SignedInAt:      now,
 	}
 	if e.ScopesGranted == nil {
@@ -264,12 +264,11 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	if e.RefreshToken != "" {
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = refreshExpiry(tok, now)
+		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
 	}
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
-	id, _ := s.Provider.Identity(ctx, tok)
-	e.Account = tokencache.Account{Name: id.Name, Email: id.Email, Subject: id.Subject}
+	e.Account, _ = s.Provider.Identity(ctx, tok)
 
 	unlock, err := s.Store.Lock(ctx, s.Profile)
 	if err != nil {
@@ -339,14 +338,14 @@ func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error)
 	if s.Provider.ClientSecret != "" {
 		v.Set("client_secret", s.Provider.ClientSecret)
 	}
-	res, err := provider.PostForm(ctx, s.HTTP, ep.RevokeURL, v)
+	res, err := oauthhttp.PostForm(ctx, s.HTTP, ep.RevokeURL, v)
 	if err != nil {
 		return false, err
 	}
 	// RFC 7009 §2.2: 200 whether or not the token was valid.
 	if res.Status != http.StatusOK {
-		return false, &provider.Error{Op: "revoke", Status: res.Status,
-			Msg: fmt.Sprintf("the provider refused the revocation (HTTP %d%s)", res.Status, provider.Snippet(res.Header, res.Body))}
+		return false, &oauthhttp.Error{Op: "revoke", Status: res.Status,
+			Msg: fmt.Sprintf("the provider refused the revocation (HTTP %d%s)", res.Status, oauthhttp.Snippet(res.Header, res.Body))}
 	}
 	return true, nil
 }
@@ -355,60 +354,23 @@ func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error)
 func providerErr(profile, doing string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = &provider.Error{Op: ue.Op, Msg: "cannot reach " + provider.HostOf(ue.URL), Err: ue.Err}
+		err = &oauthhttp.Error{Op: ue.Op, Msg: "cannot reach " + oauthhttp.HostOf(ue.URL), Err: ue.Err}
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		msg := re.ErrorCode
 		if msg == "" && re.Response != nil {
-			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, provider.Snippet(re.Response.Header, re.Body))
+			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, oauthhttp.Snippet(re.Response.Header, re.Body))
 		}
 		if re.ErrorDescription != "" {
-			msg += ": " + provider.Clip(re.ErrorDescription, 300)
+			msg += ": " + oauthhttp.Clip(re.ErrorDescription, 300)
 		}
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
 			msg += " (check OAUTH_CLIENT_ID and the app registration at the provider)"
 		}
-		err = &provider.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
+		err = &oauthhttp.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
 	}
 	return exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: %s: %w", profile, doing, err))
-}
-
-// grantedScopes reads the token response's scope (space separated; GitHub
-// uses commas). nil means the provider did not say.
-func grantedScopes(tok *oauth2.Token) []string {
-	raw, _ := tok.Extra("scope").(string)
-	if strings.TrimSpace(raw) == "" {
-		return nil
-	}
-	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
-}
-
-func refreshExpiry(tok *oauth2.Token, now time.Time) time.Time {
-	var secs int64
-	switch v := tok.Extra("refresh_token_expires_in").(type) {
-	case float64:
-		secs = int64(v)
-	case string:
-		fmt.Sscan(v, &secs)
-	}
-	if secs <= 0 {
-		return time.Time{}
-	}
-	return now.Add(time.Duration(secs) * time.Second)
-}
-
-func mergeAccount(a tokencache.Account, id provider.Identity) tokencache.Account {
-	if id.Name != "" {
-		a.Name = id.Name
-	}
-	if id.Email != "" {
-		a.Email = id.Email
-	}
-	if id.Subject != "" {
-		a.Subject = id.Subject
-	}
-	return a
 }
 
 // ClaimNotice reports whether the person should now be told that this

@@ -1,4 +1,13 @@
-package provider
+// Package oauthhttp is the OAuth 2.0 wire: form POSTs and JSON GETs
+// through a size limit, token endpoint answers (RFC 6749 §5.1, §5.2) in
+// JSON or GitHub's form encoding, and one error type for everything a
+// provider answers or fails to answer.
+//
+// It exists so that the RFC 8628 client (deviceflow), the provider presets
+// (provider) and the session can share one careful HTTP layer without the
+// device flow depending on environment configuration: it imports nothing
+// of devicegate's.
+package oauthhttp
 
 import (
 	"context"
