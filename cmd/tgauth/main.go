@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/session"
@@ -76,20 +77,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func run(ctx context.Context, profile string, force bool, timeout time.Duration, out *progress, stderr io.Writer) error {
-	c, err := cli.LoadConfig()
+	a, err := app.Load()
 	if err != nil {
 		return err
 	}
-	st, err := cli.Store(c)
-	if err != nil {
-		return err
-	}
-	s, err := cli.Session(c, st, profile)
+	s, err := a.Open(profile)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tg, chat, err := cli.Telegram(ctx, c, log)
+	tg, chat, err := a.Telegram(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -98,7 +95,7 @@ func run(ctx context.Context, profile string, force bool, timeout time.Duration,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log, Progress: out.event}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.event}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }

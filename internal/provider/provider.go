@@ -59,7 +59,8 @@ type Provider struct {
 	err      error
 }
 
-// New builds the provider of a validated profile. client is used for
+// New builds the provider of a validated profile (config's rules and
+// Check's). client is used for
 // discovery and identity requests.
 func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	secret, err := p.Secret()
@@ -84,7 +85,11 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	is := p.Issuer
 	switch p.Provider {
 	case "microsoft":
-		base := "https://login.microsoftonline.com/" + url.PathEscape(p.Tenant) + "/oauth2/v2.0"
+		tenant := p.Tenant
+		if tenant == "" {
+			tenant = "consumers"
+		}
+		base := "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0"
 		pr.static = Endpoints{
 			DeviceAuthURL: base + "/devicecode",
 			TokenURL:      base + "/token",
@@ -155,7 +160,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	case "oidc":
 		// discovered lazily
 	default:
-		return nil, fmt.Errorf("unknown provider %q", p.Provider)
+		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}
 	if len(pr.Scopes) == 0 {
 		pr.Scopes = oidcDefaults

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/config"
 	"golang.org/x/oauth2"
 )
 
@@ -78,4 +79,49 @@ func RefreshExpiry(tok *oauth2.Token, now time.Time) time.Time {
 		return time.Time{}
 	}
 	return now.Add(time.Duration(secs) * time.Second)
+}
+
+// Check validates what a preset demands of its profile beyond the generic
+// rules config enforces, naming the variable at fault (*config.Error):
+// Google refuses a device client without a secret, Microsoft needs a
+// tenant that fits in its URL, and the issuer-based presets need an issuer
+// unless both endpoints are given.
+func Check(p *config.Profile) error {
+	switch p.Provider {
+	case "google":
+		sec, err := p.Secret()
+		if err != nil {
+			return err
+		}
+		if sec == "" {
+			return &config.Error{Var: p.Var("CLIENT_SECRET"), Msg: fmt.Sprintf("is required for Google (set it or %s)", p.Var("CLIENT_SECRET_FILE"))}
+		}
+	case "microsoft":
+		if p.Tenant != "" && !validTenant(p.Tenant) {
+			return &config.Error{Var: p.Var("TENANT"), Msg: fmt.Sprintf("invalid tenant %q: use consumers, organizations, common, a tenant id or a domain", p.Tenant)}
+		}
+	case "auth0", "okta", "keycloak", "oidc":
+		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
+			return &config.Error{Var: p.Var("ISSUER"), Msg: fmt.Sprintf("is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+		}
+	}
+	return nil
+}
+
+// validTenant accepts what fits Microsoft's login URL: a letter or digit,
+// then up to 253 letters, digits, dots and hyphens (a tenant id, a domain,
+// or consumers/organizations/common). Written out rather than as a regular
+// expression so that nothing is compiled at start.
+func validTenant(t string) bool {
+	if len(t) == 0 || len(t) > 254 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '-')) {
+			return false
+		}
+	}
+	return true
 }
