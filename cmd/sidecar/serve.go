@@ -47,7 +47,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c := a.Config
 	if len(c.Order) == 0 {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"})
+		return &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"}
 	}
 	st := a.Store
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else if c.Telegram.Listen {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"})
+		return &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"}
 	}
 	return k.Run(ctx)
 }
@@ -101,11 +101,11 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	gc, err := config.LoadGuard()
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
 	cmds, err := dockerguard.ParseCommands(gc.AllowCommands)
 	if err != nil {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()})
+		return &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	g, err := dockerguard.New(dockerguard.Config{
@@ -117,7 +117,7 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 		Logger:        log,
 	})
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return cli.Exit(exitcode.Usage, err)
 	}
 	l, err := dockerguard.Listen(gc.Listen)
 	if err != nil {
@@ -143,16 +143,22 @@ func health(args []string, stdout, stderr io.Writer) error {
 	if *guardMode {
 		gc, err := config.LoadGuard()
 		if err != nil {
-			return exitcode.With(exitcode.Usage, err)
+			return err
 		}
 		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, "unix", gc.Listen)
 			},
 		}}
+		// The host is a placeholder: the dialer above ignores it, so
+		// the error names the socket instead of this URL.
 		res, err := hc.Get("http://docker/_ping")
 		if err != nil {
-			return fmt.Errorf("guard: %w", err)
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = oe.Err
+			}
+			return fmt.Errorf("guard: no answer on %s (GUARD_LISTEN): %w", gc.Listen, err)
 		}
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
@@ -163,7 +169,7 @@ func health(args []string, stdout, stderr io.Writer) error {
 	}
 	c, err := config.Load()
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
 	fi, err := os.Stat(filepath.Join(c.DataDir, heartbeatName))
 	if errors.Is(err, os.ErrNotExist) {

@@ -75,7 +75,7 @@ func status(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, s := range list {
 		if s.State == session.StateSignInRequired {
-			return exitcode.With(exitcode.SignInRequired, &quiet{})
+			return cli.Exit(exitcode.SignInRequired, &quiet{})
 		}
 	}
 	return nil

@@ -39,7 +39,7 @@ func validToken(ctx context.Context, s *session.Session, minTTL time.Duration, s
 	e, err := s.Token(ctx, minTTL)
 	var stale *session.StaleError
 	if errors.As(err, &stale) && e != nil {
-		fmt.Fprintf(stderr, "%s: warning: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 		return e, nil
 	}
 	return e, err

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/config"
-	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -39,11 +38,11 @@ type App struct {
 func Load() (*App, error) {
 	c, err := config.Load()
 	if err != nil {
-		return nil, exitcode.With(exitcode.Usage, err)
+		return nil, err
 	}
 	for _, name := range c.Order {
 		if err := provider.Check(c.Profiles[name]); err != nil {
-			return nil, exitcode.With(exitcode.Usage, err)
+			return nil, err
 		}
 	}
 	return New(c)
@@ -71,11 +70,11 @@ func Open(profile string) (*session.Session, error) {
 func (a *App) Open(profile string) (*session.Session, error) {
 	p, err := a.Config.Profile(profile)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Usage, err)
+		return nil, err
 	}
 	pr, err := provider.New(p, a.HTTP)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Usage, err)
+		return nil, err
 	}
 	return &session.Session{
 		Profile:  p.Name,
@@ -120,7 +119,7 @@ func HTTPClient(timeout time.Duration) *http.Client {
 func openStore(c *config.Config) (*tokencache.Store, error) {
 	raw, err := c.Sidecar.CacheKeyValue()
 	if err != nil {
-		return nil, exitcode.With(exitcode.Usage, err)
+		return nil, err
 	}
 	var key []byte
 	if raw != "" {
@@ -129,35 +128,44 @@ func openStore(c *config.Config) (*tokencache.Store, error) {
 			if c.Sidecar.CacheKeyFile != "" {
 				name += "_FILE"
 			}
-			return nil, exitcode.With(exitcode.Usage, &config.Error{Var: name, Msg: err.Error()})
+			return nil, &config.Error{Var: name, Msg: err.Error()}
 		}
 	}
 	return tokencache.Open(c.DataDir, key)
 }
 
-// Telegram connects to the bot configured by TELEGRAM_*. A missing token or
-// chat is a configuration error (2); a refused token or an unreachable
-// Bot API is a Telegram failure (7).
+// Telegram connects to the bot configured by TELEGRAM_*. A missing or
+// malformed token, or a missing chat, is a *config.Error; a refused token
+// or an unreachable Bot API is a *telegram.OpError.
 func (a *App) Telegram(ctx context.Context, log *slog.Logger) (*telegram.Client, int64, error) {
 	c := a.Config
 	token, err := c.Telegram.Token()
 	if err != nil {
-		return nil, 0, exitcode.With(exitcode.Usage, err)
+		return nil, 0, err
 	}
 	if token == "" {
-		return nil, 0, exitcode.With(exitcode.Usage, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required: the token @BotFather gave you (or set TELEGRAM_BOT_TOKEN_FILE)"})
+		return nil, 0, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required: the token @BotFather gave you (or set TELEGRAM_BOT_TOKEN_FILE)"}
 	}
 	if c.Telegram.ChatID == 0 {
-		return nil, 0, exitcode.With(exitcode.Usage, &config.Error{Var: "TELEGRAM_CHAT_ID", Msg: "is required: the id of the chat to send sign-in codes to"})
+		return nil, 0, &config.Error{Var: "TELEGRAM_CHAT_ID", Msg: "is required: the id of the chat to send sign-in codes to"}
 	}
 	tg, err := telegram.New(ctx, telegram.Config{Token: token, APIURL: c.Telegram.ApiURL, Logger: log})
-	if errors.Is(err, telegram.ErrUnauthorized) {
-		return nil, 0, exitcode.With(exitcode.Telegram, fmt.Errorf("TELEGRAM_BOT_TOKEN: %w; check it with @BotFather", err))
-	}
-	if err != nil {
-		return nil, 0, exitcode.With(exitcode.Telegram, err)
+	switch {
+	case errors.Is(err, telegram.ErrMalformedToken):
+		return nil, 0, &config.Error{Var: tokenVar(c), Msg: "is malformed: want the digits:letters token @BotFather gave you"}
+	case errors.Is(err, telegram.ErrUnauthorized):
+		return nil, 0, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w; check it with @BotFather", err)}
+	case err != nil:
+		return nil, 0, &telegram.OpError{Err: err}
 	}
 	return tg, int64(c.Telegram.ChatID), nil
+}
+
+func tokenVar(c *config.Config) string {
+	if c.Telegram.BotTokenFile != "" {
+		return "TELEGRAM_BOT_TOKEN_FILE"
+	}
+	return "TELEGRAM_BOT_TOKEN"
 }
 
 // Host names the requester in Telegram messages: SIDECAR_HOSTNAME, else

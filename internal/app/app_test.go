@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
@@ -54,7 +55,7 @@ func TestPresetRulesNameTheVariable(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantVar) {
 				t.Fatalf("message %q does not name %s", err, tt.wantVar)
 			}
-			if got := exitcode.Of(err); got != exitcode.Usage {
+			if got := cli.Code(err); got != exitcode.Usage {
 				t.Fatalf("exit code %d, want %d", got, exitcode.Usage)
 			}
 		})
@@ -77,7 +78,7 @@ func TestOpen(t *testing.T) {
 	if s.Profile != "work" || s.Provider.Kind != "microsoft" || s.Store != a.Store || s.HTTP != a.HTTP || s.Restarts != 3 {
 		t.Fatalf("session %+v", s)
 	}
-	if _, err := a.Open("nope"); exitcode.Of(err) != exitcode.Usage {
-		t.Fatalf("unknown profile: %v (exit %d)", err, exitcode.Of(err))
+	if _, err := a.Open("nope"); cli.Code(err) != exitcode.Usage {
+		t.Fatalf("unknown profile: %v (exit %d)", err, cli.Code(err))
 	}
 }

@@ -3,9 +3,11 @@ package oauthhttp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +24,7 @@ type Error struct {
 	Op     string
 	Status int    // HTTP status, 0 when no answer arrived
 	Code   string // the OAuth error code, when one was given
+	Host   string // set when the host could not be reached at all
 	Msg    string
 	Err    error
 }
@@ -58,12 +61,12 @@ func GetJSON(ctx context.Context, c *http.Client, u string, header http.Header, 
 	req.Header.Set("Accept", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return &Error{Op: "get", Msg: "cannot reach " + HostOf(u), Err: stripURL(err)}
+		return Unreachable(u, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
 	if err != nil {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: "reading the answer of " + HostOf(u), Err: stripURL(err)}
+		return &Error{Op: "get", Status: res.StatusCode, Msg: "reading the answer of " + HostOf(u), Err: netCause(err)}
 	}
 	if len(body) > MaxBody {
 		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", HostOf(u), MaxBody)}
@@ -140,11 +143,32 @@ func HostOf(u string) string {
 	return "the provider"
 }
 
-// stripURL drops the URL from a *url.Error: our URLs carry no secrets, but
-// the messages read better as "cannot reach host: connection refused".
-func stripURL(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
+// Unreachable is the error for a request to u that got no answer. It names
+// the host once: the *url.Error, *net.OpError and *net.DNSError a failed
+// dial is wrapped in would each repeat it ("cannot reach idp:443: Post
+// "https://idp/token": dial tcp idp:443: connect: connection refused").
+func Unreachable(u string, err error) *Error {
+	return &Error{Op: "connect", Host: HostOf(u), Msg: "cannot reach " + HostOf(u), Err: netCause(err)}
+}
+
+// netCause strips the layers of a network error that only repeat the URL,
+// the address or the host name.
+func netCause(err error) error {
+	for {
+		var (
+			ue *url.Error
+			oe *net.OpError
+			de *net.DNSError
+		)
+		switch {
+		case errors.As(err, &ue) && ue.Err != nil:
+			err = ue.Err
+		case errors.As(err, &de):
+			return errors.New(de.Err)
+		case errors.As(err, &oe) && oe.Err != nil:
+			err = oe.Err
+		default:
+			return err
+		}
 	}
-	return err
 }

@@ -40,12 +40,12 @@ func PostForm(ctx context.Context, c *http.Client, u string, v url.Values) (*Res
 	req.Header.Set("Accept", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return nil, &Error{Op: "post", Msg: "cannot reach " + HostOf(u), Err: stripURL(err)}
+		return nil, Unreachable(u, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
 	if err != nil {
-		return nil, &Error{Op: "post", Msg: "reading the answer of " + HostOf(u), Err: stripURL(err)}
+		return nil, &Error{Op: "post", Msg: "reading the answer of " + HostOf(u), Err: netCause(err)}
 	}
 	if len(body) > MaxBody {
 		return nil, &Error{Op: "post", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", HostOf(u), MaxBody)}

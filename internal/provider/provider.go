@@ -50,6 +50,7 @@ type Provider struct {
 
 	HTTP *http.Client
 
+	prefix    string // of the profile's variables, e.g. OAUTH_WORK
 	issuer    string
 	overrides Endpoints
 	static    Endpoints
@@ -70,6 +71,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	pr := &Provider{
 		Kind:         p.Provider,
 		Profile:      p.Name,
+		prefix:       p.Prefix,
 		ClientID:     strings.TrimSpace(p.ClientID),
 		ClientSecret: secret,
 		Scopes:       p.ScopeList(),
@@ -166,6 +168,30 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		pr.Scopes = oidcDefaults
 	}
 	return pr, nil
+}
+
+// Var names a setting of this profile, e.g. Var("CLIENT_ID") is
+// OAUTH_WORK_CLIENT_ID for the work profile, so messages name the variable
+// the person actually set.
+func (p *Provider) Var(name string) string {
+	prefix := p.prefix
+	if prefix == "" {
+		prefix = "OAUTH"
+	}
+	return prefix + "_" + name
+}
+
+// AddressVar names the setting that says where the provider is (its
+// issuer, or its token URL), or "" for a preset with fixed public
+// endpoints.
+func (p *Provider) AddressVar() string {
+	switch {
+	case p.issuer != "":
+		return p.Var("ISSUER")
+	case p.overrides.TokenURL != "":
+		return p.Var("TOKEN_URL")
+	}
+	return ""
 }
 
 // Endpoints returns the provider's endpoints, discovering them first for

@@ -92,3 +92,12 @@ func timePtr(t time.Time) *time.Time {
 	t = t.UTC()
 	return &t
 }
+
+// NotGranted lists the requested scopes the provider did not grant.
+func (s *Session) NotGranted(e *tokencache.Entry) []string {
+	req := e.ScopesRequested
+	if len(req) == 0 {
+		req = s.Provider.Scopes
+	}
+	return s.Provider.NotGranted(req, e.ScopesGranted, e.RefreshToken != "")
+}
