@@ -72,10 +72,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			// without Telegram, loudly.
 			log.Error("Telegram is unavailable; sign-in notices and /auth are off", "err", err)
 		} else {
-			k.Bridge = &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log}
-			if c.Telegram.Listen {
-				k.Listen = tg
+			ch := &bridge.Chat{
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
+				Sessions: k.Sessions,
+				Log:      log,
 			}
+			if c.Telegram.Listen {
+				ch.Listener = tg
+			}
+			k.Chat = ch
 		}
 	} else if c.Telegram.Listen {
 		return &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"}
