@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +26,18 @@ Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
 variable, e.g. GH_TOKEN for GitHub, plus every --env NAME). Standard input,
 output and error are passed through; the exit code is CMD's.`
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
+// regular expression is compiled when sidecar starts.
+func validEnvName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return n != ""
+}
 
 // runFlags are the flags of `sidecar run`. The guard reads the same command
 // line to find the program (dockerguard.SidecarRunTool):
@@ -55,33 +65,33 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
-		return cli.Report(stderr, prog, cli.Usagef("run: %v", err))
+		return prog.Report(stderr, cli.Usagef("run: %v", err))
 	}
 	argv := f.fs.Args()
 	if len(argv) == 0 {
-		return cli.Report(stderr, prog, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
+		return prog.Report(stderr, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
 	}
 	for _, n := range f.names {
-		if !envName.MatchString(n) {
-			return cli.Report(stderr, prog, cli.Usagef("--env %q is not a valid variable name", n))
+		if !validEnvName(n) {
+			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
 	if *f.minTTL < 0 {
-		return cli.Report(stderr, prog, cli.Usagef("--min-ttl must not be negative"))
+		return prog.Report(stderr, cli.Usagef("--min-ttl must not be negative"))
 	}
 	s, err := openDetached(*f.profile)
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	// Refresh first when the token expires within --min-ttl: the tool
 	// cannot refresh it, and a long command needs it to last.
 	e, err := validToken(ctx, s, *f.minTTL, stderr)
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	vars, err := toolEnv(ctx, s, e, f.names)
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	env := append(childEnv(os.Environ()), vars...)
 
@@ -91,14 +101,14 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
-		return cli.Report(stderr, prog, exitcode.With(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
 	// CMD starts as `sidecar __confined`, which hides the token cache and
 	// our secret files from it and then becomes CMD (same process, so
 	// signals and the exit status are CMD's).
 	self, err := os.Executable()
 	if err != nil {
-		return cli.Report(stderr, prog, fmt.Errorf("finding the sidecar binary: %w", err))
+		return prog.Report(stderr, fmt.Errorf("finding the sidecar binary: %w", err))
 	}
 	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
 	cargs := append([]string{confinedCmd, strconv.Itoa(len(hide))}, hide...)
@@ -107,7 +117,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	if err := cmd.Start(); err != nil {
-		return cli.Report(stderr, prog, exitcode.With(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
 	// Pass signals on, so CMD can clean up; we exit when it does.
 	sigs := make(chan os.Signal, 4)
@@ -136,7 +146,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 		return xe.ExitCode()
 	}
-	return cli.Report(stderr, prog, err)
+	return prog.Report(stderr, err)
 }
 
 // confinedCmd is the hidden subcommand that CMD starts as:
@@ -148,18 +158,18 @@ const confinedCmd = "__confined"
 
 func confinedChild(args []string, stderr io.Writer) int {
 	if len(args) < 1 {
-		return cli.Report(stderr, prog, cli.Usagef("%s is for sidecar run only", confinedCmd))
+		return prog.Report(stderr, cli.Usagef("%s is for sidecar run only", confinedCmd))
 	}
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 0 || len(args) < 1+n+2 {
-		return cli.Report(stderr, prog, cli.Usagef("%s is for sidecar run only", confinedCmd))
+		return prog.Report(stderr, cli.Usagef("%s is for sidecar run only", confinedCmd))
 	}
 	hide, path, argv := args[1:1+n], args[1+n], args[2+n:]
 	err = confine.Exec(hide, path, argv, os.Environ(), func(err error) {
 		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog, argv[0], err)
 	})
 	// Exec returns only when it failed.
-	return cli.Report(stderr, prog, exitcode.With(126, fmt.Errorf("cannot run %s: %w", argv[0], err)))
+	return prog.Report(stderr, cli.Exit(126, fmt.Errorf("cannot run %s: %w", argv[0], err)))
 }
 
 // secretFiles returns the files our secrets are read from: the values of

@@ -93,6 +93,21 @@ func TestExecCreateFieldsMatchType(t *testing.T) {
 			t.Errorf("%s has fields %q, the guard knows %q", c.typ, names, c.fields)
 		}
 	}
+	// The guard's own copies of the types must stay convertible: same
+	// fields, same types, same order.
+	for _, c := range []struct{ ours, theirs reflect.Type }{
+		{reflect.TypeFor[execCreateBody](), reflect.TypeFor[container.ExecOptions]()},
+		{reflect.TypeFor[execStartBody](), reflect.TypeFor[container.ExecStartOptions]()},
+	} {
+		if !c.ours.ConvertibleTo(c.theirs) {
+			t.Errorf("%s no longer matches %s", c.ours, c.theirs)
+		}
+		for i := range c.ours.NumField() {
+			if c.ours.Field(i).Tag != c.theirs.Field(i).Tag {
+				t.Errorf("%s.%s: tag %q, the API type has %q", c.ours, c.ours.Field(i).Name, c.ours.Field(i).Tag, c.theirs.Field(i).Tag)
+			}
+		}
+	}
 }
 
 func TestProtectedEnv(t *testing.T) {
@@ -250,13 +265,13 @@ func TestSidecarRunTool(t *testing.T) {
 }
 
 func TestRunPolicy(t *testing.T) {
-	run := func(env []string, cmd ...string) container.ExecOptions {
-		return container.ExecOptions{Cmd: cmd, Env: env}
+	run := func(env []string, cmd ...string) execCreateBody {
+		return execCreateBody{Cmd: cmd, Env: env}
 	}
 	tests := []struct {
 		name     string
 		runTools []string
-		opts     container.ExecOptions
+		opts     execCreateBody
 		deny     string // "" allows
 	}{
 		{"listed tool", []string{"gh"}, run(nil, "sidecar", "run", "--", "gh", "issue", "list"), ""},

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/docker/docker/api/types/container"
 )
 
 // `sidecar run -- TOOL ARGS...` starts TOOL in the sidecar with the owner's
@@ -92,7 +90,7 @@ func SidecarRunTool(args []string) (string, error) {
 }
 
 // checkRun applies the run rules to an exec of sidecar.
-func (p execPolicy) checkRun(opts container.ExecOptions) error {
+func (p execPolicy) checkRun(opts execCreateBody) error {
 	if opts.Cmd[0] != "sidecar" || len(opts.Cmd) < 2 {
 		return nil
 	}
