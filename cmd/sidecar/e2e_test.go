@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/session"
 )
 
 // cliEnv is the environment of a sidecar process talking to srv.
@@ -58,7 +58,7 @@ func sidecar(t *testing.T, env []string, args ...string) result {
 
 // loginJSON runs `sidecar login --json`, answers each code event with
 // answer, and returns the events and the exit code.
-func loginJSON(t *testing.T, env []string, answer func(ev session.Event)) ([]session.Event, int, string) {
+func loginJSON(t *testing.T, env []string, answer func(ev cli.Event)) ([]cli.Event, int, string) {
 	t.Helper()
 	cmd := exec.Command("sidecar", "login", "--json")
 	cmd.Env = env
@@ -68,10 +68,10 @@ func loginJSON(t *testing.T, env []string, answer func(ev session.Event)) ([]ses
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var events []session.Event
+	var events []cli.Event
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		var ev session.Event
+		var ev cli.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("not a JSON line: %q", sc.Text())
 		}
@@ -94,7 +94,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	env := cliEnv(t, srv)
 	ctx := context.Background()
 
-	events, code, stderr := loginJSON(t, env, func(ev session.Event) {
+	events, code, stderr := loginJSON(t, env, func(ev cli.Event) {
 		if err := srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}); err != nil {
 			t.Error(err)
 		}
@@ -132,6 +132,22 @@ func TestCLIEndToEnd(t *testing.T) {
 		"sh", "-c", `test "$ACCESS_TOKEN" = "$MY_TOKEN" && test -n "$ACCESS_TOKEN" && test -z "$OAUTH_CLIENT_SECRET" && echo ran; exit 7`)
 	if r.code != 7 || strings.TrimSpace(r.stdout) != "ran" {
 		t.Fatalf("run: %+v", r)
+	}
+	// run hides the token cache and our secret files from CMD and what it
+	// starts (Landlock), and gives it none of our configuration.
+	botFile := filepath.Join(t.TempDir(), "bot_token")
+	if err := os.WriteFile(botFile, []byte("bot-secret-value-123"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := strings.TrimPrefix(env[2], "XDG_DATA_HOME=")
+	r = sidecar(t, append(env, "TELEGRAM_BOT_TOKEN_FILE="+botFile), "run", "--", "sh", "-c",
+		`cat "$0"; cat "$1"/devicegate/default.token; sh -c 'cat "$0"' "$0"; env | grep -E '^(OAUTH|SIDECAR|TELEGRAM)_'; test -n "$ACCESS_TOKEN" && echo token-ok`,
+		botFile, dataDir)
+	if strings.Contains(r.stderr, "warning:") && strings.Contains(r.stderr, "Landlock") {
+		t.Logf("no Landlock here, hidden files not checked: %s", r.stderr)
+	} else if strings.TrimSpace(r.stdout) != "token-ok" || strings.Count(r.stderr, "Permission denied") != 3 ||
+		strings.Contains(r.stdout+r.stderr, "bot-secret-value-123") || strings.Contains(r.stdout+r.stderr, "refresh_token") {
+		t.Fatalf("run read hidden files or saw our configuration: %+v", r)
 	}
 	r = sidecar(t, env, "run", "--", "no-such-command-xyz")
 	if r.code != 127 || !strings.Contains(r.stderr, "cannot run no-such-command-xyz") {
@@ -178,11 +194,11 @@ func TestCLIDeclineAndTimeout(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
 	env := cliEnv(t, srv)
-	events, code, _ := loginJSON(t, env, func(ev session.Event) { srv.Deny(context.Background(), ev.UserCode) })
+	events, code, _ := loginJSON(t, env, func(ev cli.Event) { srv.Deny(context.Background(), ev.UserCode) })
 	if code != exitcode.Declined || events[len(events)-1].Event != "error" || events[len(events)-1].Code != exitcode.Declined {
 		t.Fatalf("decline: exit %d events %+v", code, events)
 	}
-	events, code, stderr := loginJSON(t, env, func(session.Event) {})
+	events, code, stderr := loginJSON(t, env, func(cli.Event) {})
 	if code != exitcode.TimedOut {
 		t.Fatalf("timeout: exit %d events %+v", code, events)
 	}
@@ -237,7 +253,7 @@ func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, AccessTokenTTL: ttl})
 	env := cliEnv(t, srv)
 	ctx := context.Background()
-	if _, code, stderr := loginJSON(t, env, func(ev session.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
+	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
 	var before struct {

@@ -40,7 +40,7 @@ func TestOpenClaw(t *testing.T) {
 	s := newStack(t)
 	s.tg.AddChat(strangerID)
 	model := openaitest.New(t, scriptedModel)
-	s.overrides = []string{openclawFile}
+	s.files = []string{openclawFile}
 	s.composeEnv = []string{
 		"TELEGRAM_BOT_TOKEN=" + s.tg.Token(),
 		"TELEGRAM_OWNER_ID=" + strconv.Itoa(chatID),

@@ -79,9 +79,10 @@ type stack struct {
 	idp *oidctest.Server
 	tg  *telegramtest.Server
 
-	// More Compose files after compose.yaml and overrideFile, and more
-	// environment for compose (the OpenClaw suite's gateway).
-	overrides  []string
+	// files are more compose files after compose.yaml and the test
+	// override; composeEnv more variables for compose, which win over the
+	// defaults compose() sets.
+	files      []string
 	composeEnv []string
 
 	mu   sync.Mutex
@@ -305,17 +306,17 @@ func (s *stack) agentEnv() []string {
 // compose runs docker compose on compose.yaml with the test override.
 func (s *stack) compose(t testing.TB, c command) result {
 	t.Helper()
-	files := []string{"-f", "compose.yaml", "-f", overrideFile}
-	for _, f := range s.overrides {
-		files = append(files, "-f", f)
+	head := []string{s.docker, "compose", "-f", "compose.yaml", "-f", overrideFile}
+	for _, f := range s.files {
+		head = append(head, "-f", f)
 	}
-	args := append([]string{s.docker, "compose"}, files...)
-	c.args = append(append(args, "-p", project, "--progress", "plain"), c.args...)
+	c.args = append(append(head, "-p", project, "--progress", "plain"), c.args...)
 	c.env = append(os.Environ(),
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
-		// Required by compose.yaml for the gateway, which the suite
-		// does not start: the test plays the agent.
+		// Required by compose.yaml for the gateway, which most of the
+		// suite does not start (the test plays the agent); TestOpenClaw
+		// sets its own in composeEnv.
 		"TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
 		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),
 		"OPENCLAW_GATEWAY_TOKEN=unused-by-the-e2e-suite",
