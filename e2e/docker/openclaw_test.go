@@ -58,6 +58,7 @@ func TestOpenClaw(t *testing.T) {
 		}
 	}
 	must(t.Run("build", o.build))
+	t.Run("owner id required", o.testOwnerRequired)
 	must(t.Run("up", o.up))
 	t.Run("menu", o.testMenu)
 	must(t.Run("auth", o.testAuth))
@@ -114,6 +115,21 @@ func (o *openclawRun) build(t *testing.T) {
 		t.Fatalf("compose build: %s", r)
 	}
 	o.buildTime = time.Since(start)
+}
+
+// testOwnerRequired: without TELEGRAM_OWNER_ID, docker compose up stops
+// before it starts anything, naming the variable.
+func (o *openclawRun) testOwnerRequired(t *testing.T) {
+	saved := o.s.composeEnv
+	o.s.composeEnv = append(slices.Clone(saved), "TELEGRAM_OWNER_ID=")
+	defer func() { o.s.composeEnv = saved }()
+	r := o.s.compose(t, command{args: []string{"up", "-d", "--no-build"}})
+	if r.code == 0 || !strings.Contains(r.stderr, "set TELEGRAM_OWNER_ID in .env") {
+		t.Fatalf("compose up without TELEGRAM_OWNER_ID: %s", r)
+	}
+	if ps := o.s.host(t, command{args: []string{"ps", "-aq", "--filter", "label=com.docker.compose.project=" + project}, quiet: true}); strings.TrimSpace(ps.stdout) != "" {
+		t.Fatalf("compose up without TELEGRAM_OWNER_ID created containers: %s", ps.stdout)
+	}
 }
 
 // up starts the whole stack and waits until the gateway long-polls the
