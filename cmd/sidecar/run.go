@@ -17,11 +17,14 @@ import (
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
-const runUsage = `usage: sidecar run [--profile P] [--env NAME]... -- CMD [ARGS...]
+const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]
 
 Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
-variable, e.g. GH_TOKEN for GitHub, plus every --env NAME). Standard input,
-output and error are passed through; the exit code is CMD's.`
+variable, e.g. GH_TOKEN for GitHub, plus every --env NAME); with --scope, a
+token for just those scopes. For an aws profile CMD gets role credentials
+instead: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_REGION (and AWS_DEFAULT_REGION), valid for at least --min-ttl. Standard
+input, output and error are passed through; the exit code is CMD's.`
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -31,6 +34,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var names cli.Strings
 	fs.Var(&names, "env", "also put the token in this variable (repeatable)")
 	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	scope := fs.String("scope", "", "a token for just these scopes (space separated)")
 	// Flags end at the first positional argument or "--": everything after
 	// belongs to CMD (`sidecar run gh api -X GET /user` must not eat -X).
 	if err := fs.Parse(args); err != nil {
@@ -48,19 +52,42 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return cli.Report(stderr, prog, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
+	scopes, err := parseScopes(*scope)
+	if err != nil {
+		return cli.Report(stderr, prog, err)
+	}
 	s, err := openDetached(*profile)
 	if err != nil {
 		return cli.Report(stderr, prog, err)
 	}
-	e, err := validToken(ctx, s, *minTTL, stderr)
-	if err != nil {
-		return cli.Report(stderr, prog, err)
-	}
-	vars := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
-	vars = append(vars, names...)
 	env := childEnv(os.Environ())
-	for _, n := range vars {
-		env = append(env, n+"="+e.AccessToken)
+	if a := s.Provider.AWS; a != nil {
+		// The role credentials only: the SSO access token would buy
+		// credentials for every account and role the person has.
+		if len(scopes) > 0 || len(names) > 0 {
+			return cli.Report(stderr, prog, cli.Usagef("run: --scope and --env do not apply to aws profiles (CMD gets role credentials)"))
+		}
+		c, err := s.AWSCredentials(ctx, *minTTL)
+		if err != nil {
+			return cli.Report(stderr, prog, err)
+		}
+		env = append(env,
+			"AWS_ACCESS_KEY_ID="+c.AccessKeyID,
+			"AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey,
+			"AWS_SESSION_TOKEN="+c.SessionToken,
+			"AWS_REGION="+a.Region,
+			"AWS_DEFAULT_REGION="+a.Region,
+		)
+	} else {
+		e, err := validToken(ctx, s, *minTTL, scopes, stderr)
+		if err != nil {
+			return cli.Report(stderr, prog, err)
+		}
+		vars := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
+		vars = append(vars, names...)
+		for _, n := range vars {
+			env = append(env, n+"="+e.AccessToken)
+		}
 	}
 
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -114,7 +141,10 @@ func childEnv(env []string) []string {
 		case strings.HasPrefix(up, "SIDECAR_CACHE_KEY"),
 			strings.HasPrefix(up, "TELEGRAM_BOT_TOKEN"),
 			strings.HasPrefix(up, "OAUTH_") && strings.Contains(up, "SECRET"),
-			up == "ACCESS_TOKEN":
+			up == "ACCESS_TOKEN",
+			// Set by us for aws profiles; a profile or credentials file
+			// named in the environment would otherwise compete with them.
+			up == "AWS_PROFILE", up == "AWS_ACCESS_KEY_ID", up == "AWS_SECRET_ACCESS_KEY", up == "AWS_SESSION_TOKEN":
 			continue
 		}
 		out = append(out, kv)

@@ -24,7 +24,7 @@ import (
 
 const prog = "tgauth"
 
-const usage = `usage: tgauth [--profile P] [--force] [--timeout D] [--json]
+const usage = `usage: tgauth [--profile P] [--force] [--once] [--timeout D] [--json]
 
 Signs in through Telegram: sends the sign-in link and code to
 TELEGRAM_CHAT_ID, keeps the message current, and confirms when done.
@@ -32,6 +32,8 @@ Already signed in (and no --force): says so in the chat and exits 0.
 
   --profile P   profile to sign in (default: the default profile)
   --force       sign in again even if a usable sign-in exists
+  --once        a one-off grant: keep no refresh token, so access ends
+                when the access token expires (as OAUTH_ONE_OFF=true)
   --timeout D   give up after D (default: when the codes run out)
   --json        print JSON events, one per line (as sidecar login --json)
 
@@ -55,6 +57,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlags(prog, stderr, usage)
 	profile := fs.String("profile", "", "profile")
 	force := fs.Bool("force", false, "sign in again")
+	once := fs.Bool("once", false, "one-off grant")
 	timeout := fs.Duration("timeout", 0, "give up after this long")
 	asJSON := fs.Bool("json", false, "JSON events")
 	pos, _, err := cli.Parse(fs, args)
@@ -68,14 +71,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cli.Report(stderr, prog, err)
 	}
 	out := &progress{w: stdout, json: *asJSON}
-	err = run(ctx, *profile, *force, *timeout, out, stderr)
+	err = run(ctx, *profile, *force, *once, *timeout, out, stderr)
 	if err != nil && *asJSON {
 		out.event(session.ErrorEvent(err))
 	}
 	return cli.Report(stderr, prog, err)
 }
 
-func run(ctx context.Context, profile string, force bool, timeout time.Duration, out *progress, stderr io.Writer) error {
+func run(ctx context.Context, profile string, force, once bool, timeout time.Duration, out *progress, stderr io.Writer) error {
 	c, err := cli.LoadConfig()
 	if err != nil {
 		return err
@@ -98,7 +101,7 @@ func run(ctx context.Context, profile string, force bool, timeout time.Duration,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log, Progress: out.event}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log, Progress: out.event, OneOff: once}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -130,6 +133,9 @@ func (p *progress) event(ev session.Event) {
 		}
 		if len(ev.ScopesNotGranted) > 0 {
 			line += "; not granted: " + strings.Join(ev.ScopesNotGranted, " ")
+		}
+		if ev.OneOff && ev.AccessExpiresAt != nil {
+			line += "; one-off grant, access ends at " + ev.AccessExpiresAt.Format("15:04:05 UTC")
 		}
 		fmt.Fprintln(p.w, line)
 	}

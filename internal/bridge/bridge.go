@@ -46,6 +46,9 @@ type Bridge struct {
 	Log      *slog.Logger  // warnings about Telegram hiccups; nil discards
 	Every    time.Duration // 0 means DefaultEvery
 	Now      func() time.Time
+	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
+	// token is dropped, so access ends when the access token expires.
+	OneOff bool
 }
 
 func (b *Bridge) now() time.Time {
@@ -96,7 +99,7 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff})
 	m.stop()
 	// The final edit must happen even if ctx was cancelled (timeout):
 	// the person should not be left looking at a dead code.

@@ -26,6 +26,8 @@ var (
 	cd  = deviceflow.Code{UserCode: "WDJB-MJHT", VerificationURI: "https://github.com/login/device", ExpiresAt: t0.Add(15 * time.Minute), Interval: 5 * time.Second, MaxAttempts: 3}
 )
 
+var oneOffEnd = t0.Add(8 * time.Hour)
+
 // TestGolden renders every message; the golden file holds the MarkdownV2
 // sent and the text the person reads, which also proves it parses.
 func TestGolden(t *testing.T) {
@@ -43,6 +45,9 @@ func TestGolden(t *testing.T) {
 		"expired":       EndMessage(req, Expired, "The code was not used in time."),
 		"failed":        EndMessage(req, Failed, "profile gh: signing in: invalid_client (check OAUTH_CLIENT_ID) [x]_*"),
 		"signin_needed": SignInNeededMessage(req, "the provider refused the refresh token (invalid_grant)"),
+		"signed_in_aws_oneoff": SignedInMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1"},
+			session.Event{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly",
+				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: &oneOffEnd}),
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -34,6 +34,8 @@ func providerTitle(kind string) string {
 		return "Okta"
 	case "keycloak":
 		return "Keycloak"
+	case "aws":
+		return "AWS"
 	}
 	return "OpenID"
 }
@@ -110,7 +112,20 @@ func SignedInMessage(r Request, ev session.Event) telegram.Message {
 	if len(ev.ScopesNotGranted) > 0 {
 		fmt.Fprintf(&b, "Not granted: %s\n", esc(strings.Join(ev.ScopesNotGranted, " ")))
 	}
+	b.WriteString(oneOffLine(ev))
 	return telegram.Message{Text: strings.TrimRight(b.String(), "\n")}
+}
+
+// oneOffLine tells the person that a grant ends on its own.
+func oneOffLine(ev session.Event) string {
+	if !ev.OneOff {
+		return ""
+	}
+	if ev.AccessExpiresAt == nil {
+		return "⏱ One\\-off grant: no refresh token is kept\\.\n"
+	}
+	return fmt.Sprintf("⏱ One\\-off grant: access ends at %s; no refresh token is kept\\.\n",
+		esc(ev.AccessExpiresAt.UTC().Format("15:04 UTC, 2 Jan")))
 }
 
 // AlreadyMessage answers a request when a usable sign-in exists.
@@ -118,6 +133,7 @@ func AlreadyMessage(r Request, ev session.Event) telegram.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account().String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(oneOffLine(ev))
 	b.WriteString("To sign in again anyway, run `tgauth \\-\\-force`\\.")
 	return telegram.Message{Text: b.String()}
 }

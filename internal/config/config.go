@@ -27,7 +27,7 @@ import (
 const DefaultProfile = "default"
 
 // Providers lists the provider presets OAUTH_PROVIDER accepts.
-var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc"}
+var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc", "aws"}
 
 // Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
 //
@@ -54,6 +54,20 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// OneOff makes every sign-in a one-off grant: the refresh token is
+	// dropped, so access ends when the access token expires.
+	OneOff Bool `split_words:"true"`
+
+	// AWS IAM Identity Center (OAUTH_PROVIDER=aws): the organisation's
+	// start URL, the Identity Center region, and the account and role
+	// whose credentials programs get. OidcURL and PortalURL override the
+	// regional endpoints (tests, FIPS or partition endpoints).
+	StartURL  string `split_words:"true"`
+	Region    string `split_words:"true"`
+	AccountID string `split_words:"true"`
+	RoleName  string `split_words:"true"`
+	OidcURL   string `split_words:"true"`
+	PortalURL string `split_words:"true"`
 }
 
 // Var returns the full variable name of a profile setting, e.g.
@@ -295,7 +309,11 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	if strings.TrimSpace(p.ClientID) == "" {
+	if p.Provider == "aws" {
+		if err := p.validateAWS(); err != nil {
+			return err
+		}
+	} else if strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
 	sec, err := p.Secret()
@@ -338,6 +356,47 @@ func (p *Profile) validate() error {
 	}
 	return nil
 }
+
+// validateAWS checks an aws profile. It needs no client id: the client
+// is registered with SSO-OIDC at the first sign-in.
+func (p *Profile) validateAWS() error {
+	if strings.TrimSpace(p.ClientID) != "" {
+		return errf(p.Var("CLIENT_ID"), "must be empty for aws: devicegate registers its own client with IAM Identity Center")
+	}
+	if p.StartURL == "" {
+		return errf(p.Var("START_URL"), "is required for aws: your AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start")
+	}
+	if err := checkURL(p.Var("START_URL"), p.StartURL); err != nil {
+		return err
+	}
+	if !awsRegionRe.MatchString(p.Region) {
+		return errf(p.Var("REGION"), "invalid or missing AWS region %q: the region of your IAM Identity Center, e.g. eu-west-1", p.Region)
+	}
+	if !awsAccountRe.MatchString(p.AccountID) {
+		return errf(p.Var("ACCOUNT_ID"), "invalid or missing AWS account id %q: want its 12 digits", p.AccountID)
+	}
+	if !awsRoleRe.MatchString(p.RoleName) {
+		return errf(p.Var("ROLE_NAME"), "invalid or missing role name %q: the permission set's role, e.g. ReadOnly", p.RoleName)
+	}
+	for _, u := range []struct{ name, val string }{{"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL}} {
+		if u.val == "" {
+			continue
+		}
+		if err := checkURL(p.Var(u.name), u.val); err != nil {
+			return err
+		}
+	}
+	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
+	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
+	return nil
+}
+
+var (
+	awsRegionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	awsAccountRe = regexp.MustCompile(`^[0-9]{12}$`)
+	// IAM role names: 1-64 of [\w+=,.@-] (IAM API reference, RoleName).
+	awsRoleRe = regexp.MustCompile(`^[A-Za-z0-9_+=,.@-]{1,64}$`)
+)
 
 var (
 	tenantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)

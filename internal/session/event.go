@@ -31,6 +31,9 @@ type Event struct {
 	Subject          string   `json:"subject,omitempty"`
 	Scopes           []string `json:"scopes,omitempty"`
 	ScopesNotGranted []string `json:"scopes_not_granted,omitempty"`
+	// OneOff: no refresh token is kept; access ends at AccessExpiresAt.
+	OneOff          bool       `json:"one_off,omitempty"`
+	AccessExpiresAt *time.Time `json:"access_expires_at,omitempty"`
 
 	// error
 	Code    int    `json:"code,omitempty"`
@@ -61,12 +64,17 @@ func (s *Session) CodeEvent(c deviceflow.Code) Event {
 
 // SignedInEvent describes a completed (or existing) sign-in.
 func (s *Session) SignedInEvent(kind string, e *tokencache.Entry) Event {
-	return Event{
+	ev := Event{
 		Event: kind, Profile: s.Profile, Provider: s.Provider.Kind,
 		Name: e.Account.Name, Email: e.Account.Email, Subject: e.Account.Subject,
 		Scopes:           e.ScopesGranted,
 		ScopesNotGranted: s.NotGranted(e),
+		OneOff:           e.OneOff,
 	}
+	if e.OneOff {
+		ev.AccessExpiresAt = timePtr(e.Expiry)
+	}
+	return ev
 }
 
 // ErrorEvent describes a failure with its exit code.
