@@ -72,7 +72,13 @@ func (b *Bridge) log() *slog.Logger {
 }
 
 func (b *Bridge) request(s *session.Session) Request {
-	return Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.Provider.Scopes}
+	oneOff := b.OneOff || s.Provider.OneOff
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff}
+	if a := s.Provider.AWS; a != nil {
+		// What the person grants is the role, not the registration's scope.
+		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
+	}
+	return r
 }
 
 // tgErr marks a Telegram failure with exit code 7.

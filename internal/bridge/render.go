@@ -17,6 +17,8 @@ type Request struct {
 	Profile  string   // profile name
 	Host     string   // host or container asking
 	Scopes   []string // requested scopes
+	OneOff   bool     // a one-off grant: no refresh token will be kept
+	Access   string   // what is granted when scopes do not say (AWS: the account and role)
 }
 
 // providerTitle names a preset the way people know it.
@@ -53,6 +55,9 @@ func header(r Request) string {
 	}
 	if len(r.Scopes) > 0 {
 		fmt.Fprintf(&b, "Scopes: %s\n", esc(telegram.Truncate(strings.Join(r.Scopes, " "), 600)))
+	}
+	if r.Access != "" {
+		fmt.Fprintf(&b, "Access: %s\n", esc(r.Access))
 	}
 	return b.String()
 }
@@ -92,6 +97,9 @@ func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) t
 	}
 	fmt.Fprintf(&b, "2\\. Enter the code %s \\(tap it to copy\\)\n", code(c.UserCode))
 	b.WriteString("3\\. Sign in and approve\n\n")
+	if r.OneOff {
+		b.WriteString("⏱ One\\-off grant: access ends when the access token expires; no refresh token will be kept\\.\n")
+	}
 	fmt.Fprintf(&b, "⏳ Expires in %s \\(%s\\)\n", esc(left(c.ExpiresAt.Sub(now))), esc(c.ExpiresAt.UTC().Format("15:04 UTC")))
 	b.WriteString("_Did not ask for this? Ignore it: nothing is granted without the code\\._")
 	m := telegram.Message{Text: b.String()}

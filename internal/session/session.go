@@ -234,11 +234,8 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	oneOff := o.OneOff || s.Provider.OneOff
 	if oneOff {
-		// Ask for no refresh token at all where that is how one is asked
-		// for (OpenID Connect Core §11, Microsoft, Auth0); one that comes
-		// anyway is dropped below.
 		c := *cfg
-		c.Scopes = slices.DeleteFunc(slices.Clone(cfg.Scopes), func(sc string) bool { return strings.EqualFold(sc, "offline_access") })
+		c.Scopes = s.LoginScopes(true)
 		cfg = &c
 	}
 	f := &deviceflow.Flow{
@@ -288,6 +285,17 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		return nil, err
 	}
 	return e, nil
+}
+
+// LoginScopes are the scopes a sign-in asks for. A one-off grant asks for
+// no refresh token where that is how one is asked for (offline_access:
+// OpenID Connect Core §11, Microsoft, Auth0); one that comes anyway is
+// dropped.
+func (s *Session) LoginScopes(oneOff bool) []string {
+	if !oneOff && !s.Provider.OneOff {
+		return s.Provider.Scopes
+	}
+	return slices.DeleteFunc(slices.Clone(s.Provider.Scopes), func(sc string) bool { return strings.EqualFold(sc, "offline_access") })
 }
 
 // save stores a new sign-in under the profile's lock.

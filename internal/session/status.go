@@ -67,6 +67,9 @@ func (s *Session) Status() (Status, error) {
 		ScopesNotGranted: []string{},
 		CacheEncrypted:   s.Store.Encrypted(),
 	}
+	if a := s.Provider.AWS; a != nil {
+		st.AWS = &AWSStatus{AccountID: a.AccountID, RoleName: a.RoleName, Region: a.Region}
+	}
 	e, err := s.Load()
 	if err != nil {
 		var se *SignInError
@@ -93,7 +96,6 @@ func (s *Session) Status() (Status, error) {
 		st.ScopedTokens = append(st.ScopedTokens, ScopedStatus{Scopes: e.Scoped[k].Scopes, ExpiresAt: timePtr(e.Scoped[k].Expiry)})
 	}
 	if a := s.Provider.AWS; a != nil {
-		st.AWS = &AWSStatus{AccountID: a.AccountID, RoleName: a.RoleName, Region: a.Region}
 		if e.AWS != nil {
 			st.AWS.RegistrationExpiresAt = timePtr(e.AWS.RegistrationExpiresAt)
 			if c := e.AWS.Credentials; c != nil && e.AWS.AccountID == a.AccountID && e.AWS.RoleName == a.RoleName {
