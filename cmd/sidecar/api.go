@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
@@ -88,9 +89,9 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
-		return exitcode.With(exitcode.Provider, err)
+		return cli.Exit(exitcode.Provider, err)
 	}
-	target, err := apiURL(ep.APIURL, pos[0], s.Profile, resourceOrigins(scopes)...)
+	target, err := apiURL(ep.APIURL, pos[0], s.Profile, s.Provider.Var("API_URL"), resourceOrigins(scopes)...)
 	if err != nil {
 		return err
 	}
@@ -135,14 +136,14 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return exitcode.With(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
+		return cli.Exit(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
 	}
 	defer res.Body.Close()
 	if _, err := io.Copy(stdout, res.Body); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		return exitcode.With(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
+		return cli.Exit(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
 	}
 	return nil
 }
@@ -157,8 +158,6 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// apiURL joins a path onto the API base, or checks that a full URL points
-// at the API's own origin: the token must never be sent anywhere else.
 // resourceOrigins are the origins named by URL-shaped scopes: a token for
 // https://management.azure.com/.default is meant for management.azure.com.
 func resourceOrigins(scopes []string) []string {
@@ -171,13 +170,17 @@ func resourceOrigins(scopes []string) []string {
 	return out
 }
 
-func apiURL(base, arg, profile string, also ...string) (string, error) {
+// apiURL joins a path onto the API base, or checks that a full URL points
+// at the API's own origin: the token must never be sent anywhere else.
+// apiVar names the profile's API URL variable (OAUTH_WORK_API_URL). also
+// lists more origins the token is meant for (resourceOrigins).
+func apiURL(base, arg, profile, apiVar string, also ...string) (string, error) {
 	if base == "" {
-		return "", exitcode.With(exitcode.Usage, fmt.Errorf("profile %s has no API URL: set OAUTH_API_URL", profile))
+		return "", &config.Error{Msg: fmt.Sprintf("profile %s has no API URL: set %s", profile, apiVar)}
 	}
 	b, err := url.Parse(base)
 	if err != nil {
-		return "", exitcode.With(exitcode.Usage, fmt.Errorf("OAUTH_API_URL: %v", err))
+		return "", &config.Error{Var: apiVar, Msg: err.Error()}
 	}
 	if strings.Contains(arg, "://") {
 		u, err := url.Parse(arg)
@@ -185,7 +188,7 @@ func apiURL(base, arg, profile string, also ...string) (string, error) {
 			return "", cli.Usagef("invalid URL %q", arg)
 		}
 		if (u.Scheme != b.Scheme || u.Host != b.Host) && !slices.Contains(also, u.Scheme+"://"+u.Host) {
-			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (OAUTH_API_URL)", u.Scheme, u.Host, b.Scheme, b.Host)
+			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (%s)", u.Scheme, u.Host, b.Scheme, b.Host, apiVar)
 		}
 		return u.String(), nil
 	}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/session"
 )
 
 // The whole AWS path through the command line, against the fake: sign
@@ -34,7 +34,7 @@ func TestCLIAWS(t *testing.T) {
 		"OAUTH_PORTAL_URL=" + fake.URL,
 		"AWS_PROFILE=someone-elses", // must not reach the program
 	}
-	events, code, stderr := loginJSON(t, env, func(ev session.Event) {
+	events, code, stderr := loginJSON(t, env, func(ev cli.Event) {
 		time.Sleep(1200 * time.Millisecond)
 		if err := fake.Approve(ev.UserCode); err != nil {
 			t.Error(err)
@@ -119,7 +119,7 @@ func TestCLIScope(t *testing.T) {
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	env := cliEnv(t, srv)
 	ctx := context.Background()
-	if _, code, stderr := loginJSON(t, env, func(ev session.Event) {
+	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) {
 		srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{})
 	}); code != 0 {
 		t.Fatalf("login: %d %s", code, stderr)

@@ -16,7 +16,7 @@ import (
 	"github.com/devicegate/devicegate/internal/version"
 )
 
-const prog = "sidecar"
+var prog = cli.Sidecar
 
 const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
 
@@ -97,5 +97,5 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	default:
 		err = cli.Usagef("unknown command %q", cmd)
 	}
-	return cli.Report(stderr, prog, err)
+	return prog.Report(stderr, err)
 }

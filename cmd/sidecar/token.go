@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -35,17 +36,7 @@ func openDetached(profile string) (*session.Session, error) {
 }
 
 // open loads the configuration and opens a profile's session.
-func open(profile string) (*session.Session, error) {
-	c, err := cli.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
-	st, err := cli.Store(c)
-	if err != nil {
-		return nil, err
-	}
-	return cli.Session(c, st, profile)
-}
+func open(profile string) (*session.Session, error) { return app.Open(profile) }
 
 // validToken returns an access token valid for minTTL: the sign-in's own
 // (scopes nil) or one for just scopes. A refresh that failed while the old
@@ -65,7 +56,7 @@ func validToken(ctx context.Context, s *session.Session, minTTL time.Duration, s
 	}
 	var stale *session.StaleError
 	if errors.As(err, &stale) && t != nil {
-		fmt.Fprintf(stderr, "%s: warning: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 		return t, nil
 	}
 	return t, err

@@ -309,31 +309,17 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	if p.Provider == "aws" {
-		if err := p.validateAWS(); err != nil {
-			return err
-		}
-	} else if strings.TrimSpace(p.ClientID) == "" {
+	// aws registers its own client (provider.Check).
+	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
-	sec, err := p.Secret()
-	if err != nil {
+	if _, err := p.Secret(); err != nil {
 		return err
-	}
-	if p.Provider == "google" && sec == "" {
-		return errf(p.Var("CLIENT_SECRET"), "is required for Google (set it or %s)", p.Var("CLIENT_SECRET_FILE"))
-	}
-	if p.Provider == "microsoft" {
-		if p.Tenant == "" {
-			p.Tenant = "consumers"
-		}
-		if !tenantRe.MatchString(p.Tenant) {
-			return errf(p.Var("TENANT"), "invalid tenant %q: use consumers, organizations, common, a tenant id or a domain", p.Tenant)
-		}
 	}
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
 		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL},
+		{"START_URL", p.StartURL}, {"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL},
 	} {
 		if u.val == "" {
 			continue
@@ -343,12 +329,8 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.Issuer = strings.TrimRight(p.Issuer, "/")
-	switch p.Provider {
-	case "auth0", "okta", "keycloak", "oidc":
-		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
-			return errf(p.Var("ISSUER"), "is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))
-		}
-	}
+	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
+	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
 	for _, s := range p.ScopeList() {
 		if !scopeRe.MatchString(s) {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
@@ -357,49 +339,7 @@ func (p *Profile) validate() error {
 	return nil
 }
 
-// validateAWS checks an aws profile. It needs no client id: the client
-// is registered with SSO-OIDC at the first sign-in.
-func (p *Profile) validateAWS() error {
-	if strings.TrimSpace(p.ClientID) != "" {
-		return errf(p.Var("CLIENT_ID"), "must be empty for aws: devicegate registers its own client with IAM Identity Center")
-	}
-	if p.StartURL == "" {
-		return errf(p.Var("START_URL"), "is required for aws: your AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start")
-	}
-	if err := checkURL(p.Var("START_URL"), p.StartURL); err != nil {
-		return err
-	}
-	if !awsRegionRe.MatchString(p.Region) {
-		return errf(p.Var("REGION"), "invalid or missing AWS region %q: the region of your IAM Identity Center, e.g. eu-west-1", p.Region)
-	}
-	if !awsAccountRe.MatchString(p.AccountID) {
-		return errf(p.Var("ACCOUNT_ID"), "invalid or missing AWS account id %q: want its 12 digits", p.AccountID)
-	}
-	if !awsRoleRe.MatchString(p.RoleName) {
-		return errf(p.Var("ROLE_NAME"), "invalid or missing role name %q: the permission set's role, e.g. ReadOnly", p.RoleName)
-	}
-	for _, u := range []struct{ name, val string }{{"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL}} {
-		if u.val == "" {
-			continue
-		}
-		if err := checkURL(p.Var(u.name), u.val); err != nil {
-			return err
-		}
-	}
-	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
-	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
-	return nil
-}
-
 var (
-	awsRegionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	awsAccountRe = regexp.MustCompile(`^[0-9]{12}$`)
-	// IAM role names: 1-64 of [\w+=,.@-] (IAM API reference, RoleName).
-	awsRoleRe = regexp.MustCompile(`^[A-Za-z0-9_+=,.@-]{1,64}$`)
-)
-
-var (
-	tenantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
 	// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 	scopeRe = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 )

@@ -9,9 +9,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/awssso"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -68,7 +68,7 @@ func (s *Session) awsLogin(ctx context.Context, o LoginOptions) (*tokencache.Ent
 	)
 	for fresh := false; ; fresh = true {
 		if reg, err = s.awsRegistration(ctx, fresh); err != nil {
-			return nil, providerErr(s.Profile, "registering the client with AWS", awsErr(err))
+			return nil, s.providerErr("registering the client with AWS", awsErr(err))
 		}
 		f := &deviceflow.Flow{
 			Wire:     &awsWire{c: s.awsClient(), reg: registration(reg), startURL: s.Provider.AWS.StartURL},
@@ -147,10 +147,11 @@ func awsCredentials(rc *awssso.RoleCredentials) *tokencache.AWSCredentials {
 func (s *Session) credentialsErr(err error) error {
 	a := s.Provider.AWS
 	if awssso.IsType(err, awssso.ResourceNotFound) || awssso.IsType(err, awssso.InvalidRequest) {
-		return exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: AWS gives the signed-in person no role %s in account %s (%w): check %s and %s",
-			s.Profile, a.RoleName, a.AccountID, awsErr(err), s.Provider.Var("ROLE_NAME"), s.Provider.Var("ACCOUNT_ID")))
+		return &ProviderError{Profile: s.Profile, Var: s.Provider.Var("ROLE_NAME"), Err: awsErr(err),
+			Doing: fmt.Sprintf("AWS gives the signed-in person no role %s in account %s (check %s and %s)",
+				a.RoleName, a.AccountID, s.Provider.Var("ROLE_NAME"), s.Provider.Var("ACCOUNT_ID"))}
 	}
-	return providerErr(s.Profile, "getting AWS role credentials", awsErr(err))
+	return s.providerErr("getting AWS role credentials", awsErr(err))
 }
 
 // awsRefresh trades the refresh token for a new access token, as
@@ -183,7 +184,7 @@ func (s *Session) awsRefresh(ctx context.Context, e *tokencache.Entry) (*oauth2.
 // first if needed).
 func (s *Session) AWSCredentials(ctx context.Context, minTTL time.Duration) (*tokencache.AWSCredentials, error) {
 	if s.Provider.AWS == nil {
-		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("profile %s is not an AWS profile (OAUTH_PROVIDER=aws)", s.Profile))
+		return nil, &config.Error{Var: s.Provider.Var("PROVIDER"), Msg: fmt.Sprintf("profile %s is not an AWS profile (OAUTH_PROVIDER=aws)", s.Profile)}
 	}
 	e, err := s.Load()
 	if err != nil {
@@ -262,16 +263,19 @@ func (s *Session) awsLogout(ctx context.Context, e *tokencache.Entry) (bool, err
 	return true, nil
 }
 
-// awsErr turns an awssso failure into a *provider.Error, so exit codes,
+// awsErr turns an awssso failure into an *oauthhttp.Error, so exit codes,
 // retries and hints treat AWS like every provider.
 func awsErr(err error) error {
 	var ae *awssso.Error
 	if !errors.As(err, &ae) {
 		return err
 	}
-	pe := &provider.Error{Op: ae.Op, Status: ae.Status, Code: ae.Type, Msg: "AWS " + ae.Error()}
+	pe := &oauthhttp.Error{Op: ae.Op, Status: ae.Status, Code: ae.Type, Msg: "AWS " + ae.Error()}
 	if ae.Transient() {
 		pe.Code = ""
+	}
+	if ae.Status == 0 {
+		pe.Host = ae.Host
 	}
 	return pe
 }
@@ -301,7 +305,7 @@ func (w *awsWire) Authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 	return out, nil
 }
 
-func (w *awsWire) Exchange(ctx context.Context, deviceCode string) (*provider.TokenResponse, error) {
+func (w *awsWire) Exchange(ctx context.Context, deviceCode string) (*oauthhttp.TokenResponse, error) {
 	t, err := w.c.CreateToken(ctx, w.reg, deviceCode)
 	if err != nil {
 		var ae *awssso.Error
@@ -315,7 +319,7 @@ func (w *awsWire) Exchange(ctx context.Context, deviceCode string) (*provider.To
 			awssso.ExpiredToken:         "expired_token",
 		}[ae.Type]
 		if code != "" {
-			return &provider.TokenResponse{Error: code}, nil
+			return &oauthhttp.TokenResponse{Error: code}, nil
 		}
 		if ae.Type == awssso.InvalidClient {
 			return nil, err // the caller registers anew
@@ -329,7 +333,7 @@ func (w *awsWire) Exchange(ctx context.Context, deviceCode string) (*provider.To
 	if t.IDToken != "" {
 		raw["id_token"] = t.IDToken
 	}
-	return &provider.TokenResponse{
+	return &oauthhttp.TokenResponse{
 		AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken,
 		ExpiresIn: t.ExpiresIn, IDToken: t.IDToken, Raw: raw,
 	}, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -140,13 +141,13 @@ func TestAWSFailures(t *testing.T) {
 	ctx := context.Background()
 	t.Run("denied", func(t *testing.T) {
 		_, err := awsSession(t, fake, fake.RoleName(), nil).Login(ctx, awsPerson(t, fake, true))
-		if exitcode.Of(err) != exitcode.Declined {
-			t.Fatalf("got %v (exit %d)", err, exitcode.Of(err))
+		if cli.Code(err) != exitcode.Declined {
+			t.Fatalf("got %v (exit %d)", err, cli.Code(err))
 		}
 	})
 	t.Run("no such role", func(t *testing.T) {
 		_, err := awsSession(t, fake, "Admin", nil).Login(ctx, awsPerson(t, fake, false))
-		if exitcode.Of(err) != exitcode.Provider || !strings.Contains(err.Error(), "OAUTH_AWS_ROLE_NAME") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		if cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "OAUTH_AWS_ROLE_NAME") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -173,13 +174,13 @@ func TestAWSFailures(t *testing.T) {
 		}
 		fake.FailNext("GetRoleCredentials", "TooManyRequestsException")
 		_, err := s.AWSCredentials(ctx, 2*time.Hour)
-		if exitcode.Of(err) != exitcode.Provider || !strings.Contains(err.Error(), "TooManyRequestsException") {
+		if cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "TooManyRequestsException") {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("scope", func(t *testing.T) {
 		_, err := awsSession(t, fake, fake.RoleName(), nil).ScopedToken(ctx, 0, []string{"sso:account:access"})
-		if !errors.Is(err, session.ErrScopeRefused) {
+		if !errors.Is(err, session.ErrNoScopedRefresh) {
 			t.Fatalf("got %v", err)
 		}
 	})

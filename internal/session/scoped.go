@@ -9,16 +9,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-// ErrScopeRefused means the provider would not issue a token for the
-// requested scopes from this sign-in: a scope that was not granted
-// (invalid_scope), a resource not consented, or a provider whose refresh
-// grant takes no scope at all. Only a sign-in with those scopes helps.
-var ErrScopeRefused = errors.New("no token for these scopes from this sign-in")
+// Outcomes of ScopedToken a caller branches on.
+var (
+	// ErrScopeRefused means the provider would not issue a token for the
+	// requested scopes from this sign-in: a scope that was not granted
+	// (invalid_scope) or a resource not consented. Only a sign-in with
+	// those scopes helps.
+	ErrScopeRefused = errors.New("the provider refused a token for these scopes")
+	// ErrNoScopedRefresh means this sign-in cannot get tokens for other
+	// scopes at all: the provider's refresh grant takes no scope (GitHub,
+	// AWS), or no refresh token is held (a one-off grant).
+	ErrNoScopedRefresh = errors.New("no token for other scopes from this sign-in")
+)
 
 // ScopedToken returns an access token for just scopes, valid for at least
 // minTTL: from the cache when one is held for that scope set, otherwise by
@@ -34,10 +40,10 @@ var ErrScopeRefused = errors.New("no token for these scopes from this sign-in")
 func (s *Session) ScopedToken(ctx context.Context, minTTL time.Duration, scopes []string) (*tokencache.ScopedToken, error) {
 	scopes = tokencache.NormalizeScopes(scopes)
 	if len(scopes) == 0 {
-		return nil, exitcode.With(exitcode.Usage, errors.New("no scopes given"))
+		return nil, errors.New("no scopes given")
 	}
 	if err := s.Provider.ScopedRefreshError(); err != nil {
-		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("profile %s: %w: %w", s.Profile, ErrScopeRefused, err))
+		return nil, fmt.Errorf("profile %s: %w: %w", s.Profile, ErrNoScopedRefresh, err)
 	}
 	e, err := s.Load()
 	if err != nil {
@@ -86,12 +92,12 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 		if e.OneOff {
 			why = "it is a one-off grant"
 		}
-		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("profile %s: %w: it holds no refresh token (%s); sign in with OAUTH_SCOPES including %s instead",
-			s.Profile, ErrScopeRefused, why, strings.Join(scopes, " ")))
+		return nil, fmt.Errorf("profile %s: %w: it holds no refresh token (%s); sign in with %s including %s instead",
+			s.Profile, ErrNoScopedRefresh, why, s.Provider.Var("SCOPES"), strings.Join(scopes, " "))
 	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
-		return nil, providerErr(s.Profile, "refreshing the token", err)
+		return nil, s.providerErr("refreshing the token", err)
 	}
 	req := scopes
 	if s.Provider.Kind == "microsoft" && !containsFold(req, "offline_access") {
@@ -110,22 +116,22 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 	}
 	// Once sent, see it through (see refresh): a rotated refresh token
 	// must be saved even if we were told to stop.
-	res, err := provider.PostForm(context.WithoutCancel(ctx), s.HTTP, ep.TokenURL, v)
+	res, err := oauthhttp.PostForm(context.WithoutCancel(ctx), s.HTTP, ep.TokenURL, v)
 	if err != nil {
-		perr := providerErr(s.Profile, "getting a token for "+strings.Join(scopes, " "), err)
+		perr := s.providerErr("getting a token for "+strings.Join(scopes, " "), err)
 		if old.Valid(s.now(), 0) {
 			return old, &StaleError{Err: perr}
 		}
 		return nil, perr
 	}
-	tr, perr := provider.ParseTokenResponse(res.Header, res.Body)
+	tr, perr := oauthhttp.ParseTokenResponse(res.Header, res.Body)
 	if perr != nil || (tr.Error == "" && tr.AccessToken == "") {
-		err := &provider.Error{Op: "token", Status: res.Status,
-			Msg: fmt.Sprintf("the provider answered HTTP %d%s", res.Status, provider.Snippet(res.Header, res.Body))}
+		err := &oauthhttp.Error{Op: "token", Status: res.Status,
+			Msg: fmt.Sprintf("the provider answered HTTP %d%s", res.Status, oauthhttp.Snippet(res.Header, res.Body))}
 		if (res.Status >= 500 || res.Status == http.StatusTooManyRequests) && old.Valid(s.now(), 0) {
-			return old, &StaleError{Err: providerErr(s.Profile, "getting a scoped token", err)}
+			return old, &StaleError{Err: s.providerErr("getting a scoped token", err)}
 		}
-		return nil, providerErr(s.Profile, "getting a token for "+strings.Join(scopes, " "), err)
+		return nil, s.providerErr("getting a token for "+strings.Join(scopes, " "), err)
 	}
 	switch tr.Error {
 	case "":
@@ -136,16 +142,16 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 		// refresh token shows at the next plain refresh.
 		msg := tr.Error
 		if tr.ErrorDescription != "" {
-			msg += ": " + provider.Clip(tr.ErrorDescription, 300)
+			msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
 		}
-		return nil, exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: %w: the provider refused %q (%s); only scopes granted at sign-in can be asked for — sign in with them in OAUTH_SCOPES",
-			s.Profile, ErrScopeRefused, strings.Join(scopes, " "), msg))
+		return nil, fmt.Errorf("profile %s: %w %q (%s); only scopes granted at sign-in can be asked for — sign in with them in %s",
+			s.Profile, ErrScopeRefused, strings.Join(scopes, " "), msg, s.Provider.Var("SCOPES"))
 	default:
 		msg := tr.Error
 		if tr.ErrorDescription != "" {
-			msg += ": " + provider.Clip(tr.ErrorDescription, 300)
+			msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
 		}
-		return nil, providerErr(s.Profile, "getting a scoped token", &provider.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: msg})
+		return nil, s.providerErr("getting a scoped token", &oauthhttp.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: msg})
 	}
 	now := s.now()
 	t := &tokencache.ScopedToken{

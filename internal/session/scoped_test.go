@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oidctest"
@@ -116,8 +117,8 @@ func TestScopedTokenRefused(t *testing.T) {
 	login(t, s, srv)
 
 	_, err := s.ScopedToken(ctx, time.Minute, []string{"openid", "api:write"})
-	if !errors.Is(err, session.ErrScopeRefused) || exitcode.Of(err) != exitcode.Provider || !strings.Contains(err.Error(), "invalid_scope") {
-		t.Fatalf("got %v (exit %d)", err, exitcode.Of(err))
+	if !errors.Is(err, session.ErrScopeRefused) || cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "invalid_scope") {
+		t.Fatalf("got %v (exit %d)", err, cli.Code(err))
 	}
 	if st, _ := s.Status(); st.State != session.StateOK {
 		t.Fatalf("state %s after a refused scope", st.State)
@@ -176,7 +177,7 @@ func TestScopedTokenGitHub(t *testing.T) {
 	store, _ := tokencache.Open(t.TempDir(), nil)
 	s := &session.Session{Profile: "gh", Provider: pr, Store: store, HTTP: http.DefaultClient}
 	_, err = s.ScopedToken(context.Background(), 0, []string{"repo"})
-	if !errors.Is(err, session.ErrScopeRefused) || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "GitHub") {
+	if !errors.Is(err, session.ErrNoScopedRefresh) || cli.Code(err) != exitcode.Usage || !strings.Contains(err.Error(), "GitHub") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -206,13 +207,13 @@ func TestOneOff(t *testing.T) {
 	if st.State != session.StateOK || !st.OneOff || !strings.Contains(st.Reason, "one-off") || st.HasRefreshToken {
 		t.Fatalf("status %+v", st)
 	}
-	if ev := s.SignedInEvent("signed_in", e); !ev.OneOff || ev.AccessExpiresAt == nil {
+	if ev := cli.SignedInEvent(s, "signed_in", e); !ev.OneOff || ev.AccessExpiresAt == nil {
 		t.Fatalf("event %+v", ev)
 	}
 	if _, err := s.Token(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ScopedToken(ctx, 0, []string{"openid"}); !errors.Is(err, session.ErrScopeRefused) {
+	if _, err := s.ScopedToken(ctx, 0, []string{"openid"}); !errors.Is(err, session.ErrNoScopedRefresh) {
 		t.Fatalf("scoped token from a one-off grant: %v", err)
 	}
 
