@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -210,5 +211,27 @@ func FuzzDecoders(f *testing.F) {
 		_ = b.Decode(s)
 		_ = checkURL("X", s)
 		_, _ = secret("X", s, "")
+	})
+}
+
+// The hand-written checks accept exactly what the regular expressions
+// they replace accept.
+func FuzzValidators(f *testing.F) {
+	for _, s := range []string{"gh", "work_2", "Bad", "a" + strings.Repeat("b", 40), "repo", "a\"b", "read:org", "my-app.1", "_x", ""} {
+		f.Add(s)
+	}
+	profile := regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	scope := regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+	label := regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validProfileName(s), profile.MatchString(s); got != want {
+			t.Errorf("validProfileName(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validScope(s), scope.MatchString(s); got != want {
+			t.Errorf("validScope(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validLabel(s), label.MatchString(s); got != want {
+			t.Errorf("validLabel(%q) = %v, want %v", s, got, want)
+		}
 	})
 }
