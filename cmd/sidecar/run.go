@@ -20,11 +20,13 @@ import (
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
-const runUsage = `usage: sidecar run [--profile P] [--env NAME]... -- CMD [ARGS...]
+const runUsage = `usage: sidecar run [--profile P] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
-variable, e.g. GH_TOKEN for GitHub, plus every --env NAME). Standard input,
-output and error are passed through; the exit code is CMD's.`
+Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
+first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
+for GitHub, ...) and every --env NAME. CMD gets none of sidecar's own
+configuration and cannot read the token cache or the secret files. Standard
+input, output and error are passed through; the exit code is CMD's.`
 
 // validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
 // regular expression is compiled when sidecar starts.
