@@ -21,13 +21,15 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]
+const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
-variable, e.g. GH_TOKEN for GitHub, plus every --env NAME); with --scope, a
-token for just those scopes. For an aws profile CMD gets role credentials
-instead: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-AWS_REGION (and AWS_DEFAULT_REGION), valid for at least --min-ttl. Standard
+Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
+first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
+for GitHub, ...) and every --env NAME; with --scope, a token for just those
+scopes. For an aws profile CMD gets role credentials instead:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
+AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
+read the token cache or the secret files. Standard
 input, output and error are passed through; the exit code is CMD's.`
 
 // validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
