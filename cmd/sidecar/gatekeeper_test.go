@@ -219,9 +219,19 @@ func TestServeApprovals(t *testing.T) {
 		m, _ := v.Last(ownerChat)
 		return strings.Contains(m.Text, "No answer in time: denied.") && len(m.Buttons) == 0
 	})
-	// Nothing of this reached the agent's bot.
+	// Nothing of this reached the agent's bot, and no message holds a
+	// secret.
 	if msgs := g.agent.Chat(ownerChat); len(msgs) != 0 {
 		t.Errorf("the agent's bot chat has messages: %q", texts(msgs))
+	}
+	for _, m := range g.gate.Chat(ownerChat) {
+		for _, h := range append([]telegramtest.Revision{{Text: m.Text, Raw: m.Raw}}, m.History...) {
+			for _, secret := range []string{gatekeeperTok, g.agent.Token(), srv.PublicClientID + ":"} {
+				if strings.Contains(h.Text+h.Raw, secret) {
+					t.Errorf("a chat message holds a secret: %q", h.Text)
+				}
+			}
+		}
 	}
 }
 

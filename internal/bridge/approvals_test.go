@@ -327,3 +327,43 @@ func TestEveryTapAnswered(t *testing.T) {
 		return len(v.Callbacks) == 3
 	})
 }
+
+// In a group chat anyone may write: only the owner's commands count. And
+// /audit answers with what the Audit hook returns.
+func TestChatOwnerOnlyAndAudit(t *testing.T) {
+	tg := newFake(t)
+	client, err := telegram.New(context.Background(), telegram.Config{Token: tg.Token(), APIURL: tg.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuf{}
+	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID}, Listener: client, Log: slog.New(slog.NewTextHandler(logs, nil)), Owner: ownerID,
+		Audit: func() (string, error) { return "12:00 work agent api allow_once POST graph.microsoft.com/v1.0/me/sendMail", nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ch.Serve(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	tg.PushUpdate(ownerID, stranger, "/audit")
+	tg.PushUpdate(ownerID, ownerID, "/audit")
+	waitView(t, tg, "the audit lines", func(v telegramtest.View) bool {
+		m, _ := v.Last(ownerID)
+		return strings.Contains(m.Text, "POST graph.microsoft.com/v1.0/me/sendMail")
+	})
+	n := 0
+	for _, m := range tg.Chat(ownerID) {
+		if m.FromBot {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d replies, want one (the owner's /audit only)", n)
+	}
+	if !strings.Contains(logs.String(), "ignored a message from someone who is not TELEGRAM_OWNER_ID") {
+		t.Errorf("the stranger's command is not logged:\n%s", logs)
+	}
+	// A tap with no approvals configured is still answered.
+	client.SendMessage(ctx, ownerID, telegram.Message{Text: "q", Buttons: []telegram.Button{{Text: "Deny", Data: approval.CallbackData(approval.NewID(), approval.Deny)}}})
+	id := tap(t, tg, ownerID, "Deny")
+	answered(t, tg, id, tapStale)
+}
