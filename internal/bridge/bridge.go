@@ -44,6 +44,11 @@ type Bridge struct {
 	Log      *slog.Logger  // warnings about Telegram hiccups; nil discards
 	Every    time.Duration // 0 means DefaultEvery
 	Now      func() time.Time
+
+	// ticks, when set, replaces the Every ticker (a test hook: a tick
+	// sent on an unbuffered channel is received only after the previous
+	// one was handled).
+	ticks <-chan time.Time
 }
 
 func (b *Bridge) now() time.Time {
@@ -224,15 +229,19 @@ func (m *message) keepCurrent(ctx context.Context, done <-chan struct{}) {
 	if every <= 0 {
 		every = DefaultEvery
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	tick := m.b.ticks
+	if tick == nil {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-done:
 			return
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
 		m.mu.Lock()
 		msg := CodeMessage(m.req, m.code, m.b.now(), m.linkInText)

@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -177,14 +179,40 @@ func FuzzDecoders(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var i Int
-		var d Duration
-		var b Bool
-		_ = i.Decode(s)
-		_ = d.Decode(s)
-		_ = b.Decode(s)
-		_ = checkURL("X", s)
-		_, _ = secret("X", s, "")
+		// A decoded value prints as text that decodes to the same value;
+		// blank text leaves the default alone.
+		var i, i2 Int = 7, 0
+		if err := i.Decode(s); err == nil {
+			if i2.Decode(strconv.FormatInt(int64(i), 10)) != nil || i2 != i {
+				t.Fatalf("Int %q: %d does not round trip", s, i)
+			}
+			if strings.TrimSpace(s) == "" && i != 7 {
+				t.Fatalf("blank %q changed the default", s)
+			}
+		}
+		var d, d2 Duration
+		if err := d.Decode(s); err == nil {
+			if d2.Decode(d.D().String()) != nil || d2 != d {
+				t.Fatalf("Duration %q: %s does not round trip", s, d.D())
+			}
+		}
+		var b, b2 Bool
+		if err := b.Decode(s); err == nil {
+			if b2.Decode(strconv.FormatBool(bool(b))) != nil || b2 != b {
+				t.Fatalf("Bool %q: %v does not round trip", s, b)
+			}
+		}
+		// An accepted URL is absolute http(s), without credentials, and
+		// plain http only to a loopback host.
+		if checkURL("X", s) == nil {
+			u, err := url.Parse(s)
+			if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+				t.Fatalf("accepted URL %q", s)
+			}
+		}
+		if v, err := secret("X", s, ""); err != nil || v != strings.TrimSpace(s) {
+			t.Fatalf("secret(%q) = %q, %v", s, v, err)
+		}
 	})
 }
 
