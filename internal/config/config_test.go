@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // clearEnv unsets every variable the configuration reads, so a developer's
@@ -234,6 +235,32 @@ func FuzzValidators(f *testing.F) {
 		}
 		if got, want := validLabel(s), label.MatchString(s); got != want {
 			t.Errorf("validLabel(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// splitWords names variables exactly as envconfig's split_words did, so
+// that no variable changed its name when envconfig went.
+func FuzzSplitWords(f *testing.F) {
+	for _, s := range []string{"ClientID", "ApiURL", "HTTPTimeout", "DeviceAuthURL", "BotTokenFile", "ChatID", "MaxBody", "A", "ABc", "x1Y", "URLs"} {
+		f.Add(s)
+	}
+	gather := regexp.MustCompile("([^A-Z]+|[A-Z]+[^A-Z]+|[A-Z]+)")
+	acronym := regexp.MustCompile("([A-Z]+)([A-Z][^A-Z]+)")
+	f.Fuzz(func(t *testing.T, name string) {
+		if name == "" || !utf8.ValidString(name) {
+			return
+		}
+		var words []string
+		for _, w := range gather.FindAllStringSubmatch(name, -1) {
+			if m := acronym.FindStringSubmatch(w[0]); len(m) == 3 {
+				words = append(words, m[1], m[2])
+			} else {
+				words = append(words, w[0])
+			}
+		}
+		if got, want := splitWords(name), strings.Join(words, "_"); got != want {
+			t.Fatalf("splitWords(%q) = %q, envconfig made %q", name, got, want)
 		}
 	})
 }
