@@ -2,30 +2,14 @@ package app
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
-
-// clearEnv unsets every variable the configuration reads, so a developer's
-// own environment cannot change a test's outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, p := range []string{"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_DATA_HOME"} {
-			if strings.HasPrefix(name, p) {
-				t.Setenv(name, "")
-				os.Unsetenv(name)
-			}
-		}
-	}
-	t.Setenv("XDG_DATA_HOME", t.TempDir())
-}
 
 // What a preset demands is checked at load time, like every other
 // variable, and the error names the variable of the profile at fault.
@@ -41,7 +25,7 @@ func TestPresetRulesNameTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
-			clearEnv(t)
+			configtest.ClearEnv(t)
 			t.Setenv("OAUTH_PROVIDER", "github")
 			t.Setenv("OAUTH_CLIENT_ID", "Iv1.abc")
 			for k, v := range tt.env {
@@ -63,7 +47,7 @@ func TestPresetRulesNameTheVariable(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	t.Setenv("SIDECAR_PROFILES", "work")
 	t.Setenv("OAUTH_WORK_PROVIDER", "microsoft")
 	t.Setenv("OAUTH_WORK_CLIENT_ID", "ms-id")

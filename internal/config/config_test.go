@@ -10,23 +10,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-// clearEnv unsets every variable the configuration reads, so a developer's
-// own environment cannot change a test's outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, p := range []string{"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_DATA_HOME"} {
-			if strings.HasPrefix(name, p) {
-				t.Setenv(name, "")
-				os.Unsetenv(name)
-			}
-		}
-	}
-	t.Setenv("XDG_DATA_HOME", t.TempDir())
-}
+	"github.com/devicegate/devicegate/internal/config/configtest"
+)
 
 func setEnv(t *testing.T, env map[string]string) {
 	for k, v := range env {
@@ -37,7 +23,7 @@ func setEnv(t *testing.T, env map[string]string) {
 var base = map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1.abc"}
 
 func TestLoadDefaults(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, base)
 	// compose passes `NAME=` lines of .env as empty strings: same as unset
 	setEnv(t, map[string]string{"SIDECAR_LOGIN_RESTARTS": "", "SIDECAR_KEEPALIVE": " ", "TELEGRAM_API_URL": "", "TELEGRAM_LISTEN": "", "TELEGRAM_CHAT_ID": ""})
@@ -58,7 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, map[string]string{
 		"SIDECAR_PROFILES":     "gh, work",
 		"OAUTH_GH_PROVIDER":    "github",
@@ -89,7 +75,7 @@ func TestProfiles(t *testing.T) {
 }
 
 func TestSecretFiles(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	dir := t.TempDir()
 	sec := filepath.Join(dir, "secret")
 	os.WriteFile(sec, []byte("s3cret\n"), 0o600)
@@ -148,7 +134,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
-			clearEnv(t)
+			configtest.ClearEnv(t)
 			setEnv(t, base)
 			setEnv(t, tt.env)
 			_, err := Load()
@@ -164,7 +150,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 }
 
 func TestHTTPAllowedOnLoopback(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, map[string]string{"OAUTH_PROVIDER": "oidc", "OAUTH_CLIENT_ID": "x", "OAUTH_ISSUER": "http://127.0.0.1:9999/", "TELEGRAM_API_URL": "http://localhost:8081"})
 	c, err := Load()
 	if err != nil {
