@@ -273,7 +273,7 @@ func Load() (*Config, error) {
 func (c *Config) Profile(name string) (*Profile, error) {
 	if name == "" {
 		if len(c.Order) == 0 {
-			return nil, errf("OAUTH_PROVIDER", "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)")
+			return nil, errf("OAUTH_PROVIDER", "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID")
 		}
 		name = c.Order[0]
 	}
