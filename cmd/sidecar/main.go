@@ -82,6 +82,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = health(rest, stdout, stderr)
 	case refreshCmd:
 		return refreshChild(rest, stderr)
+	case confinedCmd:
+		return confinedChild(rest, stderr)
 	case "keygen":
 		if len(rest) > 0 {
 			err = cli.Usagef("keygen takes no arguments")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
@@ -93,7 +94,9 @@ const guardUsage = `usage: sidecar guard
 A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
 through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
 ` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth) in the
-sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).`
+sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).
+` + "`sidecar run -- TOOL`" + ` may start only the programs in GUARD_RUN_TOOLS
+(default: none).`
 
 func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := cli.NewFlags("guard", stderr, guardUsage)
@@ -112,10 +115,15 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()}
 	}
+	tools, err := dockerguard.ParseCommands(gc.RunTools)
+	if err != nil {
+		return &config.Error{Var: "GUARD_RUN_TOOLS", Msg: err.Error()}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	g, err := dockerguard.New(dockerguard.Config{
 		Upstream:      gc.Upstream,
 		AllowCommands: cmds,
+		RunTools:      tools,
 		Project:       gc.Project,
 		Service:       gc.Service,
 		MaxBodyBytes:  int64(gc.MaxBody),
@@ -128,7 +136,7 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service)
+	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service, "run_tools", strings.Join(tools, " "))
 	return g.Serve(ctx, l)
 }
 

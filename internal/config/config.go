@@ -429,6 +429,7 @@ type Guard struct {
 	Listen        string `split_words:"true"`
 	Upstream      string `split_words:"true"`
 	AllowCommands string `split_words:"true"`
+	RunTools      string `split_words:"true"`
 	Project       string `split_words:"true"`
 	Service       string `split_words:"true"`
 	MaxBody       Int    `split_words:"true"`

@@ -53,11 +53,12 @@ type execStartBody struct {
 // execPolicy decides which exec configurations may run in the sidecar.
 type execPolicy struct {
 	commands  []string
+	runTools  []string // programs `sidecar run` may start
 	protected []string // upper case
 }
 
 func newExecPolicy(cfg Config) execPolicy {
-	p := execPolicy{commands: cfg.AllowCommands}
+	p := execPolicy{commands: cfg.AllowCommands, runTools: cfg.RunTools}
 	for _, e := range cfg.ProtectedEnvPrefixes {
 		p.protected = append(p.protected, strings.ToUpper(e))
 	}
@@ -105,7 +106,7 @@ func (p execPolicy) check(opts execCreateBody) error {
 			return err
 		}
 	}
-	return nil
+	return p.checkRun(opts)
 }
 
 func (p execPolicy) allowedCommand(name string) bool {

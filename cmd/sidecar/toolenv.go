@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// toolEnv returns the variables `sidecar run` gives the tool, "NAME=value",
+// beyond the inherited environment: the access token in ACCESS_TOKEN and in
+// the variables the preset's usual tools read (provider.TokenEnv), and in
+// every --env name.
+//
+// This is the one place that knows what a preset's tools expect. A preset
+// whose tools want more than a bearer token (AWS: role credentials as
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN) adds a
+// case here.
+func toolEnv(ctx context.Context, s *session.Session, e *tokencache.Entry, extra []string) ([]string, error) {
+	names := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
+	var env []string
+	if s.Provider.Kind == "github" {
+		// gh reads GH_TOKEN only for github.com. For GitHub Enterprise
+		// Server (the profile's API is https://HOST/api/v3) it reads
+		// GH_ENTERPRISE_TOKEN and needs GH_HOST to know which host the
+		// token is for.
+		// The github preset's endpoints are static: no request here.
+		ep, err := s.Provider.Endpoints(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if host := enterpriseHost(ep.APIURL); host != "" {
+			names = append(names, "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+			env = append(env, "GH_HOST="+host)
+		}
+	}
+	names = append(names, extra...)
+	for _, n := range names {
+		env = append(env, n+"="+e.AccessToken)
+	}
+	return env, nil
+}
+
+// enterpriseHost returns the host of a GitHub profile's API when it is not
+// github.com's, or "".
+func enterpriseHost(api string) string {
+	u, err := url.Parse(api)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	h := strings.ToLower(u.Host)
+	if h == "api.github.com" || h == "github.com" {
+		return ""
+	}
+	return u.Host
+}
