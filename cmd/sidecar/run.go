@@ -18,13 +18,19 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const runUsage = `usage: sidecar run [--profile P] [--env NAME]... -- CMD [ARGS...]
+const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
-variable, e.g. GH_TOKEN for GitHub, plus every --env NAME). Standard input,
-output and error are passed through; the exit code is CMD's.`
+Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
+first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
+for GitHub, ...) and every --env NAME; with --scope, a token for just those
+scopes. For an aws profile CMD gets role credentials instead:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
+AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
+read the token cache or the secret files. Standard
+input, output and error are passed through; the exit code is CMD's.`
 
 // validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
 // regular expression is compiled when sidecar starts.
@@ -47,6 +53,7 @@ type runFlags struct {
 	profile *string
 	names   cli.Strings
 	minTTL  *time.Duration
+	scope   *string
 }
 
 func newRunFlags(stderr io.Writer) *runFlags {
@@ -54,6 +61,7 @@ func newRunFlags(stderr io.Writer) *runFlags {
 	f.profile = f.fs.String("profile", "", "profile")
 	f.fs.Var(&f.names, "env", "also put the token in this variable (repeatable)")
 	f.minTTL = f.fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	f.scope = f.fs.String("scope", "", "a token for just these scopes (space separated)")
 	return f
 }
 
@@ -79,17 +87,25 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *f.minTTL < 0 {
 		return prog.Report(stderr, cli.Usagef("--min-ttl must not be negative"))
 	}
+	scopes, err := parseScopes(*f.scope)
+	if err != nil {
+		return prog.Report(stderr, err)
+	}
 	s, err := openDetached(*f.profile)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	// Refresh first when the token expires within --min-ttl: the tool
-	// cannot refresh it, and a long command needs it to last.
-	e, err := validToken(ctx, s, *f.minTTL, stderr)
-	if err != nil {
-		return prog.Report(stderr, err)
+	var vars []string
+	if s.Provider.AWS != nil {
+		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
+	} else {
+		// Refresh first when the token expires within --min-ttl: the tool
+		// cannot refresh it, and a long command needs it to last.
+		var t *tokencache.ScopedToken
+		if t, err = validToken(ctx, s, *f.minTTL, scopes, stderr); err == nil {
+			vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+		}
 	}
-	vars, err := toolEnv(ctx, s, e, f.names)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
@@ -203,7 +219,10 @@ func childEnv(env []string) []string {
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		up := strings.ToUpper(name)
-		if up == "ACCESS_TOKEN" || slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) {
+		if up == "ACCESS_TOKEN" || slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) ||
+			// Set for aws profiles; a profile or keys named in the
+			// environment would compete with the role credentials.
+			up == "AWS_PROFILE" || up == "AWS_ACCESS_KEY_ID" || up == "AWS_SECRET_ACCESS_KEY" || up == "AWS_SESSION_TOKEN" {
 			continue
 		}
 		out = append(out, kv)

@@ -13,7 +13,6 @@ import (
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
-	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 func TestChildEnv(t *testing.T) {
@@ -117,7 +116,7 @@ func TestToolEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := toolEnv(context.Background(), &session.Session{Provider: p}, &tokencache.Entry{AccessToken: "T"}, tt.extra)
+			got, err := toolEnv(context.Background(), &session.Session{Provider: p}, "T", tt.extra)
 			if err != nil || !slices.Equal(got, tt.want) {
 				t.Errorf("toolEnv = %q, %v; want %q", got, err, tt.want)
 			}

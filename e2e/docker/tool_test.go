@@ -3,6 +3,7 @@
 package docker
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -54,7 +55,42 @@ func TestTool(t *testing.T) {
 	t.Run("tool environment", func(t *testing.T) { s.testToolEnv(t, api, token) })
 	t.Run("hidden files", func(t *testing.T) { s.testHiddenFiles(t, api) })
 	t.Run("guard refuses other programs", func(t *testing.T) { s.testRunDenied(t, api) })
-	t.Run("no token leaked", func(t *testing.T) { s.testNoLeak(t, token) })
+	var fresh string
+	t.Run("refresh first", func(t *testing.T) { fresh = s.testRunRefreshes(t, api, token) })
+	t.Run("no token leaked", func(t *testing.T) {
+		s.testNoLeak(t, token)
+		if fresh != "" {
+			s.testNoLeak(t, fresh)
+		}
+	})
+}
+
+// testRunRefreshes asks for a token that lasts longer than the one in the
+// cache: sidecar run refreshes first (one refresh request) and the tool
+// sends the new token. It returns the new token.
+func (s *stack) testRunRefreshes(t *testing.T, api *githubAPI, old string) string {
+	ctx := context.Background()
+	if err := s.idp.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := len(api.requests())
+	r := s.inSidecar(t, "sidecar", "run", "--min-ttl", "2h", "--", "gh", "api", "/user")
+	if r.code != 0 || !strings.Contains(r.stdout, `"login":"alice"`) {
+		t.Fatalf("gh api after a refresh: %s", r)
+	}
+	st, err := s.idp.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RefreshRequests != 1 || st.InvalidGrantResponses != 0 {
+		t.Fatalf("%d refreshes and %d invalid_grant, want 1 and 0", st.RefreshRequests, st.InvalidGrantResponses)
+	}
+	fresh := s.readToken(t)
+	reqs := api.requests()[n:]
+	if fresh == old || len(reqs) != 1 || reqs[0].auth != "token "+fresh {
+		t.Fatalf("the tool did not send the refreshed token: %+v", redactReqs(redactReqs(reqs, old), fresh))
+	}
+	return fresh
 }
 
 // writeToolConfig makes the default profile a github one whose sign-in

@@ -24,7 +24,7 @@ import (
 const DefaultProfile = "default"
 
 // Providers lists the provider presets OAUTH_PROVIDER accepts.
-var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc"}
+var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc", "aws"}
 
 // Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
 //
@@ -51,6 +51,20 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// OneOff makes every sign-in a one-off grant: the refresh token is
+	// dropped, so access ends when the access token expires.
+	OneOff Bool `split_words:"true"`
+
+	// AWS IAM Identity Center (OAUTH_PROVIDER=aws): the organisation's
+	// start URL, the Identity Center region, and the account and role
+	// whose credentials programs get. OidcURL and PortalURL override the
+	// regional endpoints (tests, FIPS or partition endpoints).
+	StartURL  string `split_words:"true"`
+	Region    string `split_words:"true"`
+	AccountID string `split_words:"true"`
+	RoleName  string `split_words:"true"`
+	OidcURL   string `split_words:"true"`
+	PortalURL string `split_words:"true"`
 }
 
 // Var returns the full variable name of a profile setting, e.g.
@@ -339,7 +353,8 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	if strings.TrimSpace(p.ClientID) == "" {
+	// aws registers its own client (provider.Check).
+	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
 	if _, err := p.Secret(); err != nil {
@@ -348,6 +363,7 @@ func (p *Profile) validate() error {
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
 		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL},
+		{"START_URL", p.StartURL}, {"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL},
 	} {
 		if u.val == "" {
 			continue
@@ -357,6 +373,8 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.Issuer = strings.TrimRight(p.Issuer, "/")
+	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
+	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
 	for _, s := range p.ScopeList() {
 		if !validScope(s) {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)

@@ -15,7 +15,10 @@
 // entry of the root directory except those on the way to a hidden path,
 // and descends into those, granting their other entries in turn; only
 // listing directories stays allowed everywhere (the names of hidden files
-// can be seen, not their contents). Symbolic
+// can be seen, not their contents). The directories on the way to a hidden
+// path keep their entries usable but take no new ones (no new file in /data
+// or /run; nothing in $HOME itself when the cache is in ~/.local/share):
+// granting that would grant it beneath, in the hidden directory too. Symbolic
 // links need no grant (access is checked on where they lead), so a link
 // into a hidden directory leads nowhere. Landlock also keeps the sandboxed
 // process, unless it has CAP_SYS_PTRACE (the sidecar has no capabilities),

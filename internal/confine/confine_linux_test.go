@@ -72,6 +72,7 @@ func TestExecHides(t *testing.T) {
 		{"truncate a hidden file", "truncate -s 0 " + cache + "/default.token", "Permission denied", false},
 		{"read a neighbour of a hidden file", "cat " + secrets + "/public", "public-ok", true},
 		{"read a neighbour of a hidden directory", "cat " + dir + "/data/gh/config", "gh-config-ok", true},
+		{"create a file beside a hidden directory", "touch " + dir + "/data/new", "Permission denied", false},
 		{"write elsewhere", "echo hi > " + dir + "/data/gh/new && cat " + dir + "/data/gh/new", "hi", true},
 		{"run programs", "ls / >/dev/null && echo ran", "ran", true},
 		{"children inherit", "sh -c 'cat " + secrets + "/cache_key'", "Permission denied", false},

@@ -33,7 +33,7 @@ var runRules = []runRule{
 // SidecarRunValueFlags are the flags of `sidecar run` that take a value.
 // cmd/sidecar's TestGuardKnowsRunFlags fails when `sidecar run` gains a flag
 // that is not listed here, so that the guard's parse never falls behind.
-var SidecarRunValueFlags = []string{"profile", "env", "min-ttl"}
+var SidecarRunValueFlags = []string{"profile", "env", "min-ttl", "scope"}
 
 // errRunHelp is returned for `sidecar run -h`: it runs nothing, but there is
 // no reason to allow it either.
