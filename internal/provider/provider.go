@@ -1,5 +1,8 @@
 // Package provider knows the identity providers devicegate supports: their
 // endpoints, default scopes, quirks, and how to find out who signed in.
+// Everything that differs from one provider to the next lives here, so
+// that the device flow, the session and the Telegram messages never branch
+// on which provider they talk to.
 //
 // A Provider is built from a config.Profile without any network access, so
 // that the hot path (printing a cached token) never waits on the provider.
