@@ -193,7 +193,7 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	m := c.add(Message{FromBot: true, FromID: BotID, Text: text, Raw: p["text"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons})
+	m := c.add(Message{FromBot: true, FromID: s.botID, Text: text, Raw: p["text"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons})
 	s.notify()
 	return s.apiMessage(c, m), nil
 }
@@ -329,7 +329,7 @@ func (s *Server) sendPhoto(p map[string]string, files map[string][]byte) (any, *
 	if aerr != nil {
 		return nil, aerr
 	}
-	m := c.add(Message{FromBot: true, FromID: BotID, Text: caption, Raw: p["caption"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons, Photo: photo})
+	m := c.add(Message{FromBot: true, FromID: s.botID, Text: caption, Raw: p["caption"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons, Photo: photo})
 	s.notify()
 	return s.apiMessage(c, m), nil
 }
