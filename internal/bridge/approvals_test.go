@@ -338,7 +338,9 @@ func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	}
 	logs := &lockedBuf{}
 	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID}, Listener: client, Log: slog.New(slog.NewTextHandler(logs, nil)), Owner: ownerID,
-		Audit: func() (string, error) { return "12:00 work agent api allow_once POST graph.microsoft.com/v1.0/me/sendMail", nil }}
+		Audit: func() (string, error) {
+			return "12:00 work agent api allow_once POST graph.microsoft.com/v1.0/me/sendMail", nil
+		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { ch.Serve(ctx); close(done) }()
