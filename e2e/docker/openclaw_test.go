@@ -68,6 +68,7 @@ func TestOpenClaw(t *testing.T) {
 	t.Run("free-form request", o.testFreeForm)
 	t.Run("logout", o.testLogout)
 	t.Run("no secret leaked", o.testNoLeak)
+	t.Run("bot api calls", o.testBotAPICalls)
 	o.report(t)
 }
 
@@ -424,6 +425,20 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testBotAPICalls: the fake Bot API knew every method the gateway and
+// tgauth called (an unknown method is 404, as on Telegram), and nothing
+// was refused as malformed.
+func (o *openclawRun) testBotAPICalls(t *testing.T) {
+	count := map[string]int{}
+	for _, c := range o.s.tg.Calls() {
+		count[c.Method]++
+		if c.Status == 404 || c.Status == 400 {
+			t.Errorf("%s: %d %s", c.Method, c.Status, c.Description)
+		}
+	}
+	t.Logf("Bot API calls by method: %v", count)
 }
 
 func (o *openclawRun) report(t *testing.T) {
