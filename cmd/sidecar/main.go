@@ -40,7 +40,8 @@ Usage:
   sidecar help
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 sign-in declined,
-4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure.
+4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure,
+8 refused by policy or by the owner (do not retry).
 Configuration comes from the environment; see .env.example.
 `
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 // DefaultProfile is the name of the profile read from the unprefixed
@@ -53,6 +55,9 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// Policy is what an agent may do with this sign-in without asking
+	// (internal/policy): rules separated by ";" or newlines.
+	Policy string `split_words:"true"`
 	// OneOff makes every sign-in a one-off grant: the refresh token is
 	// dropped, so access ends when the access token expires.
 	OneOff Bool `split_words:"true"`
@@ -381,6 +386,9 @@ func (p *Profile) validate() error {
 		if !validScope(s) {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
 		}
+	}
+	if _, err := policy.Parse(p.Policy); err != nil {
+		return errf(p.Var("POLICY"), "%v", err)
 	}
 	return nil
 }
