@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 const apiUsage = `usage: sidecar api [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
@@ -95,6 +98,19 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	tu, err := url.Parse(target)
+	if err != nil {
+		return cli.Usagef("api: %v", err)
+	}
+	ev := audit.Event{Action: audit.ActionAPI, Method: m, Host: tu.Host, Path: tu.EscapedPath()}
+	decision, err := gate(ctx, s,
+		policy.Request{Action: policy.ActionAPI, Method: m, Path: tu.EscapedPath()},
+		approval.Request{Action: approval.ActionAPI, Method: m, Host: tu.Host, Path: tu.EscapedPath(), BodySize: len(body), Preview: preview(body)},
+		ev)
+	if err != nil {
+		return err
+	}
+	ev.Decision = decision
 	e, err := validToken(ctx, s, *minTTL, scopes, stderr)
 	if err != nil {
 		return err
@@ -136,9 +152,13 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		ev.Detail = "unreachable"
+		record(s, ev, stderr)
 		return cli.Exit(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
 	}
 	defer res.Body.Close()
+	ev.Status = res.StatusCode
+	record(s, ev, stderr)
 	if _, err := io.Copy(stdout, res.Body); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}

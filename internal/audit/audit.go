@@ -53,6 +53,20 @@ const (
 	CallerOwner = "owner" // everything else: the owner's terminal, docker exec on the host, serve
 )
 
+// CallerVar is the variable the Docker guard sets to CallerAgent on every
+// exec it lets through (dockerguard.CallerVar is this name).
+const CallerVar = "DEVICEGATE_CALLER"
+
+// Caller returns who runs this command, from the environment: CallerAgent
+// for a command the guard let through (and everything it started), else
+// CallerOwner.
+func Caller(getenv func(string) string) string {
+	if getenv(CallerVar) == CallerAgent {
+		return CallerAgent
+	}
+	return CallerOwner
+}
+
 // Actions.
 const (
 	ActionToken    = "token"

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/devicegate/devicegate/internal/audit"
 )
 
 // The command table: what an agent may exec in the sidecar, by program and,
@@ -27,8 +29,8 @@ import (
 // the DEVICEGATE_ prefix is protected, and everything a marked command
 // starts inherits it.
 const (
-	CallerVar   = "DEVICEGATE_CALLER"
-	CallerAgent = "agent"
+	CallerVar   = audit.CallerVar
+	CallerAgent = audit.CallerAgent
 )
 
 // subcommandTable lists the programs whose first argument is a subcommand
