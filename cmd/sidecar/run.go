@@ -19,6 +19,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
+	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -85,6 +86,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	for _, n := range f.names {
 		if !validEnvName(n) {
 			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
+		}
+		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer
+		// the tool (or a sidecar it starts) rather than authenticate it:
+		// the names the guard protects are refused here too.
+		if dockerguard.ProtectedEnv(n) {
+			return prog.Report(stderr, cli.Usagef("--env %s: a protected name (it configures how programs run or whom they trust); pick another name for the token", n))
 		}
 	}
 	if *f.minTTL < 0 {

@@ -76,6 +76,20 @@ func DefaultProtectedEnv() []string {
 	}
 }
 
+// ProtectedEnv reports whether name is one of the [DefaultProtectedEnv]
+// names (compared case-insensitively, "_"-ended entries as prefixes): the
+// names an exec may not set, which `sidecar run --env NAME` may not set
+// either.
+func ProtectedEnv(name string) bool {
+	up := strings.ToUpper(name)
+	for _, p := range DefaultProtectedEnv() {
+		if up == p || strings.HasSuffix(p, "_") && strings.HasPrefix(up, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseCommands parses a GUARD_ALLOW_COMMANDS or GUARD_RUN_TOOLS value:
 // entries separated by spaces and/or commas. [New] checks the entries. An empty value returns nil, which [New] replaces
 // with [DefaultAllowCommands].

@@ -404,3 +404,16 @@ func TestExecMarksAgent(t *testing.T) {
 		}
 	}
 }
+
+func TestProtectedEnvNames(t *testing.T) {
+	for _, n := range []string{"PATH", "path", "HTTPS_PROXY", "https_proxy", "OAUTH_TOKEN_URL", "oauth_x", "SIDECAR_CACHE_KEY", "TELEGRAM_BOT_TOKEN", "DEVICEGATE_CALLER", "GUARD_RUN_TOOLS", "LD_PRELOAD", "XDG_DATA_HOME", "HOME", "SSL_CERT_FILE", "GODEBUG", "NO_PROXY"} {
+		if !ProtectedEnv(n) {
+			t.Errorf("%s is not protected", n)
+		}
+	}
+	for _, n := range []string{"GH_TOKEN", "AZURE_TOKEN", "PATHX", "HOMEDIR", "MY_OAUTH", "ACCESS_TOKEN"} {
+		if ProtectedEnv(n) {
+			t.Errorf("%s is protected", n)
+		}
+	}
+}

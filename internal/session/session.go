@@ -278,6 +278,9 @@ type LoginOptions struct {
 
 // Login runs the device flow and stores the new sign-in.
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
+	if err := s.Store.Writable(s.Profile); err != nil {
+		return nil, err
+	}
 	if s.Provider.AWS != nil {
 		return s.awsLogin(ctx, o)
 	}
