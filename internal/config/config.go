@@ -393,6 +393,11 @@ func (p *Profile) validate() error {
 	return nil
 }
 
+// CheckURL is the check every URL that carries tokens gets, for URLs that
+// do not come straight from a variable (an Auth0 audience used as the API
+// base, endpoints found by OIDC discovery): a *Error naming name.
+func CheckURL(name, raw string) error { return checkURL(name, raw) }
+
 // checkURL accepts absolute http(s) URLs; plain http only for loopback
 // hosts, because tokens and client secrets travel over these URLs.
 func checkURL(name, raw string) error {

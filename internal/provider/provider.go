@@ -152,7 +152,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 			TokenURL:      is + "/oauth/token",
 			UserinfoURL:   is + "/userinfo",
 			RevokeURL:     is + "/oauth/revoke",
-			APIURL:        p.Audience,
+			APIURL:        audienceURL(p.Audience),
 		}
 		if p.Audience != "" {
 			pr.DeviceAuthParams = url.Values{"audience": {p.Audience}}
@@ -314,12 +314,37 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	if d.TokenEndpoint == "" {
 		return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s has no token_endpoint in its openid-configuration", u)}
 	}
+	// Discovered endpoints carry device codes, tokens and client secrets
+	// like configured ones: the same https:// check (plain http only to a
+	// loopback host), or a hostile or broken document could send them in
+	// the clear.
+	for _, f := range []struct{ name, val string }{
+		{"device_authorization_endpoint", d.DeviceAuthorizationEndpoint}, {"token_endpoint", d.TokenEndpoint},
+		{"userinfo_endpoint", d.UserinfoEndpoint}, {"revocation_endpoint", d.RevocationEndpoint},
+	} {
+		if f.val == "" {
+			continue
+		}
+		if err := config.CheckURL(f.name, f.val); err != nil {
+			return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s: %v (set %s to override)", u, err, p.Var("DEVICE_AUTH_URL")+" / "+p.Var("TOKEN_URL"))}
+		}
+	}
 	return Endpoints{
 		DeviceAuthURL: d.DeviceAuthorizationEndpoint,
 		TokenURL:      d.TokenEndpoint,
 		UserinfoURL:   d.UserinfoEndpoint,
 		RevokeURL:     d.RevocationEndpoint,
 	}, nil
+}
+
+// audienceURL is an Auth0 audience as the API base URL: only when it is a
+// URL (an audience may be any identifier, such as "my-api"); Check has
+// already refused one that would carry the token over plain http.
+func audienceURL(aud string) string {
+	if !strings.Contains(aud, "://") {
+		return ""
+	}
+	return aud
 }
 
 func containsFold(list []string, s string) bool {
