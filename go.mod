@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/docker/docker v28.5.2+incompatible
 	github.com/go-telegram-bot-api/telegram-bot-api/v5 v5.5.1
-	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sys v0.49.0
