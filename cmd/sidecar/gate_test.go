@@ -42,7 +42,7 @@ const gateToken = "gho_gate_test_token_value"
 // gateEnv is a signed-in github profile whose API is a local server, and
 // serve's approval socket answered by owner. It returns the API's request
 // log.
-func gateEnv(t *testing.T, owner *scriptedOwner) (dataDir string, seen func() []string) {
+func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var log []string
