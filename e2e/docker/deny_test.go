@@ -289,9 +289,14 @@ func (s *stack) testGuardAllows(t *testing.T) {
 		t.Errorf("docker version: %s", r)
 	}
 	// Exit codes pass through: 2 is a usage error.
-	r = s.inSidecar(t, "sidecar", "no-such-command")
-	if r.code != 2 || !strings.Contains(r.stderr, "sidecar: error:") {
+	r = s.inSidecar(t, "sidecar", "status", "no-such-argument")
+	if r.code != 2 || !strings.Contains(r.stderr, "sidecar: error: status takes no arguments") {
 		t.Errorf("exit code of a failing exec: %s", r)
+	}
+	// A subcommand that is not in the guard's table never reaches sidecar.
+	r = s.inSidecar(t, "sidecar", "no-such-command")
+	if r.code != 1 || !strings.Contains(r.stderr, `devicegate guard: sidecar "no-such-command" is not allowed`) {
+		t.Errorf("an unknown subcommand: %s", r)
 	}
 	r = s.inSidecar(t, "tgauth", "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "tgauth ") {
