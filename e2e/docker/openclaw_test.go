@@ -71,6 +71,7 @@ func TestOpenClaw(t *testing.T) {
 	t.Run("free-form request", o.testFreeForm)
 	t.Run("logout", o.testLogout)
 	t.Run("no secret leaked", o.testNoLeak)
+	t.Run("bot api calls", o.testBotAPICalls)
 	o.report(t)
 }
 
@@ -525,6 +526,22 @@ function walk(d) {
 for (const d of ["/home/node", "/opt", "/run", "/etc", "/tmp"]) walk(d);
 process.stdout.write(hits.length ? hits.join("\n") : "scanned");
 `
+
+// testBotAPICalls: the fake Bot API knew every method the gateway and
+// tgauth called (an unknown method is 404, as on Telegram), and nothing
+// was refused as malformed.
+func (o *openclawRun) testBotAPICalls(t *testing.T) {
+	for _, bot := range []*telegramtest.Server{o.s.agentBot, o.s.tg} {
+		count := map[string]int{}
+		for _, c := range bot.Calls() {
+			count[c.Method]++
+			if c.Status == 404 || c.Status == 400 {
+				t.Errorf("@%s: %s: %d %s", bot.Username(), c.Method, c.Status, c.Description)
+			}
+		}
+		t.Logf("Bot API calls of @%s by method: %v", bot.Username(), count)
+	}
+}
 
 func (o *openclawRun) report(t *testing.T) {
 	r := o.s.host(t, command{args: []string{"image", "inspect", "-f", "{{.Size}}", gatewayImage}, quiet: true})
