@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/oidctest"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
@@ -333,5 +334,44 @@ func TestServeAnswersLogoutDespiteSecondPoller(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("told %d times about the other poller, want once", n)
+	}
+}
+
+// /audit in the gatekeeper chat shows the last ten audit lines, from the
+// owner only.
+func TestServeAuditInChat(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
+	g := newGatekeeper(t, srv)
+	log := audit.Open(filepath.Dir(g.sock))
+	t0 := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	for i := range 12 {
+		if err := log.Append(audit.Event{Time: t0.Add(time.Duration(i) * time.Minute), Profile: "default", Caller: "agent", Action: "api",
+			Decision: "allow", Method: "GET", Host: "graph.microsoft.com", Path: "/v1.0/me/messages/" + strconv.Itoa(i), Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.start(t)
+	defer g.cmd.Process.Signal(syscall.SIGTERM)
+	g.gate.PushUpdate(ownerChat, 777, "/audit")
+	g.gate.PushUpdate(ownerChat, ownerChat, "/audit")
+	var text string
+	g.waitFor(t, "the audit lines", 20*time.Second, func(v telegramtest.View) bool {
+		m, ok := v.Last(ownerChat)
+		text = m.Text
+		return ok && strings.HasPrefix(m.Text, "The last 10 audit lines")
+	})
+	lines := strings.Split(text, "\n")[1:]
+	if len(lines) != 10 || !strings.Contains(lines[0], "/v1.0/me/messages/2 ") || !strings.Contains(lines[9], "12-01 14:11:00 · default · agent · api · allow · GET graph.microsoft.com/v1.0/me/messages/11 · 200") {
+		t.Fatalf("/audit answered:\n%s", text)
+	}
+	replies := 0
+	for _, m := range g.gate.Chat(ownerChat) {
+		if m.FromBot && strings.Contains(m.Text, "audit") {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Errorf("%d replies: the stranger's /audit was answered", replies)
 	}
 }
