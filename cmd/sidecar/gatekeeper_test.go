@@ -123,11 +123,25 @@ func (g *gatekeeperServe) question(t *testing.T) telegramtest.Message {
 	t.Helper()
 	var q telegramtest.Message
 	g.waitFor(t, "the approval question", 20*time.Second, func(v telegramtest.View) bool {
-		m, ok := v.Last(ownerChat)
-		q = m
-		return ok && strings.HasPrefix(m.Text, "🔐 The agent asks") && len(m.Buttons) > 0
+		var ok bool
+		q, ok = find(v, func(m telegramtest.Message) bool {
+			return strings.HasPrefix(m.Text, "🔐 The agent asks") && len(m.Buttons) > 0
+		})
+		return ok
 	})
 	return q
+}
+
+// find returns the newest message of the bot in the owner's chat that
+// matches: serve's own notices (sign-in needed) may come in between.
+func find(v telegramtest.View, match func(telegramtest.Message) bool) (telegramtest.Message, bool) {
+	msgs := v.Chat(ownerChat)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].FromBot && !msgs[i].Deleted && match(msgs[i]) {
+			return msgs[i], true
+		}
+	}
+	return telegramtest.Message{}, false
 }
 
 type askResult struct {
@@ -217,8 +231,10 @@ func TestServeApprovals(t *testing.T) {
 		}
 	}
 	g.waitFor(t, "the timeout in the message", 10*time.Second, func(v telegramtest.View) bool {
-		m, _ := v.Last(ownerChat)
-		return strings.Contains(m.Text, "No answer in time: denied.") && len(m.Buttons) == 0
+		_, ok := find(v, func(m telegramtest.Message) bool {
+			return strings.Contains(m.Text, "No answer in time: denied.") && len(m.Buttons) == 0
+		})
+		return ok
 	})
 	// Nothing of this reached the agent's bot, and no message holds a
 	// secret.
@@ -253,8 +269,10 @@ func TestServeRestartWhileWaiting(t *testing.T) {
 	}
 	g.cmd.Wait()
 	g.waitFor(t, "the stopped message", 10*time.Second, func(v telegramtest.View) bool {
-		m, _ := v.Last(ownerChat)
-		return strings.Contains(m.Text, "devicegate stopped before an answer: denied.") && len(m.Buttons) == 0
+		_, ok := find(v, func(m telegramtest.Message) bool {
+			return strings.Contains(m.Text, "devicegate stopped before an answer: denied.") && len(m.Buttons) == 0
+		})
+		return ok
 	})
 	if _, err := approval.Ask(context.Background(), g.sock, tokenReq); !errors.Is(err, approval.ErrNoListener) {
 		t.Fatalf("with serve stopped: %v, want ErrNoListener", err)
@@ -273,17 +291,19 @@ func TestServeRestartWhileWaiting(t *testing.T) {
 	// The new serve replaces the dead one's socket, and the dead one's
 	// question, still with its buttons, is answered "no longer waiting".
 	g.start(t)
-	qid, _, err := g.gate.TapButton(ownerChat, ownerChat, "Allow once")
+	qid, staleID, err := g.gate.TapButton(ownerChat, ownerChat, "Allow once")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.waitFor(t, "the stale tap answered", 10*time.Second, func(v telegramtest.View) bool {
+	g.waitFor(t, "the stale tap answered and its buttons gone", 10*time.Second, func(v telegramtest.View) bool {
+		answered := false
 		for _, cb := range v.Callbacks {
 			if cb.ID == qid {
-				return cb.Answered && cb.Text == "This request is no longer waiting."
+				answered = cb.Answered && cb.Text == "This request is no longer waiting."
 			}
 		}
-		return false
+		_, stale := find(v, func(m telegramtest.Message) bool { return m.ID == staleID && len(m.Buttons) > 0 })
+		return answered && !stale
 	})
 	res = g.ask(tokenReq)
 	g.question(t)
@@ -316,14 +336,16 @@ func TestServeAnswersLogoutDespiteSecondPoller(t *testing.T) {
 		}
 	}()
 	g.waitFor(t, "the owner told about the other poller", 30*time.Second, func(v telegramtest.View) bool {
-		m, _ := v.Last(ownerChat)
-		return strings.Contains(m.Text, "Another program is reading this bot's updates")
+		_, ok := find(v, func(m telegramtest.Message) bool { return strings.Contains(m.Text, "Another program is reading this bot's updates") })
+		return ok
 	})
 	start := time.Now()
 	g.gate.PushUpdate(ownerChat, ownerChat, "/logout")
 	g.waitFor(t, "the answer to /logout", time.Minute, func(v telegramtest.View) bool {
-		m, _ := v.Last(ownerChat)
-		return strings.Contains(m.Text, "is not signed in") || strings.Contains(m.Text, "Signed out")
+		_, ok := find(v, func(m telegramtest.Message) bool {
+			return strings.Contains(m.Text, "is not signed in") || strings.Contains(m.Text, "Signed out")
+		})
+		return ok
 	})
 	t.Logf("/logout answered after %s with a second poller", time.Since(start).Round(time.Millisecond))
 	n := 0
@@ -357,9 +379,9 @@ func TestServeAuditInChat(t *testing.T) {
 	g.gate.PushUpdate(ownerChat, ownerChat, "/audit")
 	var text string
 	g.waitFor(t, "the audit lines", 20*time.Second, func(v telegramtest.View) bool {
-		m, ok := v.Last(ownerChat)
+		m, ok := find(v, func(m telegramtest.Message) bool { return strings.HasPrefix(m.Text, "The last 10 audit lines") })
 		text = m.Text
-		return ok && strings.HasPrefix(m.Text, "The last 10 audit lines")
+		return ok
 	})
 	lines := strings.Split(text, "\n")[1:]
 	if len(lines) != 10 || !strings.Contains(lines[0], "/v1.0/me/messages/2 ") || !strings.Contains(lines[9], "12-01 14:11:00 · default · agent · api · allow · GET graph.microsoft.com/v1.0/me/messages/11 · 200") {
