@@ -429,6 +429,10 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 	for _, name := range []string{sidecarName, guardName, gatewayName} {
 		r := o.s.host(t, command{args: []string{"logs", name}, quiet: true})
 		outs = append(outs, r.stdout, r.stderr)
+		// The shipped configuration turns off the gateway's calls home.
+		if name == gatewayName && strings.Contains(r.stdout+r.stderr, "remote model catalog refresh") {
+			t.Error("the gateway tried to refresh its model catalog from the internet")
+		}
 	}
 	for _, chat := range []int64{chatID, strangerID} {
 		for _, bot := range []*telegramtest.Server{o.s.tg, o.s.agentBot} {
