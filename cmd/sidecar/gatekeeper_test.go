@@ -336,7 +336,9 @@ func TestServeAnswersLogoutDespiteSecondPoller(t *testing.T) {
 		}
 	}()
 	g.waitFor(t, "the owner told about the other poller", 30*time.Second, func(v telegramtest.View) bool {
-		_, ok := find(v, func(m telegramtest.Message) bool { return strings.Contains(m.Text, "Another program is reading this bot's updates") })
+		_, ok := find(v, func(m telegramtest.Message) bool {
+			return strings.Contains(m.Text, "Another program is reading this bot's updates")
+		})
 		return ok
 	})
 	start := time.Now()
