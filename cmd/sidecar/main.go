@@ -12,7 +12,6 @@ import (
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/version"
 )
 
@@ -33,7 +32,7 @@ Usage:
   sidecar serve                                     keep sign-ins alive (container process)
   sidecar guard                                     filtering proxy for the Docker socket
   sidecar health                                    container health check
-  sidecar keygen                                    print a new SIDECAR_CACHE_KEY
+  sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
   sidecar version
   sidecar help
 
@@ -83,11 +82,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case refreshCmd:
 		return refreshChild(rest, stderr)
 	case "keygen":
-		if len(rest) > 0 {
-			err = cli.Usagef("keygen takes no arguments")
-			break
-		}
-		fmt.Fprintln(stdout, tokencache.NewKey())
+		err = keygen(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "sidecar %s\n", version.String())
 	case "help", "--help", "-h":
