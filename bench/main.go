@@ -19,7 +19,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,10 +29,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -100,10 +99,20 @@ func run(runs, procs int, out string) error {
 	}
 	defer srv.Close()
 	pdata := filepath.Join(work, "pdata")
-	hc := &http.Client{Timeout: 10 * time.Second}
-	pr, _ := provider.New(&config.Profile{Name: "default", Provider: "oidc", Issuer: srv.Issuer, ClientID: srv.PublicClientID, Scopes: "openid profile email offline_access"}, hc)
-	pstore, _ := tokencache.Open(filepath.Join(pdata, "devicegate"), nil)
-	s := &session.Session{Profile: "default", Provider: pr, Store: pstore, HTTP: hc}
+	pa, err := app.New(&config.Config{
+		Profiles: map[string]*config.Profile{"default": {Name: "default", Prefix: "OAUTH", Provider: "oidc", Issuer: srv.Issuer, ClientID: srv.PublicClientID, Scopes: "openid profile email offline_access"}},
+		Order:    []string{"default"},
+		DataDir:  filepath.Join(pdata, "devicegate"),
+		Sidecar:  config.Sidecar{HTTPTimeout: config.Duration(10 * time.Second)},
+	})
+	if err != nil {
+		return err
+	}
+	pstore := pa.Store
+	s, err := pa.Open("")
+	if err != nil {
+		return err
+	}
 	var approved time.Time
 	e, err := s.Login(ctx, session.LoginOptions{Display: func(_ context.Context, c deviceflow.Code) error {
 		go func() {

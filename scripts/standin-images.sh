@@ -16,6 +16,13 @@
 #   gcr.io/distroless/static-debian12:nonroot
 #       CA certificates, /etc/passwd and /etc/group with root, nobody and
 #       nonroot (65532), /tmp, /home/nonroot; USER 65532. No shell.
+#   debian:bookworm-slim
+#       a minimal Debian 12 made by debootstrap (--variant=minbase) from the
+#       machine's own Debian mirror (installed with apt where missing), with
+#       apt's lists, caches, documentation and locales removed as in the
+#       official slim image, and the same deb822 sources (bookworm,
+#       bookworm-updates, bookworm-security) so that RUN apt-get works where
+#       that mirror is reachable. About a minute, most of it downloads.
 #
 # Images that already exist are left alone (so a real image, once pulled,
 # wins); FORCE=1 replaces them. The Go minor version of the stand-in is
@@ -28,6 +35,7 @@ note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 go_image=${GO_IMAGE:-golang:1.26-bookworm}
 runtime_image=${RUNTIME_IMAGE:-gcr.io/distroless/static-debian12:nonroot}
+debian_image=${DEBIAN_IMAGE:-debian:bookworm-slim}
 certs=/etc/ssl/certs/ca-certificates.crt
 
 command -v docker >/dev/null 2>&1 || die "no docker client in PATH"
@@ -37,7 +45,16 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers; run scripts/docker
 have() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A debootstrap that fails half way may leave /proc or /sys mounted in its
+# target: unmount before removing.
+cleanup() {
+	local m
+	for m in proc sys dev/pts dev; do
+		mountpoint -q "$work/debian/$m" 2>/dev/null && umount -l "$work/debian/$m"
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 # users ROOTFS writes the passwd and group files of distroless images.
 users() {
@@ -128,4 +145,66 @@ else
 		'ENV HOME=/root' \
 		'WORKDIR /go' \
 		'CMD ["sh"]'
+fi
+
+if have "$debian_image"; then
+	note "$debian_image exists"
+else
+	if ! command -v debootstrap >/dev/null 2>&1; then
+		note "installing debootstrap"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+	fi
+	# The mirror this machine's apt uses (the first Debian one), so that the
+	# stand-in needs no network this machine lacks.
+	mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null |
+		grep -m1 -E '/debian/?$' || true)
+	mirror=${mirror%/}
+	mirror=${mirror:-http://deb.debian.org/debian}
+	d=$work/debian
+	note "debootstrap bookworm from $mirror"
+	debootstrap --variant=minbase bookworm "$d" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+		die "debootstrap failed: $(tail -n 5 "$work/debootstrap.log")"
+	# As the official slim image: no lists, caches, documentation or locales,
+	# and dpkg keeps them out of later installs too.
+	rm -rf "$d"/var/lib/apt/lists/* "$d"/var/cache/apt/*.bin "$d"/var/cache/apt/archives/*.deb \
+		"$d"/var/log/* "$d"/usr/share/doc/* "$d"/usr/share/man/* "$d"/usr/share/info/*
+	find "$d/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+	cat >"$d/etc/dpkg/dpkg.cfg.d/docker" <<-'EOF'
+		path-exclude /usr/share/doc/*
+		path-include /usr/share/doc/*/copyright
+		path-exclude /usr/share/man/*
+		path-exclude /usr/share/info/*
+		path-exclude /usr/share/locale/*
+		path-include /usr/share/locale/locale.alias
+	EOF
+	cat >"$d/etc/apt/apt.conf.d/docker-clean" <<-'EOF'
+		DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+		APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+		Dir::Cache::pkgcache "";
+		Dir::Cache::srcpkgcache "";
+	EOF
+	rm -f "$d/etc/apt/sources.list"
+	security=${mirror%/debian}/debian-security
+	cat >"$d/etc/apt/sources.list.d/debian.sources" <<-EOF
+		Types: deb
+		URIs: $mirror
+		Suites: bookworm bookworm-updates
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+		Types: deb
+		URIs: $security
+		Suites: bookworm-security
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	: >"$d/etc/hostname"
+	# Keep owners as they are (debootstrap made them): not pack, which makes
+	# every file root's.
+	tar -C "$d" --numeric-owner -cf "$work/debian.tar" .
+	rm -rf "$d"
+	import "$work/debian.tar" "$debian_image" \
+		'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		'CMD ["bash"]'
 fi

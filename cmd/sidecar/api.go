@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
@@ -77,9 +78,9 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
-		return exitcode.With(exitcode.Provider, err)
+		return cli.Exit(exitcode.Provider, err)
 	}
-	target, err := apiURL(ep.APIURL, pos[0], s.Profile)
+	target, err := apiURL(ep.APIURL, pos[0], s.Profile, s.Provider.Var("API_URL"))
 	if err != nil {
 		return err
 	}
@@ -124,14 +125,14 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return exitcode.With(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
+		return cli.Exit(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
 	}
 	defer res.Body.Close()
 	if _, err := io.Copy(stdout, res.Body); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		return exitcode.With(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
+		return cli.Exit(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
 	}
 	return nil
 }
@@ -148,13 +149,14 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // apiURL joins a path onto the API base, or checks that a full URL points
 // at the API's own origin: the token must never be sent anywhere else.
-func apiURL(base, arg, profile string) (string, error) {
+// apiVar names the profile's API URL variable (OAUTH_WORK_API_URL).
+func apiURL(base, arg, profile, apiVar string) (string, error) {
 	if base == "" {
-		return "", exitcode.With(exitcode.Usage, fmt.Errorf("profile %s has no API URL: set OAUTH_API_URL", profile))
+		return "", &config.Error{Msg: fmt.Sprintf("profile %s has no API URL: set %s", profile, apiVar)}
 	}
 	b, err := url.Parse(base)
 	if err != nil {
-		return "", exitcode.With(exitcode.Usage, fmt.Errorf("OAUTH_API_URL: %v", err))
+		return "", &config.Error{Var: apiVar, Msg: err.Error()}
 	}
 	if strings.Contains(arg, "://") {
 		u, err := url.Parse(arg)
@@ -162,7 +164,7 @@ func apiURL(base, arg, profile string) (string, error) {
 			return "", cli.Usagef("invalid URL %q", arg)
 		}
 		if u.Scheme != b.Scheme || u.Host != b.Host {
-			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (OAUTH_API_URL)", u.Scheme, u.Host, b.Scheme, b.Host)
+			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (%s)", u.Scheme, u.Host, b.Scheme, b.Host, apiVar)
 		}
 		return u.String(), nil
 	}

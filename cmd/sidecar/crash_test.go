@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -54,7 +54,7 @@ func TestCrashConsistency(t *testing.T) {
 			store, _ := tokencache.Open(data, raw)
 			signIn := func() {
 				t.Helper()
-				if _, code, stderr := loginJSON(t, env, func(ev session.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
+				if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 					t.Fatalf("login: %s", stderr)
 				}
 			}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/session"
 )
 
 // cliEnv is the environment of a sidecar process talking to srv.
@@ -58,7 +58,7 @@ func sidecar(t *testing.T, env []string, args ...string) result {
 
 // loginJSON runs `sidecar login --json`, answers each code event with
 // answer, and returns the events and the exit code.
-func loginJSON(t *testing.T, env []string, answer func(ev session.Event)) ([]session.Event, int, string) {
+func loginJSON(t *testing.T, env []string, answer func(ev cli.Event)) ([]cli.Event, int, string) {
 	t.Helper()
 	cmd := exec.Command("sidecar", "login", "--json")
 	cmd.Env = env
@@ -68,10 +68,10 @@ func loginJSON(t *testing.T, env []string, answer func(ev session.Event)) ([]ses
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var events []session.Event
+	var events []cli.Event
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		var ev session.Event
+		var ev cli.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("not a JSON line: %q", sc.Text())
 		}
@@ -94,7 +94,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	env := cliEnv(t, srv)
 	ctx := context.Background()
 
-	events, code, stderr := loginJSON(t, env, func(ev session.Event) {
+	events, code, stderr := loginJSON(t, env, func(ev cli.Event) {
 		if err := srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}); err != nil {
 			t.Error(err)
 		}
@@ -178,11 +178,11 @@ func TestCLIDeclineAndTimeout(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
 	env := cliEnv(t, srv)
-	events, code, _ := loginJSON(t, env, func(ev session.Event) { srv.Deny(context.Background(), ev.UserCode) })
+	events, code, _ := loginJSON(t, env, func(ev cli.Event) { srv.Deny(context.Background(), ev.UserCode) })
 	if code != exitcode.Declined || events[len(events)-1].Event != "error" || events[len(events)-1].Code != exitcode.Declined {
 		t.Fatalf("decline: exit %d events %+v", code, events)
 	}
-	events, code, stderr := loginJSON(t, env, func(session.Event) {})
+	events, code, stderr := loginJSON(t, env, func(cli.Event) {})
 	if code != exitcode.TimedOut {
 		t.Fatalf("timeout: exit %d events %+v", code, events)
 	}
@@ -237,7 +237,7 @@ func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, AccessTokenTTL: ttl})
 	env := cliEnv(t, srv)
 	ctx := context.Background()
-	if _, code, stderr := loginJSON(t, env, func(ev session.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
+	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
 	var before struct {

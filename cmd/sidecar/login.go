@@ -44,7 +44,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	)
 	enc := json.NewEncoder(stdout)
 	if *asJSON {
-		opts.Display = func(_ context.Context, c deviceflow.Code) error { return enc.Encode(s.CodeEvent(c)) }
+		opts.Display = func(_ context.Context, c deviceflow.Code) error { return enc.Encode(cli.CodeEvent(s, c)) }
 	} else {
 		opts.Display = func(_ context.Context, c deviceflow.Code) error { out.show(s.Provider.Kind, s.Profile, c); return nil }
 		opts.Retrying = func(err error, wait time.Duration) {
@@ -57,7 +57,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return emitErr(stdout, *asJSON, err)
 	}
 	if *asJSON {
-		return enc.Encode(s.SignedInEvent("signed_in", e))
+		return enc.Encode(cli.SignedInEvent(s, "signed_in", e))
 	}
 	fmt.Fprintf(stdout, "Signed in as %s.\n", e.Account)
 	fmt.Fprintf(stdout, "Granted scopes: %s\n", strings.Join(e.ScopesGranted, " "))
@@ -71,7 +71,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // program reading stdout sees how it ended; the error still goes to stderr.
 func emitErr(stdout io.Writer, asJSON bool, err error) error {
 	if asJSON {
-		_ = json.NewEncoder(stdout).Encode(session.ErrorEvent(err))
+		_ = json.NewEncoder(stdout).Encode(cli.ErrorEvent(err))
 	}
 	return err
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/devicegate/devicegate/internal/version"
 )
 
-const prog = "sidecar"
+var prog = cli.Sidecar
 
 const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
 
@@ -90,5 +90,5 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	default:
 		err = cli.Usagef("unknown command %q", cmd)
 	}
-	return cli.Report(stderr, prog, err)
+	return prog.Report(stderr, err)
 }

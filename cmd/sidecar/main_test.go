@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/devicegate/devicegate/internal/cli/clitest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -15,10 +16,11 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/script/*.txtar: the command line as a person
-// meets it, without a provider.
+// meets it, without a provider. `exits N sidecar ...` checks the exit code.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:  "testdata/script",
+		Cmds: clitest.Cmds(),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
 			return nil

@@ -91,11 +91,11 @@ func (r refreshResult) err(profile string) error {
 	case r.Code == exitcode.OK:
 		return nil
 	case r.Stale:
-		return &session.StaleError{Err: exitcode.With(r.Code, errors.New(r.Message))}
+		return &session.StaleError{Err: cli.Exit(r.Code, errors.New(r.Message))}
 	case r.Code == exitcode.SignInRequired:
 		return &session.SignInError{Profile: profile, Reason: r.Reason}
 	}
-	return exitcode.With(r.Code, errors.New(r.Message))
+	return cli.Exit(r.Code, errors.New(r.Message))
 }
 
 // refreshChild is `sidecar __refresh`: refresh in this process and report.
@@ -119,12 +119,12 @@ func refreshChild(args []string, stderr io.Writer) int {
 		se    *session.SignInError
 	)
 	if err != nil {
-		res = refreshResult{Code: exitcode.Of(err), Message: err.Error(), Stale: errors.As(err, &stale)}
+		res = refreshResult{Code: cli.Code(err), Message: err.Error(), Stale: errors.As(err, &stale)}
 		if errors.As(err, &se) {
 			res.Reason = se.Reason
 		}
 		if res.Stale {
-			res.Message, res.Code = stale.Err.Error(), exitcode.Of(stale.Err)
+			res.Message, res.Code = stale.Err.Error(), cli.Code(stale.Err)
 		}
 	}
 	if out := os.NewFile(3, "result"); out != nil {

@@ -37,24 +37,24 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
-		return cli.Report(stderr, prog, cli.Usagef("run: %v", err))
+		return prog.Report(stderr, cli.Usagef("run: %v", err))
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
-		return cli.Report(stderr, prog, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
+		return prog.Report(stderr, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
 	}
 	for _, n := range names {
 		if !envName.MatchString(n) {
-			return cli.Report(stderr, prog, cli.Usagef("--env %q is not a valid variable name", n))
+			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
 	s, err := openDetached(*profile)
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	e, err := validToken(ctx, s, *minTTL, stderr)
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	vars := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
 	vars = append(vars, names...)
@@ -71,7 +71,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
-		return cli.Report(stderr, prog, exitcode.With(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
 	// Pass signals on, so CMD can clean up; we exit when it does.
 	sigs := make(chan os.Signal, 4)
@@ -100,7 +100,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 		return xe.ExitCode()
 	}
-	return cli.Report(stderr, prog, err)
+	return prog.Report(stderr, err)
 }
 
 // childEnv drops our own secrets from the environment CMD inherits: it

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
@@ -40,17 +41,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return cli.Usagef("serve takes no arguments")
 	}
-	c, err := cli.LoadConfig()
+	a, err := app.Load()
 	if err != nil {
 		return err
 	}
+	c := a.Config
 	if len(c.Order) == 0 {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"})
+		return &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"}
 	}
-	st, err := cli.Store(c)
-	if err != nil {
-		return err
-	}
+	st := a.Store
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", c.DataDir, err)
 	}
@@ -60,30 +59,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Log:       log,
 		Heartbeat: filepath.Join(c.DataDir, heartbeatName),
 	}
-	for _, name := range c.Order {
-		s, err := cli.Session(c, st, name)
-		if err != nil {
-			return err
-		}
-		k.Sessions = append(k.Sessions, s)
+	if k.Sessions, err = a.Sessions(); err != nil {
+		return err
 	}
 	if !st.Encrypted() {
 		log.Warn("the token cache is not encrypted: set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
 	}
 	if tok, _ := c.Telegram.Token(); tok != "" {
-		tg, chat, err := cli.Telegram(ctx, c, log)
+		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
 			// Keeping sign-ins alive matters more than the chat: go on
 			// without Telegram, loudly.
 			log.Error("Telegram is unavailable; sign-in notices and /auth are off", "err", err)
 		} else {
-			k.Bridge = &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log}
+			k.Bridge = &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log}
 			if c.Telegram.Listen {
 				k.Listen = tg
 			}
 		}
 	} else if c.Telegram.Listen {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"})
+		return &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"}
 	}
 	return k.Run(ctx)
 }
@@ -106,11 +101,11 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	gc, err := config.LoadGuard()
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
 	cmds, err := dockerguard.ParseCommands(gc.AllowCommands)
 	if err != nil {
-		return exitcode.With(exitcode.Usage, &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()})
+		return &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	g, err := dockerguard.New(dockerguard.Config{
@@ -122,7 +117,7 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 		Logger:        log,
 	})
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return cli.Exit(exitcode.Usage, err)
 	}
 	l, err := dockerguard.Listen(gc.Listen)
 	if err != nil {
@@ -148,16 +143,22 @@ func health(args []string, stdout, stderr io.Writer) error {
 	if *guardMode {
 		gc, err := config.LoadGuard()
 		if err != nil {
-			return exitcode.With(exitcode.Usage, err)
+			return err
 		}
 		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, "unix", gc.Listen)
 			},
 		}}
+		// The host is a placeholder: the dialer above ignores it, so
+		// the error names the socket instead of this URL.
 		res, err := hc.Get("http://docker/_ping")
 		if err != nil {
-			return fmt.Errorf("guard: %w", err)
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				err = oe.Err
+			}
+			return fmt.Errorf("guard: no answer on %s (GUARD_LISTEN): %w", gc.Listen, err)
 		}
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
@@ -166,7 +167,7 @@ func health(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "ok")
 		return nil
 	}
-	c, err := cli.LoadConfig()
+	c, err := config.Load()
 	if err != nil {
 		return err
 	}

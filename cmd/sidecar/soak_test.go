@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/session"
 )
 
 // soakFor is how long TestRotationSoak runs: 15 s in CI, several minutes
@@ -34,7 +34,7 @@ func TestRotationSoak(t *testing.T) {
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, AccessTokenTTL: ttl})
 	env := cliEnv(t, srv)
 	ctx := context.Background()
-	if _, code, stderr := loginJSON(t, env, func(ev session.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
+	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
 	srv.ResetStats(ctx)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/session"
@@ -33,21 +34,17 @@ func status(args []string, stdout, stderr io.Writer) error {
 	if *all && *profile != "" {
 		return cli.Usagef("--all and --profile exclude each other")
 	}
-	c, err := cli.LoadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := cli.Store(c)
+	a, err := app.Load()
 	if err != nil {
 		return err
 	}
 	names := []string{*profile}
 	if *all {
-		names = c.Order
+		names = a.Config.Order
 	}
 	var list []session.Status
 	for _, n := range names {
-		s, err := cli.Session(c, st, n)
+		s, err := a.Open(n)
 		if err != nil {
 			return err
 		}
@@ -78,7 +75,7 @@ func status(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, s := range list {
 		if s.State == session.StateSignInRequired {
-			return exitcode.With(exitcode.SignInRequired, &quiet{})
+			return cli.Exit(exitcode.SignInRequired, &quiet{})
 		}
 	}
 	return nil

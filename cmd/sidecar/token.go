@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -30,17 +31,7 @@ func openDetached(profile string) (*session.Session, error) {
 }
 
 // open loads the configuration and opens a profile's session.
-func open(profile string) (*session.Session, error) {
-	c, err := cli.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
-	st, err := cli.Store(c)
-	if err != nil {
-		return nil, err
-	}
-	return cli.Session(c, st, profile)
-}
+func open(profile string) (*session.Session, error) { return app.Open(profile) }
 
 // validToken returns an entry valid for minTTL. A refresh that failed while
 // the old token is still usable is reported as a warning on stderr.
@@ -48,7 +39,7 @@ func validToken(ctx context.Context, s *session.Session, minTTL time.Duration, s
 	e, err := s.Token(ctx, minTTL)
 	var stale *session.StaleError
 	if errors.As(err, &stale) && e != nil {
-		fmt.Fprintf(stderr, "%s: warning: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 		return e, nil
 	}
 	return e, err

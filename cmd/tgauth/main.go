@@ -16,13 +16,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
-	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/version"
 )
 
-const prog = "tgauth"
+var prog = cli.Tgauth
 
 const usage = `usage: tgauth [--profile P] [--force] [--timeout D] [--json]
 
@@ -52,7 +52,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "tgauth %s\n", version.String())
 		return 0
 	}
-	fs := cli.NewFlags(prog, stderr, usage)
+	fs := cli.NewFlags("", stderr, usage)
 	profile := fs.String("profile", "", "profile")
 	force := fs.Bool("force", false, "sign in again")
 	timeout := fs.Duration("timeout", 0, "give up after this long")
@@ -65,31 +65,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cli.Usagef("--timeout must not be negative")
 	}
 	if err != nil {
-		return cli.Report(stderr, prog, err)
+		return prog.Report(stderr, err)
 	}
 	out := &progress{w: stdout, json: *asJSON}
 	err = run(ctx, *profile, *force, *timeout, out, stderr)
 	if err != nil && *asJSON {
-		out.event(session.ErrorEvent(err))
+		out.event(cli.ErrorEvent(err))
 	}
-	return cli.Report(stderr, prog, err)
+	return prog.Report(stderr, err)
 }
 
 func run(ctx context.Context, profile string, force bool, timeout time.Duration, out *progress, stderr io.Writer) error {
-	c, err := cli.LoadConfig()
+	a, err := app.Load()
 	if err != nil {
 		return err
 	}
-	st, err := cli.Store(c)
-	if err != nil {
-		return err
-	}
-	s, err := cli.Session(c, st, profile)
+	s, err := a.Open(profile)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tg, chat, err := cli.Telegram(ctx, c, log)
+	tg, chat, err := a.Telegram(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -98,7 +94,7 @@ func run(ctx context.Context, profile string, force bool, timeout time.Duration,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: cli.Host(c), Log: log, Progress: out.event}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -109,7 +105,19 @@ type progress struct {
 	json bool
 }
 
-func (p *progress) event(ev session.Event) {
+// step turns the bridge's state change into the event an agent reads.
+func (p *progress) step(st bridge.Step) {
+	switch {
+	case st.Code != nil:
+		p.event(cli.CodeEvent(st.Session, *st.Code))
+	case st.Already:
+		p.event(cli.SignedInEvent(st.Session, "already_signed_in", st.Entry))
+	case st.Entry != nil:
+		p.event(cli.SignedInEvent(st.Session, "signed_in", st.Entry))
+	}
+}
+
+func (p *progress) event(ev cli.Event) {
 	if p.json {
 		json.NewEncoder(p.w).Encode(ev)
 		return

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/devicegate/devicegate/internal/cli/clitest"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oidctest"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
@@ -29,6 +30,19 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(scanned{m}, map[string]func(){
 		"tgauth": main,
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: usage and configuration
+// errors as a person meets them, without a provider or Telegram.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:  "testdata/script",
+		Cmds: clitest.Cmds(),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
+			return nil
+		},
 	})
 }
 

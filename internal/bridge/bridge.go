@@ -12,13 +12,11 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -42,7 +40,7 @@ type Bridge struct {
 	Chat int64
 	Host string // host or container shown as the requester
 	// Progress, when set, is told every state change (for tgauth's stdout).
-	Progress func(session.Event)
+	Progress func(Step)
 	Log      *slog.Logger  // warnings about Telegram hiccups; nil discards
 	Every    time.Duration // 0 means DefaultEvery
 	Now      func() time.Time
@@ -55,10 +53,24 @@ func (b *Bridge) now() time.Time {
 	return time.Now()
 }
 
-func (b *Bridge) progress(ev session.Event) {
+// Step is a state change of a sign-in: a code was shown (the first, or a
+// fresh one after an expiry), or the profile is signed in.
+type Step struct {
+	Session *session.Session
+	Code    *deviceflow.Code  // a code was shown
+	Entry   *tokencache.Entry // signed in
+	Already bool              // the sign-in existed; no code was needed
+}
+
+func (b *Bridge) progress(st Step) {
 	if b.Progress != nil {
-		b.Progress(ev)
+		b.Progress(st)
 	}
+}
+
+// granted describes a sign-in for the chat.
+func granted(s *session.Session, e *tokencache.Entry) Granted {
+	return Granted{Account: e.Account, Scopes: e.ScopesGranted, NotGranted: s.NotGranted(e)}
 }
 
 func (b *Bridge) log() *slog.Logger {
@@ -72,9 +84,9 @@ func (b *Bridge) request(s *session.Session) Request {
 	return Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.Provider.Scopes}
 }
 
-// tgErr marks a Telegram failure with exit code 7.
+// tgErr marks a failure as Telegram's, not the provider's.
 func tgErr(doing string, err error) error {
-	return exitcode.With(exitcode.Telegram, fmt.Errorf("%s: %w", doing, err))
+	return &telegram.OpError{Op: doing, Err: err}
 }
 
 // SignIn signs the profile in through the chat. Unless force is set, a
@@ -86,11 +98,10 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 		e, err := s.Token(ctx, 0)
 		var stale *session.StaleError
 		if err == nil || (errors.As(err, &stale) && e != nil) {
-			ev := s.SignedInEvent("already_signed_in", e)
-			if _, err := b.TG.SendMessage(ctx, b.Chat, AlreadyMessage(req, ev)); err != nil {
+			if _, err := b.TG.SendMessage(ctx, b.Chat, AlreadyMessage(req, granted(s, e))); err != nil {
 				return nil, tgErr("sending the message", err)
 			}
-			b.progress(ev)
+			b.progress(Step{Session: s, Entry: e, Already: true})
 			return e, nil
 		}
 	}
@@ -105,21 +116,21 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	if err != nil {
 		if m.id != 0 {
 			outcome, detail := Failed, err.Error()
-			switch exitcode.Of(err) {
-			case exitcode.Declined:
+			var tge *telegram.OpError
+			switch {
+			case errors.Is(err, deviceflow.ErrDeclined):
 				outcome, detail = Declined, ""
-			case exitcode.TimedOut:
+			case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, session.ErrTimedOut):
 				outcome, detail = Expired, "The code was not used in time."
-			case exitcode.Telegram:
+			case errors.As(err, &tge):
 				detail = ""
 			}
 			m.finish(fctx, EndMessage(req, outcome, detail))
 		}
 		return nil, err
 	}
-	ev := s.SignedInEvent("signed_in", e)
-	m.finish(fctx, SignedInMessage(req, ev))
-	b.progress(ev)
+	m.finish(fctx, SignedInMessage(req, granted(s, e)))
+	b.progress(Step{Session: s, Entry: e})
 	return e, nil
 }
 
@@ -175,7 +186,7 @@ func (m *message) show(ctx context.Context, c deviceflow.Code) error {
 		m.last = msg.Text
 	}
 	if m.s != nil {
-		m.b.progress(m.s.CodeEvent(c))
+		m.b.progress(Step{Session: m.s, Code: &c})
 	}
 	m.updatePhoto(ctx, c)
 	return nil

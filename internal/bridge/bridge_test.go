@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -32,7 +33,7 @@ func TestGolden(t *testing.T) {
 	restart := cd
 	restart.Attempt = 2
 	restart.VerificationURIComplete = "https://idp.example.com/device?user_code=WDJB-MJHT"
-	ev := session.Event{Name: "Octo Cat", Email: "octo@example.com", Scopes: []string{"repo"}, ScopesNotGranted: []string{"read:org"}}
+	ev := Granted{Account: tokencache.Account{Name: "Octo Cat", Email: "octo@example.com"}, Scopes: []string{"repo"}, NotGranted: []string{"read:org"}}
 	cases := map[string]telegram.Message{
 		"code":          CodeMessage(req, cd, t0, false),
 		"code_link":     CodeMessage(req, cd, t0.Add(14*time.Minute+30*time.Second), true),
@@ -206,8 +207,8 @@ func TestSendFailureIsTelegramExitCode(t *testing.T) {
 	b := &Bridge{TG: tg, Chat: 1}
 	m := &message{b: b, req: req}
 	err := m.show(context.Background(), cd)
-	if exitcode.Of(err) != exitcode.Telegram || !errors.Is(err, telegram.ErrUnreachable) {
-		t.Fatalf("err = %v (exit %d)", err, exitcode.Of(err))
+	if cli.Code(err) != exitcode.Telegram || !errors.Is(err, telegram.ErrUnreachable) {
+		t.Fatalf("err = %v (exit %d)", err, cli.Code(err))
 	}
 }
 
@@ -215,7 +216,7 @@ func FuzzMessagesParse(f *testing.F) {
 	f.Add("octo_cat*[x]", "e@x.com", "gh", "host`\\")
 	f.Fuzz(func(t *testing.T, name, email, profile, host string) {
 		r := Request{Provider: "oidc", Profile: profile, Host: host, Scopes: []string{name}}
-		ev := session.Event{Name: name, Email: email, Scopes: []string{email}}
+		ev := Granted{Account: tokencache.Account{Name: name, Email: email}, Scopes: []string{email}}
 		for _, m := range []telegram.Message{
 			CodeMessage(r, deviceflow.Code{UserCode: name, VerificationURI: "https://x.example/" + email, ExpiresAt: t0}, t0, true),
 			SignedInMessage(r, ev), AlreadyMessage(r, ev), EndMessage(r, Failed, name), SignInNeededMessage(r, email),

@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // Request says who is asking, so the person can recognise a sign-in
@@ -19,25 +20,6 @@ type Request struct {
 	Scopes   []string // requested scopes
 }
 
-// providerTitle names a preset the way people know it.
-func providerTitle(kind string) string {
-	switch kind {
-	case "microsoft":
-		return "Microsoft"
-	case "github":
-		return "GitHub"
-	case "google":
-		return "Google"
-	case "auth0":
-		return "Auth0"
-	case "okta":
-		return "Okta"
-	case "keycloak":
-		return "Keycloak"
-	}
-	return "OpenID"
-}
-
 var esc = telegram.Escape
 
 func code(s string) string { return "`" + telegram.EscapeCode(s) + "`" }
@@ -45,7 +27,7 @@ func code(s string) string { return "`" + telegram.EscapeCode(s) + "`" }
 // header is the part of every message that says what is asking.
 func header(r Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* account · profile %s\n", esc(providerTitle(r.Provider)), code(r.Profile))
+	fmt.Fprintf(&b, "*%s* account · profile %s\n", esc(provider.Title(r.Provider)), code(r.Profile))
 	if r.Host != "" {
 		fmt.Fprintf(&b, "Requested by %s\n", code(r.Host))
 	}
@@ -99,24 +81,31 @@ func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) t
 	return m
 }
 
+// Granted is what a sign-in gave: who, and which scopes.
+type Granted struct {
+	Account    tokencache.Account
+	Scopes     []string // granted
+	NotGranted []string // requested but not granted
+}
+
 // SignedInMessage replaces the code once the person signed in.
-func SignedInMessage(r Request, ev session.Event) telegram.Message {
+func SignedInMessage(r Request, ev Granted) telegram.Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "✅ *Signed in as %s*\n", esc(ev.Account().String()))
+	fmt.Fprintf(&b, "✅ *Signed in as %s*\n", esc(ev.Account.String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
 	if len(ev.Scopes) > 0 {
 		fmt.Fprintf(&b, "Granted: %s\n", esc(telegram.Truncate(strings.Join(ev.Scopes, " "), 600)))
 	}
-	if len(ev.ScopesNotGranted) > 0 {
-		fmt.Fprintf(&b, "Not granted: %s\n", esc(strings.Join(ev.ScopesNotGranted, " ")))
+	if len(ev.NotGranted) > 0 {
+		fmt.Fprintf(&b, "Not granted: %s\n", esc(strings.Join(ev.NotGranted, " ")))
 	}
 	return telegram.Message{Text: strings.TrimRight(b.String(), "\n")}
 }
 
 // AlreadyMessage answers a request when a usable sign-in exists.
-func AlreadyMessage(r Request, ev session.Event) telegram.Message {
+func AlreadyMessage(r Request, ev Granted) telegram.Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account().String()))
+	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account.String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
 	b.WriteString("To sign in again anyway, run `tgauth \\-\\-force`\\.")
 	return telegram.Message{Text: b.String()}

@@ -13,7 +13,8 @@ func (s *Strings) String() string     { return strings.Join(*s, ", ") }
 func (s *Strings) Set(v string) error { *s = append(*s, v); return nil }
 
 // NewFlags returns a flag set that reports errors instead of exiting and
-// prints its usage to w.
+// prints its usage to w. name is the subcommand ("login"), which prefixes
+// flag errors; a program without subcommands passes "".
 func NewFlags(name string, w io.Writer, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
@@ -35,6 +36,9 @@ func Parse(fs *flag.FlagSet, args []string) (pos []string, dashdash bool, err er
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
 				return nil, false, err
+			}
+			if fs.Name() == "" {
+				return nil, false, Usagef("%v", err)
 			}
 			return nil, false, Usagef("%s: %v", fs.Name(), err)
 		}

@@ -298,20 +298,8 @@ func (p *Profile) validate() error {
 	if strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
-	sec, err := p.Secret()
-	if err != nil {
+	if _, err := p.Secret(); err != nil {
 		return err
-	}
-	if p.Provider == "google" && sec == "" {
-		return errf(p.Var("CLIENT_SECRET"), "is required for Google (set it or %s)", p.Var("CLIENT_SECRET_FILE"))
-	}
-	if p.Provider == "microsoft" {
-		if p.Tenant == "" {
-			p.Tenant = "consumers"
-		}
-		if !tenantRe.MatchString(p.Tenant) {
-			return errf(p.Var("TENANT"), "invalid tenant %q: use consumers, organizations, common, a tenant id or a domain", p.Tenant)
-		}
 	}
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
@@ -325,12 +313,6 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.Issuer = strings.TrimRight(p.Issuer, "/")
-	switch p.Provider {
-	case "auth0", "okta", "keycloak", "oidc":
-		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
-			return errf(p.Var("ISSUER"), "is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))
-		}
-	}
 	for _, s := range p.ScopeList() {
 		if !scopeRe.MatchString(s) {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
@@ -340,7 +322,6 @@ func (p *Profile) validate() error {
 }
 
 var (
-	tenantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
 	// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 	scopeRe = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 )

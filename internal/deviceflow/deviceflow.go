@@ -25,7 +25,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
 
 // grantType is the device code grant type (RFC 8628 §3.4).
@@ -139,7 +139,7 @@ func (f *Flow) authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, error
 	}
 	u := f.Config.Endpoint.DeviceAuthURL
 	start := f.now()
-	res, err := provider.PostForm(ctx, f.HTTP, u, v)
+	res, err := oauthhttp.PostForm(ctx, f.HTTP, u, v)
 	if err != nil {
 		return nil, fmt.Errorf("requesting a sign-in code: %w", err)
 	}
@@ -156,18 +156,18 @@ func (f *Flow) authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, error
 // parseDeviceAuth decodes a device authorization response (RFC 8628 §3.2).
 // The lifetime counts on our clock from start, when we asked, so a slow
 // answer cannot stretch it.
-func parseDeviceAuth(res *provider.Response, start time.Time) (*oauth2.DeviceAuthResponse, error) {
+func parseDeviceAuth(res *oauthhttp.Response, start time.Time) (*oauth2.DeviceAuthResponse, error) {
 	var da oauth2.DeviceAuthResponse
 	// oauth2.DeviceAuthResponse's decoder also accepts Google's
 	// verification_url.
 	if err := json.Unmarshal(res.Body, &da); err != nil {
-		return nil, &provider.Error{
+		return nil, &oauthhttp.Error{
 			Op: "device_authorization", Status: res.Status,
 			Msg: "the provider's answer is not a device authorization response (" + mediaType(res) + ")",
 		}
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, &provider.Error{
+		return nil, &oauthhttp.Error{
 			Op: "device_authorization", Status: res.Status,
 			Msg: "the provider's answer lacks device_code, user_code or verification_uri",
 		}
@@ -217,7 +217,7 @@ func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Tok
 		if !f.now().Before(c.ExpiresAt) {
 			return nil, ErrExpired
 		}
-		res, err := provider.PostForm(ctx, f.HTTP, f.Config.Endpoint.TokenURL, v)
+		res, err := oauthhttp.PostForm(ctx, f.HTTP, f.Config.Endpoint.TokenURL, v)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -225,7 +225,7 @@ func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Tok
 			backoff = f.retry(err, interval, backoff)
 			continue
 		}
-		tr, perr := provider.ParseTokenResponse(res.Header, res.Body)
+		tr, perr := oauthhttp.ParseTokenResponse(res.Header, res.Body)
 		if perr != nil || (tr.Error == "" && tr.AccessToken == "") {
 			e := answerError(res)
 			if res.Status >= 500 || res.Status == http.StatusTooManyRequests {
@@ -272,7 +272,7 @@ func (f *Flow) retry(err error, interval, backoff time.Duration) time.Duration {
 
 // Token turns a successful token response into an oauth2.Token that keeps
 // every field of the answer in Extra (scope, id_token, ...).
-func Token(tr *provider.TokenResponse) *oauth2.Token {
+func Token(tr *oauthhttp.TokenResponse) *oauth2.Token {
 	t := &oauth2.Token{
 		AccessToken:  tr.AccessToken,
 		TokenType:    tr.TokenType,
@@ -287,26 +287,26 @@ func Token(tr *provider.TokenResponse) *oauth2.Token {
 
 // answerError describes a provider answer that is not what the protocol
 // promises, without echoing it wholesale.
-func answerError(res *provider.Response) error {
-	if tr, err := provider.ParseTokenResponse(res.Header, res.Body); err == nil && tr.Error != "" {
+func answerError(res *oauthhttp.Response) error {
+	if tr, err := oauthhttp.ParseTokenResponse(res.Header, res.Body); err == nil && tr.Error != "" {
 		return oauthError(res, tr)
 	}
 	msg := fmt.Sprintf("the provider answered HTTP %d", res.Status)
 	if len(res.Body) > 0 {
 		msg += " with " + mediaType(res) + " instead of an OAuth response"
 	}
-	return &provider.Error{Op: "token", Status: res.Status, Msg: msg}
+	return &oauthhttp.Error{Op: "token", Status: res.Status, Msg: msg}
 }
 
-func oauthError(res *provider.Response, tr *provider.TokenResponse) error {
+func oauthError(res *oauthhttp.Response, tr *oauthhttp.TokenResponse) error {
 	msg := tr.Error
 	if tr.ErrorDescription != "" {
-		msg += ": " + provider.Clip(tr.ErrorDescription, 300)
+		msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
 	}
-	return &provider.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: msg}
+	return &oauthhttp.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: msg}
 }
 
-func mediaType(res *provider.Response) string {
+func mediaType(res *oauthhttp.Response) string {
 	ct := res.Header.Get("Content-Type")
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/devicegate/devicegate/internal/provider"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
 
 // fakeProvider scripts a provider's token endpoint answers, to cover the
@@ -217,7 +217,7 @@ func TestRunOutcomes(t *testing.T) {
 				}
 				return
 			case tt.wantCode != "" || strings.HasPrefix(tt.name, "HTML"):
-				var pe *provider.Error
+				var pe *oauthhttp.Error
 				if !errors.As(err, &pe) || pe.Code != tt.wantCode {
 					t.Fatalf("err = %#v, want provider error %q", err, tt.wantCode)
 				}
@@ -338,9 +338,9 @@ func TestDeviceAuthorizationErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
-			var pe *provider.Error
+			var pe *oauthhttp.Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("err is not a *provider.Error: %T", err)
+				t.Fatalf("err is not a *oauthhttp.Error: %T", err)
 			}
 			if len(*codes) != 0 {
 				t.Fatal("showed a code")
@@ -373,7 +373,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestTokenKeepsExtras(t *testing.T) {
-	tr, err := provider.ParseTokenResponse(http.Header{"Content-Type": {"application/json"}},
+	tr, err := oauthhttp.ParseTokenResponse(http.Header{"Content-Type": {"application/json"}},
 		[]byte(`{"access_token":"a","token_type":"Bearer","expires_in":"60","scope":"x y","id_token":"h.p.s"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -391,7 +391,7 @@ func FuzzParseDeviceAuth(f *testing.F) {
 	f.Add([]byte(`<html>`))
 	start := time.Unix(1_700_000_000, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		da, err := parseDeviceAuth(&provider.Response{Status: 200, Header: http.Header{}, Body: body}, start)
+		da, err := parseDeviceAuth(&oauthhttp.Response{Status: 200, Header: http.Header{}, Body: body}, start)
 		if err != nil {
 			return
 		}

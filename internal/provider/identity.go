@@ -8,32 +8,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/tokencache"
 	"golang.org/x/oauth2"
 )
-
-// Identity is who signed in.
-type Identity struct {
-	Name    string `json:"name,omitempty"`
-	Email   string `json:"email,omitempty"`
-	Subject string `json:"subject,omitempty"`
-}
-
-// Complete reports whether the identity names a person well enough to show.
-func (id Identity) Complete() bool { return id.Subject != "" && id.Name != "" && id.Email != "" }
-
-// Merge fills the empty fields of id from o.
-func (id Identity) Merge(o Identity) Identity {
-	if id.Name == "" {
-		id.Name = o.Name
-	}
-	if id.Email == "" {
-		id.Email = o.Email
-	}
-	if id.Subject == "" {
-		id.Subject = o.Subject
-	}
-	return id
-}
 
 // Claims are the id_token claims we keep.
 type Claims struct {
@@ -66,16 +44,16 @@ func ParseIDToken(raw string) (Claims, error) {
 }
 
 // IDTokenIdentity returns what the token's id_token says, if it has one.
-func IDTokenIdentity(tok *oauth2.Token) Identity {
+func IDTokenIdentity(tok *oauth2.Token) tokencache.Account {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return Identity{}
+		return tokencache.Account{}
 	}
 	c, err := ParseIDToken(raw)
 	if err != nil {
-		return Identity{}
+		return tokencache.Account{}
 	}
-	id := Identity{Name: c.Name, Email: c.Email, Subject: c.Subject}
+	id := tokencache.Account{Name: c.Name, Email: c.Email, Subject: c.Subject}
 	if id.Email == "" && strings.Contains(c.PreferredUsername, "@") {
 		id.Email = c.PreferredUsername
 	}
@@ -89,7 +67,7 @@ func IDTokenIdentity(tok *oauth2.Token) Identity {
 // person, otherwise from the provider's user endpoint (userinfo, GitHub's
 // /user, Microsoft Graph's /me). An identity that cannot be fetched is not
 // fatal to a sign-in; the error says why.
-func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (Identity, error) {
+func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (tokencache.Account, error) {
 	id := IDTokenIdentity(tok)
 	if id.Complete() {
 		return id, nil
@@ -108,10 +86,10 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (Identity, e
 			ID    int64  `json:"id"`
 		}
 		api := strings.TrimRight(e.APIURL, "/")
-		if err := GetJSON(ctx, p.HTTP, api+"/user", auth, &u); err != nil {
+		if err := oauthhttp.GetJSON(ctx, p.HTTP, api+"/user", auth, &u); err != nil {
 			return id, err
 		}
-		gh := Identity{Name: u.Name, Email: u.Email, Subject: u.Login}
+		gh := tokencache.Account{Name: u.Name, Email: u.Email, Subject: u.Login}
 		if gh.Name == "" {
 			gh.Name = u.Login
 		}
@@ -123,7 +101,7 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (Identity, e
 				Primary  bool   `json:"primary"`
 				Verified bool   `json:"verified"`
 			}
-			if GetJSON(ctx, p.HTTP, api+"/user/emails", auth, &emails) == nil {
+			if oauthhttp.GetJSON(ctx, p.HTTP, api+"/user/emails", auth, &emails) == nil {
 				for _, m := range emails {
 					if m.Primary && m.Verified {
 						gh.Email = m.Email
@@ -142,10 +120,10 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (Identity, e
 		if e.UserinfoURL == "" {
 			return id, nil
 		}
-		if err := GetJSON(ctx, p.HTTP, e.UserinfoURL, auth, &me); err != nil {
+		if err := oauthhttp.GetJSON(ctx, p.HTTP, e.UserinfoURL, auth, &me); err != nil {
 			return id, err
 		}
-		ms := Identity{Name: me.DisplayName, Email: me.Mail, Subject: me.ID}
+		ms := tokencache.Account{Name: me.DisplayName, Email: me.Mail, Subject: me.ID}
 		if ms.Email == "" {
 			ms.Email = me.UserPrincipalName
 		}
@@ -155,10 +133,10 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (Identity, e
 			return id, nil
 		}
 		var c Claims
-		if err := GetJSON(ctx, p.HTTP, e.UserinfoURL, auth, &c); err != nil {
+		if err := oauthhttp.GetJSON(ctx, p.HTTP, e.UserinfoURL, auth, &c); err != nil {
 			return id, err
 		}
-		ui := Identity{Name: c.Name, Email: c.Email, Subject: c.Subject}
+		ui := tokencache.Account{Name: c.Name, Email: c.Email, Subject: c.Subject}
 		if ui.Name == "" {
 			ui.Name = c.PreferredUsername
 		}

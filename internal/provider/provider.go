@@ -9,10 +9,7 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,11 +18,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
-
-// MaxBody bounds every provider response we read: a broken or hostile
-// server must not make us buffer an unbounded body.
-const MaxBody = 1 << 20
 
 // Endpoints are the URLs of one provider. Empty means unsupported.
 type Endpoints struct {
@@ -56,6 +50,7 @@ type Provider struct {
 
 	HTTP *http.Client
 
+	prefix    string // of the profile's variables, e.g. OAUTH_WORK
 	issuer    string
 	overrides Endpoints
 	static    Endpoints
@@ -65,7 +60,8 @@ type Provider struct {
 	err      error
 }
 
-// New builds the provider of a validated profile. client is used for
+// New builds the provider of a validated profile (config's rules and
+// Check's). client is used for
 // discovery and identity requests.
 func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	secret, err := p.Secret()
@@ -75,6 +71,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	pr := &Provider{
 		Kind:         p.Provider,
 		Profile:      p.Name,
+		prefix:       p.Prefix,
 		ClientID:     strings.TrimSpace(p.ClientID),
 		ClientSecret: secret,
 		Scopes:       p.ScopeList(),
@@ -90,7 +87,11 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	is := p.Issuer
 	switch p.Provider {
 	case "microsoft":
-		base := "https://login.microsoftonline.com/" + url.PathEscape(p.Tenant) + "/oauth2/v2.0"
+		tenant := p.Tenant
+		if tenant == "" {
+			tenant = "consumers"
+		}
+		base := "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0"
 		pr.static = Endpoints{
 			DeviceAuthURL: base + "/devicecode",
 			TokenURL:      base + "/token",
@@ -161,12 +162,36 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 	case "oidc":
 		// discovered lazily
 	default:
-		return nil, fmt.Errorf("unknown provider %q", p.Provider)
+		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}
 	if len(pr.Scopes) == 0 {
 		pr.Scopes = oidcDefaults
 	}
 	return pr, nil
+}
+
+// Var names a setting of this profile, e.g. Var("CLIENT_ID") is
+// OAUTH_WORK_CLIENT_ID for the work profile, so messages name the variable
+// the person actually set.
+func (p *Provider) Var(name string) string {
+	prefix := p.prefix
+	if prefix == "" {
+		prefix = "OAUTH"
+	}
+	return prefix + "_" + name
+}
+
+// AddressVar names the setting that says where the provider is (its
+// issuer, or its token URL), or "" for a preset with fixed public
+// endpoints.
+func (p *Provider) AddressVar() string {
+	switch {
+	case p.issuer != "":
+		return p.Var("ISSUER")
+	case p.overrides.TokenURL != "":
+		return p.Var("TOKEN_URL")
+	}
+	return ""
 }
 
 // Endpoints returns the provider's endpoints, discovering them first for
@@ -235,11 +260,11 @@ type discovery struct {
 func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	u := p.issuer + "/.well-known/openid-configuration"
 	var d discovery
-	if err := GetJSON(ctx, p.HTTP, u, nil, &d); err != nil {
+	if err := oauthhttp.GetJSON(ctx, p.HTTP, u, nil, &d); err != nil {
 		return Endpoints{}, fmt.Errorf("discovering endpoints of %s: %w", p.issuer, err)
 	}
 	if d.TokenEndpoint == "" {
-		return Endpoints{}, &Error{Op: "discovery", Msg: fmt.Sprintf("%s has no token_endpoint in its openid-configuration", u)}
+		return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s has no token_endpoint in its openid-configuration", u)}
 	}
 	return Endpoints{
 		DeviceAuthURL: d.DeviceAuthorizationEndpoint,
@@ -247,140 +272,6 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 		UserinfoURL:   d.UserinfoEndpoint,
 		RevokeURL:     d.RevocationEndpoint,
 	}, nil
-}
-
-// Error is an error answered by, or about, the provider: unreachable, an
-// HTTP error, a body that is not what the protocol promises. Op says what
-// we were doing.
-type Error struct {
-	Op     string
-	Status int    // HTTP status, 0 when no answer arrived
-	Code   string // the OAuth error code, when one was given
-	Msg    string
-	Err    error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Msg)
-	if e.Err != nil {
-		if e.Msg != "" {
-			b.WriteString(": ")
-		}
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Transient reports whether retrying may help: no answer, or a 5xx, or 429.
-func (e *Error) Transient() bool {
-	return e.Status == 0 && e.Code == "" || e.Status >= 500 || e.Status == http.StatusTooManyRequests
-}
-
-// GetJSON GETs u with a bearer token (when non-empty) and decodes the JSON
-// answer into v, reading at most MaxBody bytes.
-func GetJSON(ctx context.Context, c *http.Client, u string, header http.Header, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Accept", "application/json")
-	res, err := c.Do(req)
-	if err != nil {
-		return &Error{Op: "get", Msg: "cannot reach " + HostOf(u), Err: stripURL(err)}
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
-	if err != nil {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: "reading the answer of " + HostOf(u), Err: stripURL(err)}
-	}
-	if len(body) > MaxBody {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", HostOf(u), MaxBody)}
-	}
-	if res.StatusCode/100 != 2 {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered HTTP %d%s", HostOf(u), res.StatusCode, Snippet(res.Header, body))}
-	}
-	if !IsJSON(res.Header) && !json.Valid(body) {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered %s, not JSON", HostOf(u), mediaType(res.Header))}
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return &Error{Op: "get", Status: res.StatusCode, Msg: "malformed JSON from " + HostOf(u), Err: err}
-	}
-	return nil
-}
-
-// IsJSON reports whether the response says it is JSON.
-func IsJSON(h http.Header) bool {
-	mt := mediaType(h)
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
-
-func mediaType(h http.Header) string {
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || mt == "" {
-		return "an unknown content type"
-	}
-	return mt
-}
-
-// Snippet summarises an error body for a message: the OAuth error fields
-// when the body is JSON, or the content type otherwise. It never echoes an
-// HTML page into the terminal.
-func Snippet(h http.Header, body []byte) string {
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		Message     string `json:"message"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		switch {
-		case e.Error != "" && e.Description != "":
-			return fmt.Sprintf(": %s: %s", e.Error, Clip(e.Description, 300))
-		case e.Error != "":
-			return ": " + e.Error
-		case e.Message != "":
-			return ": " + Clip(e.Message, 300)
-		}
-	}
-	if len(body) == 0 {
-		return ""
-	}
-	return " (" + mediaType(h) + " body)"
-}
-
-// Clip shortens s to at most n bytes on a rune boundary.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// HostOf names the host of u for messages ("the provider" if u has none).
-func HostOf(u string) string {
-	if p, err := url.Parse(u); err == nil && p.Host != "" {
-		return p.Host
-	}
-	return "the provider"
-}
-
-// stripURL drops the URL from a *url.Error: our URLs carry no secrets, but
-// the messages read better as "cannot reach host: connection refused".
-func stripURL(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
-	}
-	return err
 }
 
 func containsFold(list []string, s string) bool {

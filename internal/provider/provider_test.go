@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 func TestPresets(t *testing.T) {
@@ -152,19 +153,19 @@ func TestIdentity(t *testing.T) {
 		name string
 		p    config.Profile
 		tok  *oauth2.Token
-		want Identity
+		want tokencache.Account
 	}{
 		{"github with hidden email", config.Profile{Provider: "github", ApiURL: srv.URL},
-			&oauth2.Token{AccessToken: "at"}, Identity{Name: "octocat", Email: "octo@example.com", Subject: "octocat"}},
+			&oauth2.Token{AccessToken: "at"}, tokencache.Account{Name: "octocat", Email: "octo@example.com", Subject: "octocat"}},
 		{"microsoft graph fills the gaps", config.Profile{Provider: "microsoft", Tenant: "common", UserinfoURL: srv.URL + "/me"},
 			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "s", "oid": "oid-1", "preferred_username": "megan@contoso.com"})}),
-			Identity{Name: "Megan B", Email: "megan@contoso.com", Subject: "oid-1"}},
+			tokencache.Account{Name: "Megan B", Email: "megan@contoso.com", Subject: "oid-1"}},
 		{"complete id_token needs no request", config.Profile{Provider: "oidc", Issuer: "https://unreachable.invalid", DeviceAuthURL: "https://x.invalid/d", TokenURL: "https://x.invalid/t"},
 			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "s", "name": "N", "email": "e@x"})}),
-			Identity{Name: "N", Email: "e@x", Subject: "s"}},
+			tokencache.Account{Name: "N", Email: "e@x", Subject: "s"}},
 		{"userinfo", config.Profile{Provider: "okta", Issuer: srv.URL, UserinfoURL: srv.URL + "/userinfo"},
 			(&oauth2.Token{AccessToken: "at"}).WithExtra(map[string]any{"id_token": jwt(map[string]any{"sub": "u1"})}),
-			Identity{Name: "Ui Name", Email: "ui@example.com", Subject: "u1"}},
+			tokencache.Account{Name: "Ui Name", Email: "ui@example.com", Subject: "u1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,46 +182,6 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
-func TestParseTokenResponse(t *testing.T) {
-	tests := []struct {
-		ct, body string
-		ok       bool
-		access   string
-		errCode  string
-	}{
-		{"application/json", `{"access_token":"a","expires_in":3600}`, true, "a", ""},
-		{"application/json; charset=utf-8", `{"error":"authorization_pending"}`, true, "", "authorization_pending"},
-		{"application/x-www-form-urlencoded", "access_token=gho_1&scope=repo%2Cgist&token_type=bearer", true, "gho_1", ""},
-		{"text/plain", "error=slow_down&interval=10", true, "", "slow_down"},
-		{"text/html", "<html>oops</html>", false, "", ""},
-		{"application/json", `{"access_token":"a"`, false, "", ""},
-		{"", `[1,2]`, false, "", ""},
-		{"application/x-www-form-urlencoded", "hello=world", false, "", ""},
-	}
-	for _, tt := range tests {
-		tr, err := ParseTokenResponse(http.Header{"Content-Type": {tt.ct}}, []byte(tt.body))
-		if (err == nil) != tt.ok {
-			t.Errorf("%q: err = %v", tt.body, err)
-			continue
-		}
-		if err == nil && (tr.AccessToken != tt.access || tr.Error != tt.errCode) {
-			t.Errorf("%q: got %+v", tt.body, tr)
-		}
-	}
-}
-
-func FuzzParseTokenResponse(f *testing.F) {
-	f.Add("application/json", []byte(`{"access_token":"a","expires_in":"12","scope":"x"}`))
-	f.Add("application/x-www-form-urlencoded", []byte("access_token=a&interval=5"))
-	f.Add("text/html", []byte("<html>"))
-	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		tr, err := ParseTokenResponse(http.Header{"Content-Type": {ct}}, body)
-		if err == nil && (tr.ExpiresIn < 0 || tr.Interval < 0 || tr.Raw == nil) {
-			t.Fatalf("bad parse %+v", tr)
-		}
-	})
-}
-
 func FuzzParseIDToken(f *testing.F) {
 	f.Add(jwt(map[string]any{"sub": "s", "name": "n"}))
 	f.Add("a.b.c")
@@ -229,10 +190,4 @@ func FuzzParseIDToken(f *testing.F) {
 		_, _ = ParseIDToken(raw)
 		_ = IDTokenIdentity((&oauth2.Token{}).WithExtra(map[string]any{"id_token": raw}))
 	})
-}
-
-func TestClip(t *testing.T) {
-	if got := Clip("héllo", 2); got != "h…" {
-		t.Fatalf("Clip cut a rune: %q", got)
-	}
 }

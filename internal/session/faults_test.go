@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -145,8 +146,8 @@ func TestProviderFaults(t *testing.T) {
 			p.spoil(f, 1, path("/device/auth"))
 			opts, _ := person(t, srv, approve)
 			_, err := s.Login(ctx, opts)
-			if exitcode.Of(err) != exitcode.Provider || err == nil || strings.Contains(err.Error(), "<") {
-				t.Fatalf("device authorization: %v (exit %d)", err, exitcode.Of(err))
+			if cli.Code(err) != exitcode.Provider || err == nil || strings.Contains(err.Error(), "<") {
+				t.Fatalf("device authorization: %v (exit %d)", err, cli.Code(err))
 			}
 
 			// Polling survives transient faults; the sign-in completes.
@@ -169,8 +170,8 @@ func TestProviderFaults(t *testing.T) {
 			p.spoil(f, 1, grant("refresh_token"))
 			_, err = s.Token(ctx, 2*time.Hour) // wants a refresh
 			var stale *session.StaleError
-			if !errors.As(err, &stale) || exitcode.Of(err) != exitcode.Provider {
-				t.Fatalf("refresh through %s: %v (exit %d)", f, err, exitcode.Of(err))
+			if !errors.As(err, &stale) || cli.Code(err) != exitcode.Provider {
+				t.Fatalf("refresh through %s: %v (exit %d)", f, err, cli.Code(err))
 			}
 			after, lerr := s.Store.Load("default")
 			if lerr != nil || after.RefreshToken != before.RefreshToken || after.AccessToken != e.AccessToken {
@@ -181,7 +182,7 @@ func TestProviderFaults(t *testing.T) {
 				// The provider rotated the refresh token and the answer was
 				// lost: the old one is spent. The person is asked to sign
 				// in again, with exit 4, not a confusing provider error.
-				if exitcode.Of(err) != exitcode.SignInRequired {
+				if cli.Code(err) != exitcode.SignInRequired {
 					t.Fatalf("after a lost rotation: %v", err)
 				}
 				return
@@ -192,7 +193,7 @@ func TestProviderFaults(t *testing.T) {
 
 			// Revocation: exit 6 and the cache is kept; --force forgets.
 			p.spoil(f, 1, path("/token/revocation"))
-			if _, err := s.Logout(ctx, false); exitcode.Of(err) != exitcode.Provider {
+			if _, err := s.Logout(ctx, false); cli.Code(err) != exitcode.Provider {
 				t.Fatalf("logout through %s: %v", f, err)
 			}
 			if _, err := s.Store.Load("default"); err != nil {

@@ -9,7 +9,11 @@
 // released: any number of concurrent `sidecar token` processes cause one
 // refresh, and nobody ever sends a spent refresh token.
 //
-// Errors returned here carry their exit code (package exitcode).
+// Outcomes are errors a caller branches on with errors.Is and errors.As:
+// ErrSignInRequired (*SignInError), deviceflow.ErrDeclined,
+// deviceflow.ErrExpired, ErrTimedOut, *ProviderError, *StaleError, and
+// tokencache.ErrNeedKey. Turning them into exit codes and advice is the
+// command line's job, not this package's.
 package session
 
 import (
@@ -19,13 +23,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -45,7 +48,28 @@ func (e *SignInError) Error() string {
 	return fmt.Sprintf("profile %s: sign-in required: %s", e.Profile, e.Reason)
 }
 func (e *SignInError) Unwrap() []error { return []error{ErrSignInRequired, e.Err} }
-func (e *SignInError) ExitCode() int   { return exitcode.SignInRequired }
+
+// ErrTimedOut means the sign-in was not completed before the caller's
+// deadline (tgauth --timeout) or a signal; the device code itself expiring
+// is deviceflow.ErrExpired.
+var ErrTimedOut = errors.New("the sign-in was not completed in time")
+
+// ProviderError is a failure at, or on the way to, the provider while
+// signing in, refreshing or revoking. The cause is usually an
+// *oauthhttp.Error.
+type ProviderError struct {
+	Profile string
+	Doing   string // "refreshing the token", "signing in", ...
+	// Var names a setting of the profile worth checking (its issuer or
+	// endpoint URL, or its client id), for advice.
+	Var string
+	Err error
+}
+
+func (e *ProviderError) Error() string {
+	return fmt.Sprintf("profile %s: %s: %v", e.Profile, e.Doing, e.Err)
+}
+func (e *ProviderError) Unwrap() error { return e.Err }
 
 // Session is one profile.
 type Session struct {
@@ -82,7 +106,7 @@ func (s *Session) Load() (*tokencache.Entry, error) {
 	case errors.Is(err, tokencache.ErrNotFound):
 		return nil, &SignInError{Profile: s.Profile, Reason: "not signed in", Err: err}
 	case errors.Is(err, tokencache.ErrNeedKey):
-		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("profile %s: %w: set SIDECAR_CACHE_KEY (or _FILE) to the key it was written with, or sign in again", s.Profile, err))
+		return nil, fmt.Errorf("profile %s: %w: set SIDECAR_CACHE_KEY (or _FILE) to the key it was written with, or sign in again", s.Profile, err)
 	case errors.Is(err, tokencache.ErrDamaged):
 		return nil, &SignInError{Profile: s.Profile, Reason: err.Error(), Err: err}
 	default:
@@ -147,7 +171,7 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	}
 	cfg, err := s.Provider.OAuth2(ctx)
 	if err != nil {
-		return nil, providerErr(s.Profile, "refreshing the token", err)
+		return nil, s.providerErr("refreshing the token", err)
 	}
 	// Once sent, a refresh must be seen through: if the provider rotates
 	// the refresh token and we stop listening (Ctrl-C, SIGTERM), the new
@@ -163,14 +187,14 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 			e.SignInRequired = true
 			e.Reason = "the provider refused the refresh token (invalid_grant)"
 			if re.ErrorDescription != "" {
-				e.Reason += ": " + provider.Clip(re.ErrorDescription, 200)
+				e.Reason += ": " + oauthhttp.Clip(re.ErrorDescription, 200)
 			}
 			if serr := s.Store.Save(e); serr != nil {
 				return nil, serr
 			}
 			return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
 		}
-		perr := providerErr(s.Profile, "refreshing the token", err)
+		perr := s.providerErr("refreshing the token", err)
 		if !force && e.Valid(s.now(), 0) {
 			// Still usable: hand it out and let the caller warn.
 			return e, &StaleError{Err: perr}
@@ -185,13 +209,13 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	if tok.RefreshToken != "" && tok.RefreshToken != e.RefreshToken {
 		e.RefreshToken = tok.RefreshToken
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = refreshExpiry(tok, now)
+		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
 	}
-	if sc := grantedScopes(tok); sc != nil {
+	if sc := provider.GrantedScopes(tok); sc != nil {
 		e.ScopesGranted = sc
 	}
 	if id := provider.IDTokenIdentity(tok); id.Subject != "" {
-		e.Account = mergeAccount(e.Account, id)
+		e.Account = id.Merge(e.Account)
 	}
 	if err := s.Store.Save(e); err != nil {
 		return nil, err
@@ -218,7 +242,7 @@ type LoginOptions struct {
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
 	cfg, err := s.Provider.OAuth2(ctx)
 	if err != nil {
-		return nil, providerErr(s.Profile, "starting the sign-in", err)
+		return nil, s.providerErr("starting the sign-in", err)
 	}
 	f := &deviceflow.Flow{
 		Config:           cfg,
@@ -232,17 +256,17 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	switch {
 	case err == nil:
 	case errors.Is(err, deviceflow.ErrDeclined):
-		return nil, exitcode.With(exitcode.Declined, err)
+		return nil, err
 	case errors.Is(err, deviceflow.ErrExpired):
-		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts))
+		return nil, fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts)
 	case ctx.Err() != nil:
 		// Our own deadline (tgauth --timeout) or a signal, not a request
 		// timeout (those are provider errors).
-		return nil, exitcode.With(exitcode.TimedOut, fmt.Errorf("the sign-in was not completed in time: %w", ctx.Err()))
+		return nil, fmt.Errorf("%w: %w", ErrTimedOut, ctx.Err())
 	default:
-		var pe *provider.Error
+		var pe *oauthhttp.Error
 		if errors.As(err, &pe) {
-			return nil, providerErr(s.Profile, "signing in", err)
+			return nil, s.providerErr("signing in", err)
 		}
 		return nil, err
 	}
@@ -255,7 +279,7 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		RefreshToken:    tok.RefreshToken,
 		Expiry:          tok.Expiry,
 		ScopesRequested: s.Provider.Scopes,
-		ScopesGranted:   grantedScopes(tok),
+		ScopesGranted:   provider.GrantedScopes(tok),
 		SignedInAt:      now,
 	}
 	if e.ScopesGranted == nil {
@@ -264,12 +288,11 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	if e.RefreshToken != "" {
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = refreshExpiry(tok, now)
+		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
 	}
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
-	id, _ := s.Provider.Identity(ctx, tok)
-	e.Account = tokencache.Account{Name: id.Name, Email: id.Email, Subject: id.Subject}
+	e.Account, _ = s.Provider.Identity(ctx, tok)
 
 	unlock, err := s.Store.Lock(ctx, s.Profile)
 	if err != nil {
@@ -313,7 +336,7 @@ func (s *Session) Logout(ctx context.Context, force bool) (LogoutResult, error) 
 		ok, err := s.revoke(ctx, e)
 		switch {
 		case err != nil && !force:
-			return NotSignedIn, providerErr(s.Profile, "revoking the token", err)
+			return NotSignedIn, s.providerErr("revoking the token", err)
 		case err == nil && ok:
 			res = Revoked
 		case err == nil:
@@ -339,76 +362,42 @@ func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error)
 	if s.Provider.ClientSecret != "" {
 		v.Set("client_secret", s.Provider.ClientSecret)
 	}
-	res, err := provider.PostForm(ctx, s.HTTP, ep.RevokeURL, v)
+	res, err := oauthhttp.PostForm(ctx, s.HTTP, ep.RevokeURL, v)
 	if err != nil {
 		return false, err
 	}
 	// RFC 7009 §2.2: 200 whether or not the token was valid.
 	if res.Status != http.StatusOK {
-		return false, &provider.Error{Op: "revoke", Status: res.Status,
-			Msg: fmt.Sprintf("the provider refused the revocation (HTTP %d%s)", res.Status, provider.Snippet(res.Header, res.Body))}
+		return false, &oauthhttp.Error{Op: "revoke", Status: res.Status,
+			Msg: fmt.Sprintf("the provider refused the revocation (HTTP %d%s)", res.Status, oauthhttp.Snippet(res.Header, res.Body))}
 	}
 	return true, nil
 }
 
-// providerErr wraps a provider failure with exit code 6 and the profile.
-func providerErr(profile, doing string, err error) error {
+// providerErr describes a provider failure for a person: the host once,
+// the OAuth error fields, never an HTML page, and the setting to check.
+func (s *Session) providerErr(doing string, err error) error {
+	v := s.Provider.AddressVar()
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = &provider.Error{Op: ue.Op, Msg: "cannot reach " + provider.HostOf(ue.URL), Err: ue.Err}
+		err = oauthhttp.Unreachable(ue.URL, ue.Err)
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		msg := re.ErrorCode
 		if msg == "" && re.Response != nil {
-			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, provider.Snippet(re.Response.Header, re.Body))
+			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, oauthhttp.Snippet(re.Response.Header, re.Body))
 		}
 		if re.ErrorDescription != "" {
-			msg += ": " + provider.Clip(re.ErrorDescription, 300)
+			msg += ": " + oauthhttp.Clip(re.ErrorDescription, 300)
 		}
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
-			msg += " (check OAUTH_CLIENT_ID and the app registration at the provider)"
+			v = s.Provider.Var("CLIENT_ID")
+			msg += " (check " + v + " and the app registration at the provider)"
 		}
-		err = &provider.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
+		err = &oauthhttp.Error{Op: "token", Code: re.ErrorCode, Msg: msg}
 	}
-	return exitcode.With(exitcode.Provider, fmt.Errorf("profile %s: %s: %w", profile, doing, err))
-}
-
-// grantedScopes reads the token response's scope (space separated; GitHub
-// uses commas). nil means the provider did not say.
-func grantedScopes(tok *oauth2.Token) []string {
-	raw, _ := tok.Extra("scope").(string)
-	if strings.TrimSpace(raw) == "" {
-		return nil
-	}
-	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' })
-}
-
-func refreshExpiry(tok *oauth2.Token, now time.Time) time.Time {
-	var secs int64
-	switch v := tok.Extra("refresh_token_expires_in").(type) {
-	case float64:
-		secs = int64(v)
-	case string:
-		fmt.Sscan(v, &secs)
-	}
-	if secs <= 0 {
-		return time.Time{}
-	}
-	return now.Add(time.Duration(secs) * time.Second)
-}
-
-func mergeAccount(a tokencache.Account, id provider.Identity) tokencache.Account {
-	if id.Name != "" {
-		a.Name = id.Name
-	}
-	if id.Email != "" {
-		a.Email = id.Email
-	}
-	if id.Subject != "" {
-		a.Subject = id.Subject
-	}
-	return a
+	return &ProviderError{Profile: s.Profile, Doing: doing, Var: v, Err: err}
 }
 
 // ClaimNotice reports whether the person should now be told that this

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -116,7 +117,7 @@ func TestLoginRefreshRotateRevoke(t *testing.T) {
 	if stats, _ := srv.Stats(ctx); stats.Revocations != 1 {
 		t.Fatal("no revocation request")
 	}
-	if _, err := s.Token(ctx, 0); !errors.Is(err, session.ErrSignInRequired) || exitcode.Of(err) != exitcode.SignInRequired {
+	if _, err := s.Token(ctx, 0); !errors.Is(err, session.ErrSignInRequired) || cli.Code(err) != exitcode.SignInRequired {
 		t.Fatalf("after logout: %v", err)
 	}
 	// Putting the revoked grant back proves the provider forgot it.
@@ -139,8 +140,8 @@ func TestLoginDeclined(t *testing.T) {
 	s := newSession(t, srv, nil)
 	opts, _ := person(t, srv, func(c deviceflow.Code) error { return srv.Deny(context.Background(), c.UserCode) })
 	_, err := s.Login(context.Background(), opts)
-	if !errors.Is(err, deviceflow.ErrDeclined) || exitcode.Of(err) != exitcode.Declined {
-		t.Fatalf("err = %v (exit %d)", err, exitcode.Of(err))
+	if !errors.Is(err, deviceflow.ErrDeclined) || cli.Code(err) != exitcode.Declined {
+		t.Fatalf("err = %v (exit %d)", err, cli.Code(err))
 	}
 	if _, err := s.Store.Load("default"); !errors.Is(err, tokencache.ErrNotFound) {
 		t.Fatal("a declined sign-in wrote a cache")
@@ -173,8 +174,8 @@ func TestTimedOutAfterAllRestarts(t *testing.T) {
 	s.Restarts = 1
 	opts, shown := person(t, srv, func(deviceflow.Code) error { return nil })
 	_, err := s.Login(context.Background(), opts)
-	if exitcode.Of(err) != exitcode.TimedOut || !errors.Is(err, deviceflow.ErrExpired) {
-		t.Fatalf("err = %v (exit %d)", err, exitcode.Of(err))
+	if cli.Code(err) != exitcode.TimedOut || !errors.Is(err, deviceflow.ErrExpired) {
+		t.Fatalf("err = %v (exit %d)", err, cli.Code(err))
 	}
 	if len(*shown) != 2 {
 		t.Fatalf("%d codes shown, want 2", len(*shown))
@@ -235,7 +236,7 @@ func TestEncryptedCache(t *testing.T) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	s.Store, _ = tokencache.Open(dir, nil)
-	if _, err := s.Token(context.Background(), 0); exitcode.Of(err) != exitcode.Usage || !errors.Is(err, tokencache.ErrNeedKey) {
+	if _, err := s.Token(context.Background(), 0); cli.Code(err) != exitcode.Usage || !errors.Is(err, tokencache.ErrNeedKey) {
 		t.Fatalf("no key: %v", err)
 	}
 }
@@ -254,8 +255,8 @@ func TestProviderUnreachable(t *testing.T) {
 		t.Fatalf("Token while down = %v, %v", got, err)
 	}
 	time.Sleep(time.Until(e.Expiry) + 100*time.Millisecond)
-	if _, err := s.Token(context.Background(), 0); exitcode.Of(err) != exitcode.Provider {
-		t.Fatalf("expired while down: %v (exit %d)", err, exitcode.Of(err))
+	if _, err := s.Token(context.Background(), 0); cli.Code(err) != exitcode.Provider {
+		t.Fatalf("expired while down: %v (exit %d)", err, cli.Code(err))
 	}
 	// Nothing was lost: the refresh token is still in the cache.
 	if after, _ := s.Store.Load("default"); after.RefreshToken != e.RefreshToken || after.SignInRequired {

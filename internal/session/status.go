@@ -2,7 +2,6 @@ package session
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -59,7 +58,7 @@ func (s *Session) Status() (Status, error) {
 	if len(e.ScopesRequested) > 0 {
 		st.ScopesRequested = e.ScopesRequested
 	}
-	st.ScopesNotGranted = missingScopes(st.ScopesRequested, st.ScopesGranted, e.RefreshToken != "", s.Provider.Kind)
+	st.ScopesNotGranted = s.Provider.NotGranted(st.ScopesRequested, st.ScopesGranted, e.RefreshToken != "")
 	st.HasRefreshToken = e.RefreshToken != ""
 	st.AccessTokenExpiresAt = timePtr(e.Expiry)
 	st.RefreshTokenIssuedAt = timePtr(e.RefreshIssuedAt)
@@ -79,33 +78,6 @@ func (s *Session) Status() (Status, error) {
 	return st, nil
 }
 
-// missingScopes lists requested scopes the provider did not grant.
-// Microsoft answers with resource-qualified names and leaves out the
-// OpenID scopes, so those are compared loosely; offline_access shows as a
-// held refresh token rather than in the scope list.
-func missingScopes(requested, granted []string, hasRefresh bool, kind string) []string {
-	norm := func(s string) string {
-		s = strings.ToLower(s)
-		return strings.TrimPrefix(s, "https://graph.microsoft.com/")
-	}
-	have := map[string]bool{}
-	for _, g := range granted {
-		have[norm(g)] = true
-	}
-	missing := []string{}
-	for _, r := range requested {
-		n := norm(r)
-		switch {
-		case have[n]:
-		case n == "offline_access" && hasRefresh:
-		case kind == "microsoft" && (n == "openid" || n == "profile" || n == "email" || n == "offline_access"):
-		default:
-			missing = append(missing, r)
-		}
-	}
-	return missing
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -119,4 +91,13 @@ func timePtr(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
+}
+
+// NotGranted lists the requested scopes the provider did not grant.
+func (s *Session) NotGranted(e *tokencache.Entry) []string {
+	req := e.ScopesRequested
+	if len(req) == 0 {
+		req = s.Provider.Scopes
+	}
+	return s.Provider.NotGranted(req, e.ScopesGranted, e.RefreshToken != "")
 }

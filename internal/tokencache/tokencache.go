@@ -54,11 +54,29 @@ var (
 	ErrNeedKey = errors.New("the token cache is encrypted and no key is set")
 )
 
-// Account is who signed in.
+// Account is who signed in: the label of a sign-in, from the id_token or
+// the provider's user endpoint (provider.Identity), kept in the cache.
 type Account struct {
 	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Subject string `json:"subject,omitempty"`
+}
+
+// Complete reports whether the account names a person well enough to show.
+func (a Account) Complete() bool { return a.Subject != "" && a.Name != "" && a.Email != "" }
+
+// Merge fills the empty fields of a from o.
+func (a Account) Merge(o Account) Account {
+	if a.Name == "" {
+		a.Name = o.Name
+	}
+	if a.Email == "" {
+		a.Email = o.Email
+	}
+	if a.Subject == "" {
+		a.Subject = o.Subject
+	}
+	return a
 }
 
 // String names the account for people: "Name (email)", or whichever of

@@ -1,4 +1,13 @@
-package provider
+// Package oauthhttp is the OAuth 2.0 wire: form POSTs and JSON GETs
+// through a size limit, token endpoint answers (RFC 6749 §5.1, §5.2) in
+// JSON or GitHub's form encoding, and one error type for everything a
+// provider answers or fails to answer.
+//
+// It exists so that the RFC 8628 client (deviceflow), the provider presets
+// (provider) and the session can share one careful HTTP layer without the
+// device flow depending on environment configuration: it imports nothing
+// of devicegate's.
+package oauthhttp
 
 import (
 	"context"
@@ -31,12 +40,12 @@ func PostForm(ctx context.Context, c *http.Client, u string, v url.Values) (*Res
 	req.Header.Set("Accept", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return nil, &Error{Op: "post", Msg: "cannot reach " + HostOf(u), Err: stripURL(err)}
+		return nil, Unreachable(u, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
 	if err != nil {
-		return nil, &Error{Op: "post", Msg: "reading the answer of " + HostOf(u), Err: stripURL(err)}
+		return nil, &Error{Op: "post", Msg: "reading the answer of " + HostOf(u), Err: netCause(err)}
 	}
 	if len(body) > MaxBody {
 		return nil, &Error{Op: "post", Status: res.StatusCode, Msg: fmt.Sprintf("%s answered more than %d bytes", HostOf(u), MaxBody)}

@@ -1,16 +1,17 @@
-package session
+package cli
 
 import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // Event is one line of `sidecar login --json` and `tgauth --json`: the
 // progress of a sign-in, for an agent to follow. It never holds a token or
-// the device code.
+// the device code. The shape is the command line's contract with agents,
+// so it lives here, with the other output, not in session.
 type Event struct {
 	Event string `json:"event"` // code, restart, signed_in, already_signed_in, error
 
@@ -44,7 +45,7 @@ func (ev Event) Account() tokencache.Account {
 
 // CodeEvent describes a fresh code: "code" for the first, "restart" for a
 // new one after an expiry.
-func (s *Session) CodeEvent(c deviceflow.Code) Event {
+func CodeEvent(s *session.Session, c deviceflow.Code) Event {
 	ev := Event{
 		Event: "code", Profile: s.Profile, Provider: s.Provider.Kind,
 		UserCode: c.UserCode, VerificationURI: c.VerificationURI,
@@ -60,7 +61,7 @@ func (s *Session) CodeEvent(c deviceflow.Code) Event {
 }
 
 // SignedInEvent describes a completed (or existing) sign-in.
-func (s *Session) SignedInEvent(kind string, e *tokencache.Entry) Event {
+func SignedInEvent(s *session.Session, kind string, e *tokencache.Entry) Event {
 	return Event{
 		Event: kind, Profile: s.Profile, Provider: s.Provider.Kind,
 		Name: e.Account.Name, Email: e.Account.Email, Subject: e.Account.Subject,
@@ -71,14 +72,5 @@ func (s *Session) SignedInEvent(kind string, e *tokencache.Entry) Event {
 
 // ErrorEvent describes a failure with its exit code.
 func ErrorEvent(err error) Event {
-	return Event{Event: "error", Code: exitcode.Of(err), Message: err.Error()}
-}
-
-// NotGranted lists the requested scopes the provider did not grant.
-func (s *Session) NotGranted(e *tokencache.Entry) []string {
-	req := e.ScopesRequested
-	if len(req) == 0 {
-		req = s.Provider.Scopes
-	}
-	return missingScopes(req, e.ScopesGranted, e.RefreshToken != "", s.Provider.Kind)
+	return Event{Event: "error", Code: Code(err), Message: err.Error()}
 }

@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/tokencache"
+)
+
+// Program is one of the commands built on this package. Messages carry
+// its name, and advice names its own way to get help.
+type Program struct {
+	Name string // "sidecar: error: ..."
+	Help string // the command that prints usage
+}
+
+// The programs.
+var (
+	Sidecar = Program{Name: "sidecar", Help: "sidecar help"}
+	Tgauth  = Program{Name: "tgauth", Help: "tgauth --help"}
+)
+
+// outcome is one row of the table: the errors it matches, the exit code
+// (README "Exit codes"), and what to tell the person next.
+type outcome struct {
+	match func(error) bool
+	code  int
+	hints func(p Program, err error) []string
+}
+
+// outcomes is every way a command can fail, first match wins. The domain
+// packages return sentinels and typed errors; this table alone decides
+// what an agent (the exit code) and a person (the hint lines) are told.
+var outcomes = []outcome{
+	// A code decided by the command itself: `sidecar run`'s 127, `sidecar
+	// api`'s failure on a non-2xx answer, an outcome rebuilt from the
+	// detached refresh process.
+	{match: isA[codedError], code: -1},
+	{match: isA[*UsageError], code: exitcode.Usage,
+		hints: func(p Program, _ error) []string { return []string{"run `" + p.Help + "` for usage"} }},
+	// The message already says what to set (SIDECAR_CACHE_KEY).
+	{match: is(tokencache.ErrNeedKey), code: exitcode.Usage},
+	{match: isA[*config.Error], code: exitcode.Usage,
+		hints: always("see .env.example for every variable and its format")},
+	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired,
+		hints: always("send /auth to your Telegram bot, or run `tgauth` (or `sidecar login` in a terminal) to sign in again")},
+	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
+		hints: always("send /auth again when you want to allow it")},
+	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
+	{match: is(session.ErrTimedOut), code: exitcode.TimedOut, hints: newCode},
+	{match: isA[*telegram.OpError], code: exitcode.Telegram},
+	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
+	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
+}
+
+// Code returns the exit code for err: 0 for nil, the code of the first
+// row of the table that matches, and 1 (an unexpected failure) otherwise.
+func Code(err error) int {
+	code, _ := classify(Sidecar, err)
+	return code
+}
+
+func classify(p Program, err error) (int, []string) {
+	if err == nil {
+		return exitcode.OK, nil
+	}
+	for _, o := range outcomes {
+		if !o.match(err) {
+			continue
+		}
+		code := o.code
+		if code < 0 {
+			var c codedError
+			errors.As(err, &c)
+			code = c.ExitCode()
+		}
+		var hints []string
+		if o.hints != nil {
+			hints = o.hints(p, err)
+		}
+		return code, hints
+	}
+	return exitcode.Failure, nil
+}
+
+// Report prints err in the house style, "prog: error: ..." and then any
+// "prog: hint: ..." lines, and returns its exit code.
+func (p Program) Report(stderr io.Writer, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitcode.OK
+	}
+	code, hints := classify(p, err)
+	fmt.Fprintf(stderr, "%s: error: %s\n", p.Name, oneLine(err.Error()))
+	for _, h := range hints {
+		fmt.Fprintf(stderr, "%s: hint: %s\n", p.Name, h)
+	}
+	return code
+}
+
+// Hints tells the person what to do next about err.
+func (p Program) Hints(err error) []string {
+	_, h := classify(p, err)
+	return h
+}
+
+// ExitError gives an error an exit code decided by the command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode implements Coder.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// Coder is an error that knows its exit code; the outermost one wins.
+type Coder interface{ ExitCode() int }
+
+type codedError interface {
+	error
+	Coder
+}
+
+// Exit wraps err so that it exits with code. A nil err stays nil.
+func Exit(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+func isA[T error](err error) bool {
+	var t T
+	return errors.As(err, &t)
+}
+
+func always(h ...string) func(Program, error) []string {
+	return func(Program, error) []string { return h }
+}
+
+func newCode(Program, error) []string {
+	return []string{"send /auth (or run `tgauth`) to get a new code, and enter it before it expires"}
+}
+
+// unreachable advises on a provider that did not answer at all: the host
+// is in the message once; say what to check.
+func unreachable(_ Program, err error) []string {
+	var oe *oauthhttp.Error
+	if !errors.As(err, &oe) || oe.Host == "" {
+		return nil
+	}
+	h := "check that " + oe.Host + " is reachable from here (network, DNS, HTTPS_PROXY)"
+	var pe *session.ProviderError
+	if errors.As(err, &pe) && pe.Var != "" {
+		h += " and that " + pe.Var + " is right"
+	}
+	return []string{h}
+}
+
+func oneLine(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")
+}
