@@ -53,7 +53,7 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 func writeKeyFile(path string) (created bool, err error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if _, perr := tokencache.ParseKey(string(b)); perr != nil {
-			return false, exitcode.With(exitcode.Usage, fmt.Errorf("keygen: %s exists but holds no cache key (left alone): %w", path, perr))
+			return false, cli.Exit(exitcode.Usage, fmt.Errorf("keygen: %s exists but holds no cache key (left alone): %w", path, perr))
 		}
 		return false, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
