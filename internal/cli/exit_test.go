@@ -68,7 +68,10 @@ func TestTable(t *testing.T) {
 		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
 		{"telegram", Tgauth, &telegram.OpError{Op: "sending", Err: telegram.ErrUnreachable}, exitcode.Telegram, ""},
 		{"unreachable", Sidecar, unreachable, exitcode.Provider, "check that idp.example.com is reachable from here (network, DNS, HTTPS_PROXY) and that OAUTH_WORK_ISSUER is right"},
-		{"provider answer", Sidecar, &session.ProviderError{Err: &oauthhttp.Error{Status: 400, Code: "invalid_client"}}, exitcode.Provider, ""},
+		{"provider answer", Sidecar, &session.ProviderError{Err: &oauthhttp.Error{Status: 400, Code: "invalid_grant"}}, exitcode.Provider, ""},
+		{"unknown client", Sidecar, &session.ProviderError{Var: "OAUTH_CLIENT_ID", Err: &oauthhttp.Error{Status: 401, Code: "invalid_client"}}, exitcode.Provider,
+			"check OAUTH_CLIENT_ID and the app registration at the provider"},
+		{"unauthorized client", Sidecar, &oauthhttp.Error{Status: 400, Code: "unauthorized_client"}, exitcode.Provider, "check the client id and the app registration"},
 		{"stale", Sidecar, &session.StaleError{Err: unreachable}, exitcode.Provider, "check that idp.example.com"},
 		{"other", Sidecar, errors.New("boom"), exitcode.Failure, ""},
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -374,7 +373,9 @@ func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 
 func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	if id != s.opts.ClientID {
-		return nil, fmt.Errorf("unknown client %q", id)
+		// invalid_client, not a plain error: the library turns those into
+		// server_error (HTTP 500) on the device authorization endpoint.
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	return client{id: id, idTokenTTL: s.opts.AccessTokenTTL}, nil
 }
