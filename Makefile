@@ -6,7 +6,7 @@ NODE_DIR := internal/oidctest/node
 
 test: test-go docker-e2e demo-e2e
 
-# Everything but the Docker suite.
+# Everything but the Docker suites.
 test-go: deps check unit fuzz-short
 
 # The test identity provider (oidc-provider) comes from the npm registry,
