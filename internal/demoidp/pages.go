@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -75,21 +74,23 @@ func (g *pages) device(w http.ResponseWriter, r *http.Request) {
 }
 
 // normalizeCode accepts what a person types: any case, with or without the
-// dash, surrounding spaces (RFC 8628 §6.1).
+// dash, surrounding spaces (RFC 8628 §6.1). Codes are ASCII letters; other
+// characters are dropped, and the result is at most 8 of them.
 func normalizeCode(s string) string {
-	s = strings.ToUpper(strings.Map(func(r rune) rune {
-		if r == '-' || r == ' ' {
-			return -1
+	b := make([]byte, 0, 9)
+	for i := 0; i < len(s) && len(b) < 8; i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			b = append(b, c-'a'+'A')
+		case 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			b = append(b, c)
 		}
-		return r
-	}, s))
-	if len(s) > 8 {
-		s = s[:8]
 	}
-	if len(s) == 8 {
-		return s[:4] + "-" + s[4:]
+	if len(b) == 8 {
+		return string(b[:4]) + "-" + string(b[4:])
 	}
-	return s
+	return string(b)
 }
 
 func (g *pages) signIn(w http.ResponseWriter, r *http.Request) {
