@@ -1,4 +1,5 @@
 # The sidecar image: sidecar and tgauth, static, on distroless.
+# Dockerfile.tool builds the same with your own command-line tool in it.
 #
 #   docker build -t devicegate/sidecar:local --build-arg VERSION=$(git describe --tags --always) .
 #

@@ -20,11 +20,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 check:
 	@out=$$(gofmt -l cmd internal bench skills e2e 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Provider-backed tests skip when the npm packages are missing; here they
+# must run.
 unit:
-	$(GO) test -race -count=1 ./...
+	DEVICEGATE_REQUIRE_PROVIDER=1 $(GO) test -race -count=1 ./...
 
 # Each fuzz target briefly; `make fuzz-long FUZZTIME=10m` for a real run.
 FUZZTIME ?= 5s

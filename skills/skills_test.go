@@ -110,7 +110,7 @@ func TestSkillsFollowOpenClawRules(t *testing.T) {
 // options the guard refuses (another user, privileges, env overrides).
 func TestSkillCommandsAreAllowedByTheGuard(t *testing.T) {
 	allowed := dockerguard.DefaultAllowCommands()
-	total := 0
+	total, runs := 0, 0
 	for _, dir := range skillDirs(t) {
 		s := parse(t, dir)
 		for _, line := range commands(s.body) {
@@ -131,10 +131,18 @@ func TestSkillCommandsAreAllowedByTheGuard(t *testing.T) {
 			if !slices.Contains(allowed, args[1]) {
 				t.Errorf("%s: %q is not on the guard's allowlist %v: %q", dir, args[1], allowed, line)
 			}
+			// sidecar run: the guard must read the same program from the
+			// command line (gh, which the README's example allows).
+			if len(args) > 2 && args[1] == "sidecar" && args[2] == "run" {
+				runs++
+				if tool, err := dockerguard.SidecarRunTool(args[3:]); err != nil || tool != "gh" {
+					t.Errorf("%s: the guard reads program %q (%v) from %q, want gh", dir, tool, err, line)
+				}
+			}
 		}
 	}
-	if total < 4 {
-		t.Fatalf("only %d docker exec commands found: the check would prove little", total)
+	if total < 4 || runs < 1 {
+		t.Fatalf("only %d docker exec commands found, %d of sidecar run: the check would prove little", total, runs)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
 
-const apiUsage = `usage: sidecar api [--profile P] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
+const apiUsage = `usage: sidecar api [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
 
 Calls the provider's API (OAUTH_API_URL) with a valid access token and
-prints the response body. -d @- reads the body from standard input. A non-2xx answer prints its status to stderr and exits 1.`
+prints the response body. With --scope the token is for just those scopes;
+a URL-shaped scope (https://management.azure.com/.default) also lets the
+token go to that resource's origin, as a full URL. -d @- reads the body from standard input. A non-2xx answer prints its status to stderr and exits 1.`
 
 // maxAPIBody bounds a request body read from a file or stdin.
 const maxAPIBody = 64 << 20
@@ -34,6 +37,7 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	data := fs.String("d", "", "request body, or @- for stdin")
 	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	scope := fs.String("scope", "", "a token for just these scopes (space separated)")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -72,19 +76,26 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cli.Usagef("-X %q is not an HTTP method", *method)
 	}
 
+	scopes, err := parseScopes(*scope)
+	if err != nil {
+		return err
+	}
 	s, err := openDetached(*profile)
 	if err != nil {
 		return err
+	}
+	if s.Provider.AWS != nil {
+		return cli.Usagef("api does not call AWS (requests there are signed with role credentials): use `sidecar run -- aws ...`")
 	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
 		return cli.Exit(exitcode.Provider, err)
 	}
-	target, err := apiURL(ep.APIURL, pos[0], s.Profile, s.Provider.Var("API_URL"))
+	target, err := apiURL(ep.APIURL, pos[0], s.Profile, s.Provider.Var("API_URL"), resourceOrigins(scopes)...)
 	if err != nil {
 		return err
 	}
-	e, err := validToken(ctx, s, *minTTL, stderr)
+	e, err := validToken(ctx, s, *minTTL, scopes, stderr)
 	if err != nil {
 		return err
 	}
@@ -147,10 +158,23 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
+// resourceOrigins are the origins named by URL-shaped scopes: a token for
+// https://management.azure.com/.default is meant for management.azure.com.
+func resourceOrigins(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		if u, err := url.Parse(sc); err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil {
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
+	}
+	return out
+}
+
 // apiURL joins a path onto the API base, or checks that a full URL points
 // at the API's own origin: the token must never be sent anywhere else.
-// apiVar names the profile's API URL variable (OAUTH_WORK_API_URL).
-func apiURL(base, arg, profile, apiVar string) (string, error) {
+// apiVar names the profile's API URL variable (OAUTH_WORK_API_URL). also
+// lists more origins the token is meant for (resourceOrigins).
+func apiURL(base, arg, profile, apiVar string, also ...string) (string, error) {
 	if base == "" {
 		return "", &config.Error{Msg: fmt.Sprintf("profile %s has no API URL: set %s", profile, apiVar)}
 	}
@@ -163,7 +187,7 @@ func apiURL(base, arg, profile, apiVar string) (string, error) {
 		if err != nil {
 			return "", cli.Usagef("invalid URL %q", arg)
 		}
-		if u.Scheme != b.Scheme || u.Host != b.Host {
+		if (u.Scheme != b.Scheme || u.Host != b.Host) && !slices.Contains(also, u.Scheme+"://"+u.Host) {
 			return "", cli.Usagef("refusing to send the token to %s://%s: sidecar api only calls %s://%s (%s)", u.Scheme, u.Host, b.Scheme, b.Host, apiVar)
 		}
 		return u.String(), nil

@@ -133,6 +133,22 @@ func TestCLIEndToEnd(t *testing.T) {
 	if r.code != 7 || strings.TrimSpace(r.stdout) != "ran" {
 		t.Fatalf("run: %+v", r)
 	}
+	// run hides the token cache and our secret files from CMD and what it
+	// starts (Landlock), and gives it none of our configuration.
+	botFile := filepath.Join(t.TempDir(), "bot_token")
+	if err := os.WriteFile(botFile, []byte("bot-secret-value-123"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := strings.TrimPrefix(env[2], "XDG_DATA_HOME=")
+	r = sidecar(t, append(env, "TELEGRAM_BOT_TOKEN_FILE="+botFile), "run", "--", "sh", "-c",
+		`cat "$0"; cat "$1"/devicegate/default.token; sh -c 'cat "$0"' "$0"; env | grep -E '^(OAUTH|SIDECAR|TELEGRAM)_'; test -n "$ACCESS_TOKEN" && echo token-ok`,
+		botFile, dataDir)
+	if strings.Contains(r.stderr, "warning:") && strings.Contains(r.stderr, "Landlock") {
+		t.Logf("no Landlock here, hidden files not checked: %s", r.stderr)
+	} else if strings.TrimSpace(r.stdout) != "token-ok" || strings.Count(r.stderr, "Permission denied") != 3 ||
+		strings.Contains(r.stdout+r.stderr, "bot-secret-value-123") || strings.Contains(r.stdout+r.stderr, "refresh_token") {
+		t.Fatalf("run read hidden files or saw our configuration: %+v", r)
+	}
 	r = sidecar(t, env, "run", "--", "no-such-command-xyz")
 	if r.code != 127 || !strings.Contains(r.stderr, "cannot run no-such-command-xyz") {
 		t.Fatalf("run missing command: %+v", r)

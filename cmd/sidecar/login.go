@@ -18,15 +18,18 @@ import (
 	"github.com/devicegate/devicegate/internal/session"
 )
 
-const loginUsage = `usage: sidecar login [--profile P] [--json]
+const loginUsage = `usage: sidecar login [--profile P] [--once] [--json]
 
 Signs in with a device code: open the URL on any device, enter the code,
-and approve. With --json, prints one JSON event per line.`
+and approve. With --once, a one-off grant: no refresh token is kept, so
+access ends when the access token expires. With --json, prints one JSON
+event per line.`
 
 func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
 	profile := fs.String("profile", "", "profile to sign in")
 	asJSON := fs.Bool("json", false, "print JSON events")
+	once := fs.Bool("once", false, "a one-off grant: keep no refresh token")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +43,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var (
 		out  = &terminal{w: stdout, tty: isTTY(stdout)}
-		opts session.LoginOptions
+		opts = session.LoginOptions{OneOff: *once}
 	)
 	enc := json.NewEncoder(stdout)
 	if *asJSON {
@@ -63,6 +66,9 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Granted scopes: %s\n", strings.Join(e.ScopesGranted, " "))
 	if miss := s.NotGranted(e); len(miss) > 0 {
 		fmt.Fprintf(stdout, "Not granted: %s\n", strings.Join(miss, " "))
+	}
+	if e.OneOff {
+		fmt.Fprintf(stdout, "One-off grant: access ends at %s; no refresh token is kept.\n", e.Expiry.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

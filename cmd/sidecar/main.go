@@ -20,12 +20,14 @@ var prog = cli.Sidecar
 const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
 
 Usage:
-  sidecar login   [--profile P] [--json]            sign in with a device code
-  sidecar token   [--profile P] [--min-ttl D] [--json]
+  sidecar login   [--profile P] [--once] [--json]   sign in with a device code
+  sidecar token   [--profile P] [--min-ttl D] [--scope 'S1 S2'] [--json]
                                                     print a valid access token
-  sidecar run     [--profile P] [--env NAME]... -- CMD [ARGS...]
+  sidecar token   [--profile P] --aws-credentials   AWS role credentials (credential_process)
+  sidecar run     [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]
                                                     run CMD with the token in ACCESS_TOKEN
-  sidecar api     [--profile P] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
+                                                    (aws: with AWS_ACCESS_KEY_ID etc.)
+  sidecar api     [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
                                                     call the provider's API
   sidecar status  [--profile P | --all] [--json]    who is signed in, scopes, expiry
   sidecar logout  [--profile P] [--force]           revoke at the provider and forget
@@ -81,6 +83,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = health(rest, stdout, stderr)
 	case refreshCmd:
 		return refreshChild(rest, stderr)
+	case confinedCmd:
+		return confinedChild(rest, stderr)
 	case "keygen":
 		err = keygen(rest, stdout, stderr)
 	case "version", "--version", "-v":

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,8 +39,8 @@ type refreshResult struct {
 }
 
 // detach returns a session.Detach that refreshes profile in a child.
-func detach(profile string) func(ctx context.Context, minTTL time.Duration) error {
-	return func(ctx context.Context, minTTL time.Duration) error {
+func detach(profile string) func(ctx context.Context, minTTL time.Duration, scopes []string) error {
+	return func(ctx context.Context, minTTL time.Duration, scopes []string) error {
 		self, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("finding the sidecar binary: %w", err)
@@ -49,7 +50,11 @@ func detach(profile string) func(ctx context.Context, minTTL time.Duration) erro
 			return err
 		}
 		defer r.Close()
-		cmd := exec.Command(self, refreshCmd, "--profile", profile, "--min-ttl", minTTL.String())
+		args := []string{refreshCmd, "--profile", profile, "--min-ttl", minTTL.String()}
+		if len(scopes) > 0 {
+			args = append(args, "--scope", strings.Join(scopes, " "))
+		}
+		cmd := exec.Command(self, args...)
 		cmd.ExtraFiles = []*os.File{w}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		err = cmd.Start()
@@ -103,6 +108,7 @@ func refreshChild(args []string, stderr io.Writer) int {
 	fs := cli.NewFlags(refreshCmd, stderr, "")
 	profile := fs.String("profile", "", "")
 	minTTL := fs.Duration("min-ttl", time.Minute, "")
+	scope := fs.String("scope", "", "")
 	if _, _, err := cli.Parse(fs, args); err != nil {
 		return exitcode.Usage
 	}
@@ -111,7 +117,11 @@ func refreshChild(args []string, stderr io.Writer) int {
 	if err == nil {
 		// Bounded, and deaf to signals: once started it runs to the end.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		_, err = s.Token(ctx, *minTTL)
+		if *scope != "" {
+			_, err = s.ScopedToken(ctx, *minTTL, strings.Fields(*scope))
+		} else {
+			_, err = s.Token(ctx, *minTTL)
+		}
 		cancel()
 	}
 	var (

@@ -4,73 +4,135 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const runUsage = `usage: sidecar run [--profile P] [--env NAME]... -- CMD [ARGS...]
+const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with a valid access token in ACCESS_TOKEN (and the provider's usual
-variable, e.g. GH_TOKEN for GitHub, plus every --env NAME). Standard input,
-output and error are passed through; the exit code is CMD's.`
+Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
+first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
+for GitHub, ...) and every --env NAME; with --scope, a token for just those
+scopes. For an aws profile CMD gets role credentials instead:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
+AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
+read the token cache or the secret files. Standard
+input, output and error are passed through; the exit code is CMD's.`
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
+// regular expression is compiled when sidecar starts.
+func validEnvName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return n != ""
+}
+
+// runFlags are the flags of `sidecar run`. The guard reads the same command
+// line to find the program (dockerguard.SidecarRunTool):
+// TestGuardKnowsRunFlags keeps the two in step.
+type runFlags struct {
+	fs      *flag.FlagSet
+	profile *string
+	names   cli.Strings
+	minTTL  *time.Duration
+	scope   *string
+}
+
+func newRunFlags(stderr io.Writer) *runFlags {
+	f := &runFlags{fs: cli.NewFlags("run", stderr, runUsage)}
+	f.profile = f.fs.String("profile", "", "profile")
+	f.fs.Var(&f.names, "env", "also put the token in this variable (repeatable)")
+	f.minTTL = f.fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	f.scope = f.fs.String("scope", "", "a token for just these scopes (space separated)")
+	return f
+}
 
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlags("run", stderr, runUsage)
-	profile := fs.String("profile", "", "profile")
-	var names cli.Strings
-	fs.Var(&names, "env", "also put the token in this variable (repeatable)")
-	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	f := newRunFlags(stderr)
 	// Flags end at the first positional argument or "--": everything after
 	// belongs to CMD (`sidecar run gh api -X GET /user` must not eat -X).
-	if err := fs.Parse(args); err != nil {
+	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
 		return prog.Report(stderr, cli.Usagef("run: %v", err))
 	}
-	argv := fs.Args()
+	argv := f.fs.Args()
 	if len(argv) == 0 {
 		return prog.Report(stderr, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
 	}
-	for _, n := range names {
-		if !envName.MatchString(n) {
+	for _, n := range f.names {
+		if !validEnvName(n) {
 			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
 		}
 	}
-	s, err := openDetached(*profile)
+	if *f.minTTL < 0 {
+		return prog.Report(stderr, cli.Usagef("--min-ttl must not be negative"))
+	}
+	scopes, err := parseScopes(*f.scope)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	e, err := validToken(ctx, s, *minTTL, stderr)
+	s, err := openDetached(*f.profile)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	vars := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
-	vars = append(vars, names...)
-	env := childEnv(os.Environ())
-	for _, n := range vars {
-		env = append(env, n+"="+e.AccessToken)
+	var vars []string
+	if s.Provider.AWS != nil {
+		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
+	} else {
+		// Refresh first when the token expires within --min-ttl: the tool
+		// cannot refresh it, and a long command needs it to last.
+		var t *tokencache.ScopedToken
+		if t, err = validToken(ctx, s, *f.minTTL, scopes, stderr); err == nil {
+			vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+		}
 	}
+	if err != nil {
+		return prog.Report(stderr, err)
+	}
+	env := append(childEnv(os.Environ()), vars...)
 
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := cmd.Start(); err != nil {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
+		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+	}
+	// CMD starts as `sidecar __confined`, which hides the token cache and
+	// our secret files from it and then becomes CMD (same process, so
+	// signals and the exit status are CMD's).
+	self, err := os.Executable()
+	if err != nil {
+		return prog.Report(stderr, fmt.Errorf("finding the sidecar binary: %w", err))
+	}
+	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
+	cargs := append([]string{confinedCmd, strconv.Itoa(len(hide))}, hide...)
+	cargs = append(append(cargs, path), argv...)
+	cmd := exec.Command(self, cargs...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	if err := cmd.Start(); err != nil {
 		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
 	// Pass signals on, so CMD can clean up; we exit when it does.
@@ -103,18 +165,64 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return prog.Report(stderr, err)
 }
 
-// childEnv drops our own secrets from the environment CMD inherits: it
-// needs the token, not the cache key, the client secret or the bot token.
+// confinedCmd is the hidden subcommand that CMD starts as:
+//
+//	sidecar __confined N HIDDEN_1 ... HIDDEN_N PATH ARGV...
+//
+// It hides the N paths (internal/confine) and execs PATH with ARGV.
+const confinedCmd = "__confined"
+
+func confinedChild(args []string, stderr io.Writer) int {
+	if len(args) < 1 {
+		return prog.Report(stderr, cli.Usagef("%s is for sidecar run only", confinedCmd))
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 0 || len(args) < 1+n+2 {
+		return prog.Report(stderr, cli.Usagef("%s is for sidecar run only", confinedCmd))
+	}
+	hide, path, argv := args[1:1+n], args[1+n], args[2+n:]
+	err = confine.Exec(hide, path, argv, os.Environ(), func(err error) {
+		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog, argv[0], err)
+	})
+	// Exec returns only when it failed.
+	return prog.Report(stderr, cli.Exit(126, fmt.Errorf("cannot run %s: %w", argv[0], err)))
+}
+
+// secretFiles returns the files our secrets are read from: the values of
+// our own *_FILE variables (SIDECAR_CACHE_KEY_FILE, TELEGRAM_BOT_TOKEN_FILE,
+// OAUTH_CLIENT_SECRET_FILE, OAUTH_<PROFILE>_CLIENT_SECRET_FILE, ...).
+func secretFiles(env []string) []string {
+	var files []string
+	for _, kv := range env {
+		name, val, _ := strings.Cut(kv, "=")
+		up := strings.ToUpper(name)
+		if val != "" && strings.HasSuffix(up, "_FILE") && slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) {
+			files = append(files, val)
+		}
+	}
+	return files
+}
+
+// ourVars are the prefixes of our own configuration. None of it is for
+// the tool, and among it are our secrets and their _FILE paths
+// (SIDECAR_CACHE_KEY, TELEGRAM_BOT_TOKEN, OAUTH_CLIENT_SECRET,
+// OAUTH_<PROFILE>_CLIENT_SECRET): dropping whole families also covers the
+// secrets that a new preset adds later.
+var ourVars = []string{"SIDECAR_", "OAUTH_", "TELEGRAM_", "GUARD_"}
+
+// childEnv drops our own configuration, and a stale ACCESS_TOKEN, from the
+// environment CMD inherits: it gets the token, not the cache key, the client
+// secret or the bot token. Names are compared in upper case, as a shell on
+// another system might see them.
 func childEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		up := strings.ToUpper(name)
-		switch {
-		case strings.HasPrefix(up, "SIDECAR_CACHE_KEY"),
-			strings.HasPrefix(up, "TELEGRAM_BOT_TOKEN"),
-			strings.HasPrefix(up, "OAUTH_") && strings.Contains(up, "SECRET"),
-			up == "ACCESS_TOKEN":
+		if up == "ACCESS_TOKEN" || slices.ContainsFunc(ourVars, func(p string) bool { return strings.HasPrefix(up, p) }) ||
+			// Set for aws profiles; a profile or keys named in the
+			// environment would compete with the role credentials.
+			up == "AWS_PROFILE" || up == "AWS_ACCESS_KEY_ID" || up == "AWS_SECRET_ACCESS_KEY" || up == "AWS_SESSION_TOKEN" {
 			continue
 		}
 		out = append(out, kv)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
@@ -72,10 +73,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			// without Telegram, loudly.
 			log.Error("Telegram is unavailable; sign-in notices and /auth are off", "err", err)
 		} else {
-			k.Bridge = &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log}
-			if c.Telegram.Listen {
-				k.Listen = tg
+			ch := &bridge.Chat{
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
+				Sessions: k.Sessions,
+				Log:      log,
 			}
+			if c.Telegram.Listen {
+				ch.Listener = tg
+			}
+			k.Chat = ch
 		}
 	} else if c.Telegram.Listen {
 		return &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"}
@@ -88,7 +94,9 @@ const guardUsage = `usage: sidecar guard
 A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
 through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
 ` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth) in the
-sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).`
+sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).
+` + "`sidecar run -- TOOL`" + ` may start only the programs in GUARD_RUN_TOOLS
+(default: none).`
 
 func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := cli.NewFlags("guard", stderr, guardUsage)
@@ -107,10 +115,15 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()}
 	}
+	tools, err := dockerguard.ParseCommands(gc.RunTools)
+	if err != nil {
+		return &config.Error{Var: "GUARD_RUN_TOOLS", Msg: err.Error()}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	g, err := dockerguard.New(dockerguard.Config{
 		Upstream:      gc.Upstream,
 		AllowCommands: cmds,
+		RunTools:      tools,
 		Project:       gc.Project,
 		Service:       gc.Service,
 		MaxBodyBytes:  int64(gc.MaxBody),
@@ -123,7 +136,7 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service)
+	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service, "run_tools", strings.Join(tools, " "))
 	return g.Serve(ctx, l)
 }
 

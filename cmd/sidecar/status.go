@@ -114,7 +114,27 @@ func printStatus(w io.Writer, s session.Status) {
 	if len(s.ScopesNotGranted) > 0 {
 		fmt.Fprintf(w, "Not granted at consent: %s\n", strings.Join(s.ScopesNotGranted, " "))
 	}
-	fmt.Fprintf(w, "Refresh:   %s\n", yesNo(s.HasRefreshToken, "refresh token held", "no refresh token"))
+	refresh := yesNo(s.HasRefreshToken, "refresh token held", "no refresh token")
+	if s.OneOff {
+		refresh = "none kept — one-off grant, access ends when the access token expires"
+	}
+	fmt.Fprintf(w, "Refresh:   %s\n", refresh)
+	for _, t := range s.ScopedTokens {
+		exp := "no expiry"
+		if t.ExpiresAt != nil {
+			exp = "expires " + t.ExpiresAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "Scoped:    %s (%s)\n", strings.Join(t.Scopes, " "), exp)
+	}
+	if a := s.AWS; a != nil {
+		fmt.Fprintf(w, "AWS:       role %s in account %s (%s)\n", a.RoleName, a.AccountID, a.Region)
+		if a.CredentialsExpireAt != nil {
+			fmt.Fprintf(w, "Role credentials: expire %s\n", a.CredentialsExpireAt.Format(time.RFC3339))
+		}
+		if a.RegistrationExpiresAt != nil {
+			fmt.Fprintf(w, "Client registration: expires %s\n", a.RegistrationExpiresAt.Format(time.RFC3339))
+		}
+	}
 	if s.CacheEncrypted {
 		fmt.Fprintln(w, "Cache:     encrypted (AES-256-GCM)")
 	} else {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
@@ -14,10 +15,14 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const tokenUsage = `usage: sidecar token [--profile P] [--min-ttl D] [--json]
+const tokenUsage = `usage: sidecar token [--profile P] [--min-ttl D] [--scope 'S1 S2'] [--json]
+       sidecar token [--profile P] [--min-ttl D] --aws-credentials
 
 Prints a valid access token, refreshing it first when it expires within
---min-ttl (default 60s).`
+--min-ttl (default 60s). With --scope, a token for just those scopes (or,
+at Microsoft, another resource such as https://management.azure.com/.default),
+got from the same sign-in. With --aws-credentials (aws profiles), the role
+credentials as the JSON that AWS's credential_process expects.`
 
 // openDetached opens a profile's session whose refreshes run in a
 // detached process (see refresh.go): for token, run and api.
@@ -33,16 +38,55 @@ func openDetached(profile string) (*session.Session, error) {
 // open loads the configuration and opens a profile's session.
 func open(profile string) (*session.Session, error) { return app.Open(profile) }
 
-// validToken returns an entry valid for minTTL. A refresh that failed while
-// the old token is still usable is reported as a warning on stderr.
-func validToken(ctx context.Context, s *session.Session, minTTL time.Duration, stderr io.Writer) (*tokencache.Entry, error) {
-	e, err := s.Token(ctx, minTTL)
-	var stale *session.StaleError
-	if errors.As(err, &stale) && e != nil {
-		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
-		return e, nil
+// validToken returns an access token valid for minTTL: the sign-in's own
+// (scopes nil) or one for just scopes. A refresh that failed while the old
+// token is still usable is reported as a warning on stderr.
+func validToken(ctx context.Context, s *session.Session, minTTL time.Duration, scopes []string, stderr io.Writer) (*tokencache.ScopedToken, error) {
+	var (
+		t   *tokencache.ScopedToken
+		err error
+	)
+	if len(scopes) > 0 {
+		t, err = s.ScopedToken(ctx, minTTL, scopes)
+	} else {
+		var e *tokencache.Entry
+		if e, err = s.Token(ctx, minTTL); e != nil {
+			t = &tokencache.ScopedToken{AccessToken: e.AccessToken, TokenType: e.TokenType, Expiry: e.Expiry, ScopesGranted: e.ScopesGranted}
+		}
 	}
-	return e, err
+	var stale *session.StaleError
+	if errors.As(err, &stale) && t != nil {
+		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
+		return t, nil
+	}
+	return t, err
+}
+
+// parseScopes reads a --scope value: scopes separated by spaces, each an
+// RFC 6749 §3.3 scope-token.
+func parseScopes(v string) ([]string, error) {
+	scopes := strings.Fields(v)
+	for _, sc := range scopes {
+		for _, r := range sc {
+			if r < 0x21 || r == 0x22 || r == 0x5c || r > 0x7e {
+				return nil, cli.Usagef("--scope: invalid scope %q (scopes are separated by spaces)", sc)
+			}
+		}
+	}
+	if v != "" && len(scopes) == 0 {
+		return nil, cli.Usagef("--scope needs at least one scope")
+	}
+	return scopes, nil
+}
+
+// credentialProcess is the output AWS SDKs expect from a credential_process
+// (AWS CLI User Guide, "Sourcing credentials with an external process").
+type credentialProcess struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
 }
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,6 +94,8 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	profile := fs.String("profile", "", "profile")
 	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
 	asJSON := fs.Bool("json", false, "print JSON")
+	scope := fs.String("scope", "", "a token for just these scopes (space separated)")
+	awsCreds := fs.Bool("aws-credentials", false, "print AWS role credentials for credential_process")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -60,11 +106,28 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *minTTL < 0 {
 		return cli.Usagef("--min-ttl must not be negative")
 	}
+	scopes, err := parseScopes(*scope)
+	if err != nil {
+		return err
+	}
+	if *awsCreds && (*asJSON || len(scopes) > 0) {
+		return cli.Usagef("--aws-credentials prints JSON of its own and takes no --scope or --json")
+	}
 	s, err := openDetached(*profile)
 	if err != nil {
 		return err
 	}
-	e, err := validToken(ctx, s, *minTTL, stderr)
+	if *awsCreds {
+		c, err := s.AWSCredentials(ctx, *minTTL)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(credentialProcess{
+			Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
+			SessionToken: c.SessionToken, Expiration: c.Expiration.UTC().Format(time.RFC3339),
+		})
+	}
+	e, err := validToken(ctx, s, *minTTL, scopes, stderr)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ import (
 
 var prog = cli.Tgauth
 
-const usage = `usage: tgauth [--profile P] [--force] [--timeout D] [--json]
+const usage = `usage: tgauth [--profile P] [--force] [--once] [--timeout D] [--json]
 
 Signs in through Telegram: sends the sign-in link and code to
 TELEGRAM_CHAT_ID, keeps the message current, and confirms when done.
@@ -32,6 +32,8 @@ Already signed in (and no --force): says so in the chat and exits 0.
 
   --profile P   profile to sign in (default: the default profile)
   --force       sign in again even if a usable sign-in exists
+  --once        a one-off grant: keep no refresh token, so access ends
+                when the access token expires (as OAUTH_ONE_OFF=true)
   --timeout D   give up after D (default: when the codes run out)
   --json        print JSON events, one per line (as sidecar login --json)
 
@@ -55,6 +57,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlags("", stderr, usage)
 	profile := fs.String("profile", "", "profile")
 	force := fs.Bool("force", false, "sign in again")
+	once := fs.Bool("once", false, "one-off grant")
 	timeout := fs.Duration("timeout", 0, "give up after this long")
 	asJSON := fs.Bool("json", false, "JSON events")
 	pos, _, err := cli.Parse(fs, args)
@@ -68,14 +71,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return prog.Report(stderr, err)
 	}
 	out := &progress{w: stdout, json: *asJSON}
-	err = run(ctx, *profile, *force, *timeout, out, stderr)
+	err = run(ctx, *profile, *force, *once, *timeout, out, stderr)
 	if err != nil && *asJSON {
 		out.event(cli.ErrorEvent(err))
 	}
 	return prog.Report(stderr, err)
 }
 
-func run(ctx context.Context, profile string, force bool, timeout time.Duration, out *progress, stderr io.Writer) error {
+func run(ctx context.Context, profile string, force, once bool, timeout time.Duration, out *progress, stderr io.Writer) error {
 	a, err := app.Load()
 	if err != nil {
 		return err
@@ -94,7 +97,7 @@ func run(ctx context.Context, profile string, force bool, timeout time.Duration,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -138,6 +141,9 @@ func (p *progress) event(ev cli.Event) {
 		}
 		if len(ev.ScopesNotGranted) > 0 {
 			line += "; not granted: " + strings.Join(ev.ScopesNotGranted, " ")
+		}
+		if ev.OneOff && ev.AccessExpiresAt != nil {
+			line += "; one-off grant, access ends at " + ev.AccessExpiresAt.Format("15:04:05 UTC")
 		}
 		fmt.Fprintln(p.w, line)
 	}

@@ -421,6 +421,10 @@ func (s scanned) Run() int {
 	}
 	secrets.Lock()
 	defer secrets.Unlock()
+	if !oidctest.Installed() && os.Getenv(oidctest.RequireEnv) == "" {
+		fmt.Println("leak scan skipped: the provider-backed tests were skipped (run make deps to run them)")
+		return code
+	}
 	if len(secrets.values) < 4 {
 		fmt.Printf("FAIL: only %d secrets collected: the leak scan would prove nothing\n", len(secrets.values))
 		return 1

@@ -229,6 +229,7 @@ func (s *stack) testDenyCLI(t *testing.T) {
 		{"exec -w", []string{"exec", "-w", "/tmp", sidecarName, "sidecar", "version"}, "working directory"},
 		{"exec -e OAUTH_API_URL", []string{"exec", "-e", "OAUTH_API_URL=http://127.0.0.1:1", sidecarName, "sidecar", "api", "/"}, "OAUTH_API_URL is protected"},
 		{"exec -e SSL_CERT_FILE", []string{"exec", "-e", "SSL_CERT_FILE=/tmp/ca.pem", sidecarName, "sidecar", "token"}, "SSL_CERT_FILE is protected"},
+		{"sidecar run -- sh", []string{"exec", sidecarName, "sidecar", "run", "--", "sh", "-c", "id"}, "sidecar run: no tools are allowed"},
 		{"cp from", []string{"cp", sidecarName + ":/data", "-"}, "is not allowed"},
 		{"cp to", []string{"cp", file, sidecarName + ":/tmp/payload"}, "is not allowed"},
 		{"attach", []string{"attach", "--no-stdin", sidecarName}, "received 403"},

@@ -79,6 +79,11 @@ type stack struct {
 	idp *oidctest.Server
 	tg  *telegramtest.Server
 
+	// files are more compose files after compose.yaml and the test
+	// override; composeEnv more variables for compose.
+	files      []string
+	composeEnv []string
+
 	mu   sync.Mutex
 	seen []string // every output the suite saw, for the leak scan
 }
@@ -295,8 +300,13 @@ func (s *stack) agentEnv() []string {
 // compose runs docker compose on compose.yaml with the test override.
 func (s *stack) compose(t testing.TB, c command) result {
 	t.Helper()
-	c.args = append([]string{s.docker, "compose", "-f", "compose.yaml", "-f", overrideFile, "-p", project, "--progress", "plain"}, c.args...)
-	c.env = append(os.Environ(),
+	head := []string{s.docker, "compose", "-f", "compose.yaml", "-f", overrideFile}
+	for _, f := range s.files {
+		head = append(head, "-f", f)
+	}
+	c.args = append(append(head, "-p", project, "--progress", "plain"), c.args...)
+	c.env = append(os.Environ(), s.composeEnv...)
+	c.env = append(c.env,
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
 		// Required by compose.yaml for the gateway, which the suite

@@ -93,6 +93,7 @@ type Error struct {
 	// Code is the OAuth error field some exceptions carry (authorization_pending, ...).
 	Code        string
 	Description string // AWS's error_description or message, clipped
+	Host        string // set when the host could not be reached at all
 	Err         error  // transport or decoding failure
 }
 
@@ -301,7 +302,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, h http.Header, bo
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &Error{Op: op, Err: fmt.Errorf("cannot reach %s: %w", hostOf(u), err)}
+		return nil, &Error{Op: op, Host: hostOf(u), Err: fmt.Errorf("cannot reach %s: %w", hostOf(u), err)}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))

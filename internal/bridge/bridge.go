@@ -44,6 +44,9 @@ type Bridge struct {
 	Log      *slog.Logger  // warnings about Telegram hiccups; nil discards
 	Every    time.Duration // 0 means DefaultEvery
 	Now      func() time.Time
+	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
+	// token is dropped, so access ends when the access token expires.
+	OneOff bool
 }
 
 func (b *Bridge) now() time.Time {
@@ -70,7 +73,11 @@ func (b *Bridge) progress(st Step) {
 
 // granted describes a sign-in for the chat.
 func granted(s *session.Session, e *tokencache.Entry) Granted {
-	return Granted{Account: e.Account, Scopes: e.ScopesGranted, NotGranted: s.NotGranted(e)}
+	g := Granted{Account: e.Account, Scopes: e.ScopesGranted, NotGranted: s.NotGranted(e), OneOff: e.OneOff}
+	if e.OneOff {
+		g.AccessExpiresAt = e.Expiry
+	}
+	return g
 }
 
 func (b *Bridge) log() *slog.Logger {
@@ -81,7 +88,13 @@ func (b *Bridge) log() *slog.Logger {
 }
 
 func (b *Bridge) request(s *session.Session) Request {
-	return Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.Provider.Scopes}
+	oneOff := b.OneOff || s.Provider.OneOff
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff}
+	if a := s.Provider.AWS; a != nil {
+		// What the person grants is the role, not the registration's scope.
+		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
+	}
+	return r
 }
 
 // tgErr marks a failure as Telegram's, not the provider's.
@@ -107,7 +120,7 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff})
 	m.stop()
 	// The final edit must happen even if ctx was cancelled (timeout):
 	// the person should not be left looking at a dead code.

@@ -27,6 +27,8 @@ var (
 	cd  = deviceflow.Code{UserCode: "WDJB-MJHT", VerificationURI: "https://github.com/login/device", ExpiresAt: t0.Add(15 * time.Minute), Interval: 5 * time.Second, MaxAttempts: 3}
 )
 
+var oneOffEnd = t0.Add(8 * time.Hour)
+
 // TestGolden renders every message; the golden file holds the MarkdownV2
 // sent and the text the person reads, which also proves it parses.
 func TestGolden(t *testing.T) {
@@ -44,6 +46,13 @@ func TestGolden(t *testing.T) {
 		"expired":       EndMessage(req, Expired, "The code was not used in time."),
 		"failed":        EndMessage(req, Failed, "profile gh: signing in: invalid_client (check OAUTH_CLIENT_ID) [x]_*"),
 		"signin_needed": SignInNeededMessage(req, "the provider refused the refresh token (invalid_grant)"),
+		"code_oneoff":   CodeMessage(Request{Provider: "oidc", Profile: "default", Scopes: []string{"openid", "api:read"}, OneOff: true}, cd, t0, false),
+		"code_aws": CodeMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1", Access: "role ReadOnly in AWS account 123456789012"},
+			deviceflow.Code{UserCode: "BCDF-GHJK", VerificationURI: "https://device.sso.eu-west-1.amazonaws.com/",
+				VerificationURIComplete: "https://device.sso.eu-west-1.amazonaws.com/?user_code=BCDF-GHJK", ExpiresAt: t0.Add(10 * time.Minute)}, t0, false),
+		"signed_in_aws_oneoff": SignedInMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1"},
+			Granted{Account: tokencache.Account{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly"},
+				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: oneOffEnd}),
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -18,6 +18,8 @@ type Request struct {
 	Profile  string   // profile name
 	Host     string   // host or container asking
 	Scopes   []string // requested scopes
+	OneOff   bool     // a one-off grant: no refresh token will be kept
+	Access   string   // what is granted when scopes do not say (AWS: the account and role)
 }
 
 var esc = telegram.Escape
@@ -33,6 +35,9 @@ func header(r Request) string {
 	}
 	if len(r.Scopes) > 0 {
 		fmt.Fprintf(&b, "Scopes: %s\n", esc(telegram.Truncate(strings.Join(r.Scopes, " "), 600)))
+	}
+	if r.Access != "" {
+		fmt.Fprintf(&b, "Access: %s\n", esc(r.Access))
 	}
 	return b.String()
 }
@@ -72,6 +77,9 @@ func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) t
 	}
 	fmt.Fprintf(&b, "2\\. Enter the code %s \\(tap it to copy\\)\n", code(c.UserCode))
 	b.WriteString("3\\. Sign in and approve\n\n")
+	if r.OneOff {
+		b.WriteString("⏱ One\\-off grant: access ends when the access token expires; no refresh token will be kept\\.\n")
+	}
 	fmt.Fprintf(&b, "⏳ Expires in %s \\(%s\\)\n", esc(left(c.ExpiresAt.Sub(now))), esc(c.ExpiresAt.UTC().Format("15:04 UTC")))
 	b.WriteString("_Did not ask for this? Ignore it: nothing is granted without the code\\._")
 	m := telegram.Message{Text: b.String()}
@@ -86,6 +94,9 @@ type Granted struct {
 	Account    tokencache.Account
 	Scopes     []string // granted
 	NotGranted []string // requested but not granted
+	// OneOff: no refresh token is kept; access ends at AccessExpiresAt.
+	OneOff          bool
+	AccessExpiresAt time.Time
 }
 
 // SignedInMessage replaces the code once the person signed in.
@@ -99,7 +110,20 @@ func SignedInMessage(r Request, ev Granted) telegram.Message {
 	if len(ev.NotGranted) > 0 {
 		fmt.Fprintf(&b, "Not granted: %s\n", esc(strings.Join(ev.NotGranted, " ")))
 	}
+	b.WriteString(oneOffLine(ev))
 	return telegram.Message{Text: strings.TrimRight(b.String(), "\n")}
+}
+
+// oneOffLine tells the person that a grant ends on its own.
+func oneOffLine(ev Granted) string {
+	if !ev.OneOff {
+		return ""
+	}
+	if ev.AccessExpiresAt.IsZero() {
+		return "⏱ One\\-off grant: no refresh token is kept\\.\n"
+	}
+	return fmt.Sprintf("⏱ One\\-off grant: access ends at %s; no refresh token is kept\\.\n",
+		esc(ev.AccessExpiresAt.UTC().Format("15:04 UTC, 2 Jan")))
 }
 
 // AlreadyMessage answers a request when a usable sign-in exists.
@@ -107,6 +131,7 @@ func AlreadyMessage(r Request, ev Granted) telegram.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account.String()))
 	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(oneOffLine(ev))
 	b.WriteString("To sign in again anyway, run `tgauth \\-\\-force`\\.")
 	return telegram.Message{Text: b.String()}
 }

@@ -32,6 +32,9 @@ type Event struct {
 	Subject          string   `json:"subject,omitempty"`
 	Scopes           []string `json:"scopes,omitempty"`
 	ScopesNotGranted []string `json:"scopes_not_granted,omitempty"`
+	// OneOff: no refresh token is kept; access ends at AccessExpiresAt.
+	OneOff          bool       `json:"one_off,omitempty"`
+	AccessExpiresAt *time.Time `json:"access_expires_at,omitempty"`
 
 	// error
 	Code    int    `json:"code,omitempty"`
@@ -62,12 +65,18 @@ func CodeEvent(s *session.Session, c deviceflow.Code) Event {
 
 // SignedInEvent describes a completed (or existing) sign-in.
 func SignedInEvent(s *session.Session, kind string, e *tokencache.Entry) Event {
-	return Event{
+	ev := Event{
 		Event: kind, Profile: s.Profile, Provider: s.Provider.Kind,
 		Name: e.Account.Name, Email: e.Account.Email, Subject: e.Account.Subject,
 		Scopes:           e.ScopesGranted,
 		ScopesNotGranted: s.NotGranted(e),
+		OneOff:           e.OneOff,
 	}
+	if e.OneOff && !e.Expiry.IsZero() {
+		t := e.Expiry.UTC()
+		ev.AccessExpiresAt = &t
+	}
+	return ev
 }
 
 // ErrorEvent describes a failure with its exit code.

@@ -58,6 +58,11 @@ var outcomes = []outcome{
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
 	{match: is(session.ErrTimedOut), code: exitcode.TimedOut, hints: newCode},
 	{match: isA[*telegram.OpError], code: exitcode.Telegram},
+	// Tokens for other scopes (sidecar token|run|api --scope).
+	{match: is(session.ErrNoScopedRefresh), code: exitcode.Usage,
+		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},
+	{match: is(session.ErrScopeRefused), code: exitcode.Provider,
+		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }

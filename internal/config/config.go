@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +26,7 @@ import (
 const DefaultProfile = "default"
 
 // Providers lists the provider presets OAUTH_PROVIDER accepts.
-var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc"}
+var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc", "aws"}
 
 // Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
 //
@@ -54,6 +53,20 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// OneOff makes every sign-in a one-off grant: the refresh token is
+	// dropped, so access ends when the access token expires.
+	OneOff Bool `split_words:"true"`
+
+	// AWS IAM Identity Center (OAUTH_PROVIDER=aws): the organisation's
+	// start URL, the Identity Center region, and the account and role
+	// whose credentials programs get. OidcURL and PortalURL override the
+	// regional endpoints (tests, FIPS or partition endpoints).
+	StartURL  string `split_words:"true"`
+	Region    string `split_words:"true"`
+	AccountID string `split_words:"true"`
+	RoleName  string `split_words:"true"`
+	OidcURL   string `split_words:"true"`
+	PortalURL string `split_words:"true"`
 }
 
 // Var returns the full variable name of a profile setting, e.g.
@@ -165,7 +178,54 @@ func (e *Error) Error() string {
 
 func errf(v, format string, a ...any) error { return &Error{Var: v, Msg: fmt.Sprintf(format, a...)} }
 
-var profileName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+// validProfileName accepts ^[a-z][a-z0-9_]{0,31}$. The checks in this
+// file are written out rather than as regular expressions: compiling those
+// at init cost every command, `sidecar token` included, about a
+// millisecond before main.
+func validProfileName(s string) bool {
+	if len(s) == 0 || len(s) > 32 || !lower(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !lower(s[i]) && !digit(s[i]) && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// validScope accepts an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != 0x21 && (c < 0x23 || c > 0x5B) && (c < 0x5D || c > 0x7E) {
+			return false
+		}
+	}
+	return true
+}
+
+// validLabel accepts a compose project or service name:
+// ^[a-z0-9][a-z0-9_.-]*$.
+func validLabel(s string) bool {
+	if s == "" || !(lower(s[0]) || digit(s[0])) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !lower(c) && !digit(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) bool { return 'a' <= c && c <= 'z' }
+func digit(c byte) bool { return '0' <= c && c <= '9' }
 
 // Load reads and validates the configuration from the process environment.
 func Load() (*Config, error) {
@@ -205,7 +265,7 @@ func Load() (*Config, error) {
 		if name == "" {
 			continue
 		}
-		if !profileName.MatchString(name) || name == DefaultProfile {
+		if !validProfileName(name) || name == DefaultProfile {
 			return nil, errf("SIDECAR_PROFILES", "invalid profile name %q: use lowercase letters, digits and _, starting with a letter (not %q)", name, DefaultProfile)
 		}
 		if _, dup := c.Profiles[name]; dup {
@@ -295,7 +355,8 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	if strings.TrimSpace(p.ClientID) == "" {
+	// aws registers its own client (provider.Check).
+	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
 	if _, err := p.Secret(); err != nil {
@@ -304,6 +365,7 @@ func (p *Profile) validate() error {
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
 		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL},
+		{"START_URL", p.StartURL}, {"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL},
 	} {
 		if u.val == "" {
 			continue
@@ -313,18 +375,15 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.Issuer = strings.TrimRight(p.Issuer, "/")
+	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
+	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
 	for _, s := range p.ScopeList() {
-		if !scopeRe.MatchString(s) {
+		if !validScope(s) {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
 		}
 	}
 	return nil
 }
-
-var (
-	// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-	scopeRe = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
-)
 
 // checkURL accepts absolute http(s) URLs; plain http only for loopback
 // hosts, because tokens and client secrets travel over these URLs.
@@ -406,6 +465,7 @@ type Guard struct {
 	Listen        string `split_words:"true"`
 	Upstream      string `split_words:"true"`
 	AllowCommands string `split_words:"true"`
+	RunTools      string `split_words:"true"`
 	Project       string `split_words:"true"`
 	Service       string `split_words:"true"`
 	MaxBody       Int    `split_words:"true"`
@@ -428,11 +488,10 @@ func LoadGuard() (*Guard, error) {
 			return nil, errf(v.name, "must be an absolute path to a unix socket, not %q", v.val)
 		}
 	}
-	label := regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
-	if !label.MatchString(g.Project) {
+	if !validLabel(g.Project) {
 		return nil, errf("GUARD_PROJECT", "invalid compose project name %q", g.Project)
 	}
-	if !label.MatchString(g.Service) {
+	if !validLabel(g.Service) {
 		return nil, errf("GUARD_SERVICE", "invalid compose service name %q", g.Service)
 	}
 	if g.MaxBody < 1024 || g.MaxBody > 16<<20 {

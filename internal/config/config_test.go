@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -141,6 +142,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"TELEGRAM_LISTEN": "maybe"}, "TELEGRAM_LISTEN"},
 		{map[string]string{"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent"}, "TELEGRAM_BOT_TOKEN_FILE"},
 		{map[string]string{"XDG_DATA_HOME": "relative/dir"}, "XDG_DATA_HOME"},
+		{map[string]string{"OAUTH_ONE_OFF": "once"}, "OAUTH_ONE_OFF"},
+		{awsEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
+		{awsEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
@@ -156,6 +160,29 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 				t.Fatalf("message %q does not name %s", err, tt.wantVar)
 			}
 		})
+	}
+}
+
+// awsEnv is a valid aws profile with name set to value.
+func awsEnv(name, value string) map[string]string {
+	env := map[string]string{
+		"OAUTH_PROVIDER": "aws", "OAUTH_CLIENT_ID": "", "OAUTH_START_URL": "https://d-1234567890.awsapps.com/start",
+		"OAUTH_REGION": "eu-west-1", "OAUTH_ACCOUNT_ID": "123456789012", "OAUTH_ROLE_NAME": "ReadOnly",
+	}
+	env[name] = value
+	return env
+}
+
+func TestAWSProfile(t *testing.T) {
+	clearEnv(t)
+	setEnv(t, awsEnv("OAUTH_ONE_OFF", "true"))
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Profiles[DefaultProfile]
+	if p.Provider != "aws" || p.Region != "eu-west-1" || p.AccountID != "123456789012" || p.RoleName != "ReadOnly" || !bool(p.OneOff) {
+		t.Fatalf("profile %+v", p)
 	}
 }
 
@@ -184,5 +211,27 @@ func FuzzDecoders(f *testing.F) {
 		_ = b.Decode(s)
 		_ = checkURL("X", s)
 		_, _ = secret("X", s, "")
+	})
+}
+
+// The hand-written checks accept exactly what the regular expressions
+// they replace accept.
+func FuzzValidators(f *testing.F) {
+	for _, s := range []string{"gh", "work_2", "Bad", "a" + strings.Repeat("b", 40), "repo", "a\"b", "read:org", "my-app.1", "_x", ""} {
+		f.Add(s)
+	}
+	profile := regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	scope := regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+	label := regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validProfileName(s), profile.MatchString(s); got != want {
+			t.Errorf("validProfileName(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validScope(s), scope.MatchString(s); got != want {
+			t.Errorf("validScope(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := validLabel(s), label.MatchString(s); got != want {
+			t.Errorf("validLabel(%q) = %v, want %v", s, got, want)
+		}
 	})
 }

@@ -77,9 +77,26 @@ type Flow struct {
 	// Retrying, when set, is told about a transient polling failure and how
 	// long the flow waits before the next poll.
 	Retrying func(err error, wait time.Duration)
+	// Wire, when set, carries the two requests instead of RFC 8628's
+	// form-encoded POSTs to Config's endpoints (AWS IAM Identity Center
+	// speaks JSON). Config is then unused.
+	Wire Wire
 
 	now   func() time.Time
 	after func(time.Duration) <-chan time.Time
+}
+
+// Wire is a provider's own transport for the device authorization grant.
+// Polling, intervals, slow_down, expiry and retries stay the flow's.
+type Wire interface {
+	// Authorize starts a device authorization (RFC 8628 §3.1, §3.2), with
+	// Expiry counted from when it asked.
+	Authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, error)
+	// Exchange polls the token endpoint once (§3.4). Pending, slow_down,
+	// denied and expired answers are a TokenResponse whose Error is the
+	// §3.5 code; a *oauthhttp.Error whose Transient() is true is retried;
+	// any other error ends the flow.
+	Exchange(ctx context.Context, deviceCode string) (*oauthhttp.TokenResponse, error)
 }
 
 // Run signs the person in and returns the provider's token, with the full
@@ -130,6 +147,13 @@ func (f *Flow) code(da *oauth2.DeviceAuthResponse, attempt int) Code {
 
 // authorize asks for a device and user code (RFC 8628 §3.1).
 func (f *Flow) authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, error) {
+	if f.Wire != nil {
+		da, err := f.Wire.Authorize(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("requesting a sign-in code: %w", err)
+		}
+		return da, nil
+	}
 	v := url.Values{"client_id": {f.Config.ClientID}}
 	if len(f.Config.Scopes) > 0 {
 		v.Set("scope", strings.Join(f.Config.Scopes, " "))
@@ -188,13 +212,16 @@ func parseDeviceAuth(res *oauthhttp.Response, start time.Time) (*oauth2.DeviceAu
 
 // poll exchanges the device code for a token (RFC 8628 §3.4, §3.5).
 func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Token, error) {
-	v := url.Values{
-		"grant_type":  {grantType},
-		"device_code": {deviceCode},
-		"client_id":   {f.Config.ClientID},
-	}
-	if f.Config.ClientSecret != "" {
-		v.Set("client_secret", f.Config.ClientSecret)
+	var v url.Values
+	if f.Wire == nil {
+		v = url.Values{
+			"grant_type":  {grantType},
+			"device_code": {deviceCode},
+			"client_id":   {f.Config.ClientID},
+		}
+		if f.Config.ClientSecret != "" {
+			v.Set("client_secret", f.Config.ClientSecret)
+		}
 	}
 	interval := c.Interval
 	backoff := time.Duration(0)
@@ -217,22 +244,23 @@ func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Tok
 		if !f.now().Before(c.ExpiresAt) {
 			return nil, ErrExpired
 		}
-		res, err := oauthhttp.PostForm(ctx, f.HTTP, f.Config.Endpoint.TokenURL, v)
+		tr, err := f.exchange(ctx, deviceCode, v)
 		if err != nil {
-			if ctx.Err() != nil {
+			var (
+				pe *oauthhttp.Error
+				rt retryable
+			)
+			switch {
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
-			}
-			backoff = f.retry(err, interval, backoff)
-			continue
-		}
-		tr, perr := oauthhttp.ParseTokenResponse(res.Header, res.Body)
-		if perr != nil || (tr.Error == "" && tr.AccessToken == "") {
-			e := answerError(res)
-			if res.Status >= 500 || res.Status == http.StatusTooManyRequests {
-				backoff = f.retry(e, interval, backoff)
+			case errors.As(err, &rt):
+				backoff = f.retry(rt.error, interval, backoff)
+				continue
+			case errors.As(err, &pe) && pe.Transient():
+				backoff = f.retry(err, interval, backoff)
 				continue
 			}
-			return nil, fmt.Errorf("waiting for approval: %w", e)
+			return nil, fmt.Errorf("waiting for approval: %w", err)
 		}
 		backoff = 0
 		switch tr.Error {
@@ -252,9 +280,45 @@ func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Tok
 		case "expired_token":
 			return nil, ErrExpired
 		default:
-			return nil, fmt.Errorf("waiting for approval: %w", oauthError(res, tr))
+			return nil, fmt.Errorf("waiting for approval: %w",
+				&oauthhttp.Error{Op: "token", Code: tr.Error, Msg: describe(tr)})
 		}
 	}
+}
+
+// exchange polls once over the Wire, or with RFC 8628's form POST. Errors
+// worth a retry are *oauthhttp.Error with Transient() true.
+func (f *Flow) exchange(ctx context.Context, deviceCode string, v url.Values) (*oauthhttp.TokenResponse, error) {
+	if f.Wire != nil {
+		return f.Wire.Exchange(ctx, deviceCode)
+	}
+	res, err := oauthhttp.PostForm(ctx, f.HTTP, f.Config.Endpoint.TokenURL, v)
+	if err != nil {
+		// No usable answer (unreachable, cut off, oversized): poll again.
+		return nil, retryable{err}
+	}
+	tr, perr := oauthhttp.ParseTokenResponse(res.Header, res.Body)
+	if perr != nil || (tr.Error == "" && tr.AccessToken == "") {
+		e := answerError(res)
+		if res.Status >= 500 || res.Status == http.StatusTooManyRequests {
+			return nil, retryable{e}
+		}
+		return nil, e
+	}
+	return tr, nil
+}
+
+// retryable marks a polling failure worth another poll.
+type retryable struct{ error }
+
+func (r retryable) Unwrap() error { return r.error }
+
+func describe(tr *oauthhttp.TokenResponse) string {
+	msg := tr.Error
+	if tr.ErrorDescription != "" {
+		msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
+	}
+	return msg
 }
 
 // retry reports a transient failure and returns the next backoff: it

@@ -18,6 +18,12 @@ type Config struct {
 	// Default {"sidecar", "tgauth"}. See [ParseCommands].
 	AllowCommands []string
 
+	// RunTools lists the programs `sidecar run -- TOOL ...` may start in
+	// the sidecar with the owner's token (GUARD_RUN_TOOLS). Like
+	// AllowCommands: exact program names, no paths. Nil or empty: none,
+	// and every `sidecar run` is refused. See [SidecarRunTool].
+	RunTools []string
+
 	// Project and Service are the compose labels that locate the sidecar
 	// (com.docker.compose.project and com.docker.compose.service), on a
 	// container that also has com.docker.compose.oneoff=False.
@@ -68,7 +74,7 @@ func DefaultProtectedEnv() []string {
 	}
 }
 
-// ParseCommands parses a GUARD_ALLOW_COMMANDS value: command names separated
+// ParseCommands parses a GUARD_ALLOW_COMMANDS or GUARD_RUN_TOOLS value: command names separated
 // by spaces and/or commas. An empty value returns nil, which [New] replaces
 // with [DefaultAllowCommands].
 func ParseCommands(s string) ([]string, error) {
@@ -111,6 +117,11 @@ func (c Config) withDefaults() (Config, error) {
 	for _, name := range c.AllowCommands {
 		if err := checkCommandName(name); err != nil {
 			return c, fmt.Errorf("dockerguard: AllowCommands: %w", err)
+		}
+	}
+	for _, name := range c.RunTools {
+		if err := checkCommandName(name); err != nil {
+			return c, fmt.Errorf("dockerguard: RunTools: %w", err)
 		}
 	}
 	if c.Project == "" {

@@ -50,6 +50,8 @@ func TestNewValidates(t *testing.T) {
 		{"no upstream", Config{}},
 		{"empty allowlist", Config{Upstream: "/x", AllowCommands: []string{}}},
 		{"path in allowlist", Config{Upstream: "/x", AllowCommands: []string{"/bin/sh"}}},
+		{"path in run tools", Config{Upstream: "/x", RunTools: []string{"/usr/bin/gh"}}},
+		{"empty run tool", Config{Upstream: "/x", RunTools: []string{""}}},
 		{"project with =", Config{Upstream: "/x", Project: "a=b"}},
 		{"empty protected entry", Config{Upstream: "/x", ProtectedEnvPrefixes: []string{""}}},
 	}
@@ -89,6 +91,21 @@ func TestExecCreateFieldsMatchType(t *testing.T) {
 		}
 		if !slices.Equal(names, c.fields) {
 			t.Errorf("%s has fields %q, the guard knows %q", c.typ, names, c.fields)
+		}
+	}
+	// The guard's own copies of the types must stay convertible: same
+	// fields, same types, same order.
+	for _, c := range []struct{ ours, theirs reflect.Type }{
+		{reflect.TypeFor[execCreateBody](), reflect.TypeFor[container.ExecOptions]()},
+		{reflect.TypeFor[execStartBody](), reflect.TypeFor[container.ExecStartOptions]()},
+	} {
+		if !c.ours.ConvertibleTo(c.theirs) {
+			t.Errorf("%s no longer matches %s", c.ours, c.theirs)
+		}
+		for i := range c.ours.NumField() {
+			if c.ours.Field(i).Tag != c.theirs.Field(i).Tag {
+				t.Errorf("%s.%s: tag %q, the API type has %q", c.ours, c.ours.Field(i).Name, c.ours.Field(i).Tag, c.theirs.Field(i).Tag)
+			}
 		}
 	}
 }
@@ -196,4 +213,90 @@ func TestLogRecordsPeerAndNoSecrets(t *testing.T) {
 		}
 	}
 	// newTestEnv's cleanup fails the test if "hunter2" is in the log.
+}
+
+func TestSidecarRunTool(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"gh"}, "gh", ""},
+		{[]string{"gh", "--profile", "x"}, "gh", ""},
+		{[]string{"--", "gh"}, "gh", ""},
+		{[]string{"--", "--profile"}, "--profile", ""},
+		{[]string{"-"}, "-", ""},
+		{[]string{""}, "", ""},
+		{[]string{"--profile", "p", "gh"}, "gh", ""},
+		{[]string{"-profile", "p", "gh"}, "gh", ""},
+		{[]string{"--profile=p", "gh"}, "gh", ""},
+		{[]string{"--profile=", "gh"}, "gh", ""},
+		{[]string{"--profile", "--", "sh"}, "sh", ""},
+		{[]string{"--profile", "-h", "sh"}, "sh", ""},
+		{[]string{"--env", "A", "--env=B", "-min-ttl", "1m", "--", "gh"}, "gh", ""},
+		{[]string{"--min-ttl=x", "gh"}, "gh", ""}, // sidecar then refuses the duration
+		{nil, "", "no program to run"},
+		{[]string{"--profile", "p"}, "", "no program to run"},
+		{[]string{"--"}, "", "no program after --"},
+		{[]string{"--profile"}, "", "needs a value"},
+		{[]string{"---profile", "p", "gh"}, "", "bad flag syntax"},
+		{[]string{"-=x", "gh"}, "", "bad flag syntax"},
+		{[]string{"--=x", "gh"}, "", "bad flag syntax"},
+		{[]string{"--Profile", "p", "gh"}, "", "unknown flag"},
+		{[]string{"--exec", "sh"}, "", "unknown flag"},
+		{[]string{"-h"}, "", "help"},
+		{[]string{"--help", "gh"}, "", "help"},
+		{[]string{"-help=1", "gh"}, "", "help"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			got, err := SidecarRunTool(tt.args)
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("SidecarRunTool(%q) = %q, %v; want %q", tt.args, got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("SidecarRunTool(%q) = %q, %v; want an error with %q", tt.args, got, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRunPolicy(t *testing.T) {
+	run := func(env []string, cmd ...string) execCreateBody {
+		return execCreateBody{Cmd: cmd, Env: env}
+	}
+	tests := []struct {
+		name     string
+		runTools []string
+		opts     execCreateBody
+		deny     string // "" allows
+	}{
+		{"listed tool", []string{"gh"}, run(nil, "sidecar", "run", "--", "gh", "issue", "list"), ""},
+		{"no tools listed", nil, run(nil, "sidecar", "run", "--", "gh"), "no tools are allowed"},
+		{"empty list", []string{}, run(nil, "sidecar", "run", "gh"), "no tools are allowed"},
+		{"unlisted", []string{"gh"}, run(nil, "sidecar", "run", "--", "sh"), `program "sh" is not allowed`},
+		{"environment", []string{"gh"}, run([]string{"GH_HOST=x"}, "sidecar", "run", "gh"), "environment"},
+		{"empty environment", []string{"gh"}, run([]string{}, "sidecar", "run", "gh"), ""},
+		{"other subcommand", nil, run(nil, "sidecar", "token"), ""},
+		{"other subcommand with environment", nil, run([]string{"TERM=x"}, "sidecar", "status"), ""},
+		{"bare sidecar", nil, run(nil, "sidecar"), ""},
+		{"tgauth run is not sidecar run", nil, run(nil, "tgauth", "run", "sh"), ""},
+		{"RUN is not run", nil, run(nil, "sidecar", "RUN", "sh"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustDefaults(t)
+			cfg.RunTools = tt.runTools
+			err := newExecPolicy(cfg).check(tt.opts)
+			switch {
+			case tt.deny == "" && err != nil:
+				t.Errorf("denied: %v", err)
+			case tt.deny != "" && (err == nil || !strings.Contains(err.Error(), tt.deny)):
+				t.Errorf("got %v, want a denial with %q", err, tt.deny)
+			}
+		})
+	}
 }

@@ -37,6 +37,12 @@
 //     a protected one, with or without "=" (a bare "PATH" unsets it), in any
 //     case, and names must be [A-Za-z_][A-Za-z0-9_]*. Tty, stdin, console
 //     size and detach keys are free.
+//   - `sidecar run [FLAGS] [--] TOOL ...` starts TOOL with the owner's token,
+//     so TOOL must equal one of Config.RunTools (none by default), read from
+//     the command line exactly as sidecar's flag parsing reads it
+//     ([SidecarRunTool]; anything it cannot read for certain is refused), and
+//     the exec may carry no Env at all: a tool's variables can send the token
+//     elsewhere or start other programs (GH_HOST, GH_PAGER, GH_CONFIG_DIR).
 //   - POST /exec/{id}/start, POST /exec/{id}/resize and GET /exec/{id}/json
 //     only for exec IDs that this guard created. Start is proxied as a
 //     hijacked stream in both directions, half-closes included.

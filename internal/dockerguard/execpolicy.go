@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/docker/docker/api/types/container"
 )
 
 // execCreateFields are the JSON keys of container.ExecOptions, exactly as the
@@ -25,14 +23,42 @@ var execCreateFields = []string{
 // execStartFields are the JSON keys of container.ExecStartOptions.
 var execStartFields = []string{"Detach", "Tty", "ConsoleSize"}
 
+// execCreateBody and execStartBody are the Docker API's
+// container.ExecOptions and container.ExecStartOptions, field for field
+// (TestExecCreateFieldsMatchType checks that they convert). They are
+// copied rather than imported because the API types package links the
+// image-spec and digest packages, whose registration work at init would
+// slow every sidecar command, `sidecar token` included.
+type execCreateBody struct {
+	User         string
+	Privileged   bool
+	Tty          bool
+	ConsoleSize  *[2]uint `json:",omitempty"`
+	AttachStdin  bool
+	AttachStderr bool
+	AttachStdout bool
+	DetachKeys   string
+	Env          []string
+	WorkingDir   string
+	Cmd          []string
+	Detach       bool
+}
+
+type execStartBody struct {
+	Detach      bool
+	Tty         bool
+	ConsoleSize *[2]uint `json:",omitempty"`
+}
+
 // execPolicy decides which exec configurations may run in the sidecar.
 type execPolicy struct {
 	commands  []string
+	runTools  []string // programs `sidecar run` may start
 	protected []string // upper case
 }
 
 func newExecPolicy(cfg Config) execPolicy {
-	p := execPolicy{commands: cfg.AllowCommands}
+	p := execPolicy{commands: cfg.AllowCommands, runTools: cfg.RunTools}
 	for _, e := range cfg.ProtectedEnvPrefixes {
 		p.protected = append(p.protected, strings.ToUpper(e))
 	}
@@ -47,8 +73,8 @@ func newExecPolicy(cfg Config) execPolicy {
 // forever, the body must be valid UTF-8 holding one JSON object whose keys
 // are spelled exactly like the struct fields, each at most once. The Docker
 // CLI's body (json.Marshal of container.ExecOptions) always satisfies this.
-func (p execPolicy) decodeExecCreate(body []byte) (container.ExecOptions, error) {
-	var opts container.ExecOptions
+func (p execPolicy) decodeExecCreate(body []byte) (execCreateBody, error) {
+	var opts execCreateBody
 	if err := decodeStrict(body, execCreateFields, &opts); err != nil {
 		return opts, err
 	}
@@ -56,7 +82,7 @@ func (p execPolicy) decodeExecCreate(body []byte) (container.ExecOptions, error)
 }
 
 // check applies the exec policy to a decoded exec configuration.
-func (p execPolicy) check(opts container.ExecOptions) error {
+func (p execPolicy) check(opts execCreateBody) error {
 	if len(opts.Cmd) == 0 {
 		return denyf("exec without a command")
 	}
@@ -80,7 +106,7 @@ func (p execPolicy) check(opts container.ExecOptions) error {
 			return err
 		}
 	}
-	return nil
+	return p.checkRun(opts)
 }
 
 func (p execPolicy) allowedCommand(name string) bool {
@@ -123,8 +149,8 @@ func isEnvName(s string) bool {
 }
 
 // decodeExecStart decodes the body of POST /exec/{id}/start.
-func decodeExecStart(body []byte) (container.ExecStartOptions, error) {
-	var opts container.ExecStartOptions
+func decodeExecStart(body []byte) (execStartBody, error) {
+	var opts execStartBody
 	err := decodeStrict(body, execStartFields, &opts)
 	return opts, err
 }

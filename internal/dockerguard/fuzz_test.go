@@ -104,7 +104,7 @@ func FuzzDecodeExecCreate(f *testing.F) {
 		if !utf8.Valid(body) {
 			t.Fatal("allowed invalid UTF-8")
 		}
-		for _, o := range []container.ExecOptions{opts, daemon} {
+		for _, o := range []container.ExecOptions{container.ExecOptions(opts), daemon} {
 			if len(o.Cmd) == 0 || !slices.Contains(DefaultAllowCommands(), o.Cmd[0]) ||
 				o.Privileged || o.User != "" || o.WorkingDir != "" {
 				t.Fatalf("allowed %+v", o)

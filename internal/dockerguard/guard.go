@@ -38,6 +38,15 @@ const (
 	handshakeTimeout = 30 * time.Second
 )
 
+// hint is what the guard says is allowed, in every denial.
+func hint(cfg Config) string {
+	h := fmt.Sprintf("docker exec %s-%s-1 %s ...", cfg.Project, cfg.Service, strings.Join(cfg.AllowCommands, "|"))
+	if len(cfg.RunTools) > 0 && contains(cfg.AllowCommands, "sidecar") {
+		h += fmt.Sprintf(" (sidecar run -- %s ...)", strings.Join(cfg.RunTools, "|"))
+	}
+	return h
+}
+
 // New returns a Guard for cfg. It does not contact the upstream daemon.
 func New(cfg Config) (*Guard, error) {
 	cfg, err := cfg.withDefaults()
@@ -49,11 +58,10 @@ func New(cfg Config) (*Guard, error) {
 		return d.DialContext(ctx, "unix", cfg.Upstream)
 	}
 	g := &Guard{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		policy: newExecPolicy(cfg),
-		hint: fmt.Sprintf("docker exec %s-%s-1 %s ...",
-			cfg.Project, cfg.Service, strings.Join(cfg.AllowCommands, "|")),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		policy:   newExecPolicy(cfg),
+		hint:     hint(cfg),
 		dial:     dial,
 		sidecars: &sidecarCache{ttl: sidecarCacheTTL, now: time.Now},
 		execs:    newExecSet(maxExecIDs, execIDTTL, time.Now),

@@ -48,6 +48,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	env := &testEnv{fake: newFakeDaemon(t), logs: &syncBuffer{}}
 	g, err := New(Config{
 		Upstream:     env.fake.sock,
+		RunTools:     []string{"gh", "az"},
 		MaxBodyBytes: 4096,
 		Logger:       slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -156,7 +157,7 @@ func forwarded(reqs []string) []string {
 const (
 	execBody    = `{"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,"AttachStdout":true,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["sidecar","version"],"Detach":false}`
 	startBody   = `{"Detach":false,"Tty":false}`
-	allowedHint = "allowed: docker exec myapp-sidecar-1 sidecar|tgauth ..."
+	allowedHint = "allowed: docker exec myapp-sidecar-1 sidecar|tgauth ... (sidecar run -- gh|az ...)"
 )
 
 // execWith is execBody with some fields replaced.
@@ -220,6 +221,27 @@ func TestDeny(t *testing.T) {
 		{"env TELEGRAM_BOT_TOKEN", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["TELEGRAM_BOT_TOKEN=x"]}`)), 0, "protected"},
 		{"env name with space", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["PATH =/tmp"]}`)), 0, "malformed environment"},
 		{"env empty name", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["=x"]}`)), 0, "malformed environment"},
+		{"run sh", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--","sh","-c","id"]}`)), 0, `program "sh" is not allowed (allowed: gh, az)`},
+		{"run sh without --", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","sh"]}`)), 0, `program "sh" is not allowed`},
+		{"run unlisted tool", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--profile","gh","--","env"]}`)), 0, `program "env" is not allowed`},
+		{"run tool by path", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--","/usr/bin/gh"]}`)), 0, `program "/usr/bin/gh" is not allowed`},
+		{"run tool by relative path", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","./gh"]}`)), 0, `program "./gh" is not allowed`},
+		{"run GH", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","GH"]}`)), 0, `program "GH" is not allowed`},
+		{"run sidecar itself", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--","sidecar","token"]}`)), 0, `program "sidecar" is not allowed`},
+		{"run tool hidden as a flag value", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--env","gh","sh"]}`)), 0, `program "sh" is not allowed`},
+		{"run tool after --profile=", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","-profile=gh","--","sh"]}`)), 0, `program "sh" is not allowed`},
+		{"run -- as a flag value", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--profile","--","sh"]}`)), 0, `program "sh" is not allowed`},
+		{"run unknown flag", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--exec","gh"]}`)), 0, `unknown flag "--exec"`},
+		{"run bad flag syntax", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","---profile","x","gh"]}`)), 0, "bad flag syntax"},
+		{"run flag without value", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--profile"]}`)), 0, "needs a value"},
+		{"run without program", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run"]}`)), 0, "no program to run"},
+		{"run nothing after --", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--"]}`)), 0, "no program after --"},
+		{"run help", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","-h"]}`)), 0, "use sidecar help"},
+		{"run empty program", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--",""]}`)), 0, `program "" is not allowed`},
+		{"run with environment", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--","gh","api","/user"],"Env":["GH_HOST=evil.example"]}`)), 0, "with environment variables"},
+		{"run with harmless environment", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","gh"],"Env":["TERM=xterm"]}`)), 0, "with environment variables"},
+		{"run with pager", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","gh"],"Env":["GH_PAGER=sh -c id"]}`)), 0, "with environment variables"},
+		{"run with an unset", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","gh"],"Env":["GH_CONFIG_DIR"]}`)), 0, "with environment variables"},
 		{"exec unknown field", rawRequest("POST", "/containers/myapp-sidecar-1/exec", `{"Cmd":["sidecar"],"Foo":1}`), 400, `unknown field "Foo"`},
 		{"exec lower-case key", rawRequest("POST", "/containers/myapp-sidecar-1/exec", `{"Cmd":["sidecar"],"cmd":["sh"]}`), 400, `unknown field "cmd"`},
 		{"exec duplicate key", rawRequest("POST", "/containers/myapp-sidecar-1/exec", `{"Cmd":["sidecar"],"Cmd":["sh"]}`), 400, "duplicate field"},

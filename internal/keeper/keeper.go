@@ -1,6 +1,7 @@
-// Package keeper is `sidecar serve`: it keeps every profile's sign-in
-// alive, tells the person once when one is lost, and (optionally) answers
-// /auth, /status and /logout in the Telegram chat itself.
+// Package keeper is the heart of `sidecar serve`: it keeps every profile's
+// sign-in alive and tells the person once when one is lost. Talking to the
+// person (the notice, and the /auth, /status and /logout commands) is the
+// Chat's job, behind a two-method interface (bridge.Chat in production).
 //
 // Tokens are refreshed before they expire and also on a cadence
 // (SIDECAR_KEEPALIVE), because providers revoke refresh tokens that go
@@ -12,16 +13,13 @@ package keeper
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/session"
-	"github.com/devicegate/devicegate/internal/telegram"
 )
 
 // Defaults.
@@ -30,9 +28,13 @@ const (
 	DefaultMargin = 5 * time.Minute
 )
 
-// Listener is the part of the Telegram client that reads updates.
-type Listener interface {
-	Listen(ctx context.Context, fn func(telegram.Update)) error
+// Chat is the conversation with the person.
+type Chat interface {
+	// SignInNeeded tells the person that a profile needs a sign-in.
+	SignInNeeded(ctx context.Context, s *session.Session, reason string) error
+	// Serve answers the person's commands until ctx ends and what they
+	// started has finished.
+	Serve(ctx context.Context)
 }
 
 // Keeper runs the keep-alive loop.
@@ -45,15 +47,13 @@ type Keeper struct {
 	// Heartbeat, if set, is a file touched on every round, for `sidecar health`.
 	Heartbeat string
 
-	// Telegram, if set, is told when a sign-in is needed; with Listen it
-	// also answers commands from its chat.
-	Bridge *bridge.Bridge
-	Listen Listener
+	// Chat, if set, is told when a sign-in is needed and serves the
+	// person's commands while Run runs.
+	Chat Chat
 
 	now      func() time.Time
 	mu       sync.Mutex
 	told     map[string]bool // profiles without a cache that were told already; made on first use
-	running  map[string]bool // profiles with a /auth sign-in under way; made on first use
 	inflight sync.WaitGroup
 }
 
@@ -66,7 +66,7 @@ func (k *Keeper) clock() time.Time {
 
 // Run checks every profile each tick until ctx ends. A check under way
 // finishes first (a refresh is never abandoned mid-way), and so do /auth
-// sign-ins, which are told that the service is stopping.
+// sign-ins started from the chat.
 func (k *Keeper) Run(ctx context.Context) error {
 	if k.Tick <= 0 {
 		k.Tick = DefaultTick
@@ -78,13 +78,13 @@ func (k *Keeper) Run(ctx context.Context) error {
 	for _, s := range k.Sessions {
 		names = append(names, s.Profile)
 	}
-	k.Log.Info("serving", "profiles", strings.Join(names, ","), "keepalive", k.Keepalive.String(), "telegram_listen", k.Listen != nil)
+	k.Log.Info("serving", "profiles", strings.Join(names, ","), "keepalive", k.Keepalive.String(), "telegram", k.Chat != nil)
 
-	if k.Listen != nil && k.Bridge != nil {
+	if k.Chat != nil {
 		k.inflight.Add(1)
 		go func() {
 			defer k.inflight.Done()
-			k.listen(ctx)
+			k.Chat.Serve(ctx)
 		}()
 	}
 	t := time.NewTicker(k.Tick)
@@ -194,123 +194,10 @@ func (k *Keeper) notice(ctx context.Context, s *session.Session) {
 		return
 	}
 	k.Log.Warn("sign-in needed", "profile", s.Profile, "reason", reason)
-	if k.Bridge == nil {
+	if k.Chat == nil {
 		return
 	}
-	req := bridge.Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: k.Bridge.Host}
-	if _, err := k.Bridge.TG.SendMessage(ctx, k.Bridge.Chat, bridge.SignInNeededMessage(req, reason)); err != nil {
+	if err := k.Chat.SignInNeeded(ctx, s, reason); err != nil {
 		k.Log.Error("cannot tell Telegram that a sign-in is needed", "profile", s.Profile, "err", err)
 	}
-}
-
-// listen answers commands from the configured chat until ctx ends. A 409
-// means another program (OpenClaw, usually) reads this bot's updates: two
-// pollers would steal each other's messages, so it stops and says why.
-func (k *Keeper) listen(ctx context.Context) {
-	err := k.Listen.Listen(ctx, func(u telegram.Update) { k.command(ctx, u) })
-	switch {
-	case err == nil || ctx.Err() != nil:
-	case errors.Is(err, telegram.ErrConflict):
-		k.Log.Error("not listening for Telegram commands: another program reads this bot's updates (409 Conflict), probably OpenClaw; send /auth through it, or give devicegate its own bot; set TELEGRAM_LISTEN=false to silence this", "err", err)
-	case errors.Is(err, telegram.ErrUnauthorized):
-		k.Log.Error("not listening for Telegram commands: the bot token was refused", "err", err)
-	default:
-		k.Log.Error("not listening for Telegram commands", "err", err)
-	}
-}
-
-func (k *Keeper) command(ctx context.Context, u telegram.Update) {
-	if u.ChatID != k.Bridge.Chat {
-		k.Log.Warn("ignored a message from a chat that is not TELEGRAM_CHAT_ID", "chat", u.ChatID, "from", u.FromID)
-		return
-	}
-	fields := strings.Fields(u.Text)
-	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") {
-		return
-	}
-	cmd, _, _ := strings.Cut(strings.ToLower(fields[0]), "@") // /auth@mybot
-	args := fields[1:]
-	k.Log.Info("command", "command", cmd, "from", u.FromID)
-	reply := func(text string) {
-		if _, err := k.Bridge.TG.SendMessage(ctx, k.Bridge.Chat, telegram.Message{Text: telegram.Escape(text)}); err != nil {
-			k.Log.Warn("cannot reply", "err", err)
-		}
-	}
-	var s *session.Session
-	if cmd == "/auth" || cmd == "/logout" {
-		var err error
-		if s, err = k.session(args); err != nil {
-			reply(err.Error())
-			return
-		}
-	}
-	switch cmd {
-	case "/auth":
-		k.mu.Lock()
-		if k.running == nil {
-			k.running = map[string]bool{}
-		}
-		busy := k.running[s.Profile]
-		k.running[s.Profile] = true
-		k.mu.Unlock()
-		if busy {
-			reply(fmt.Sprintf("A sign-in for profile %s is already under way: use the code above.", s.Profile))
-			return
-		}
-		force := len(args) > 1 && args[1] == "force"
-		k.inflight.Add(1)
-		go func() {
-			defer k.inflight.Done()
-			defer func() { k.mu.Lock(); delete(k.running, s.Profile); k.mu.Unlock() }()
-			if _, err := k.Bridge.SignIn(ctx, s, force); err != nil {
-				k.Log.Warn("sign-in did not complete", "profile", s.Profile, "err", err)
-			} else {
-				k.Log.Info("signed in", "profile", s.Profile)
-			}
-		}()
-	case "/status":
-		var b strings.Builder
-		for _, s := range k.Sessions {
-			st, err := s.Status()
-			if err != nil {
-				fmt.Fprintf(&b, "%s: %v\n", s.Profile, err)
-				continue
-			}
-			fmt.Fprintf(&b, "%s (%s): %s", st.Profile, st.Provider, st.State)
-			if st.Account.Email != "" || st.Account.Name != "" {
-				fmt.Fprintf(&b, " as %s", strings.TrimSpace(st.Account.Name+" "+st.Account.Email))
-			}
-			if st.AccessTokenExpiresAt != nil {
-				fmt.Fprintf(&b, ", token until %s", st.AccessTokenExpiresAt.Format("2006-01-02 15:04 UTC"))
-			}
-			b.WriteString("\n")
-		}
-		reply(strings.TrimSpace(b.String()))
-	case "/logout":
-		res, err := s.Logout(ctx, false)
-		switch {
-		case err != nil:
-			reply(fmt.Sprintf("Sign-out of %s failed: %v", s.Profile, err))
-		case res == session.NotSignedIn:
-			reply(fmt.Sprintf("Profile %s is not signed in.", s.Profile))
-		default:
-			reply(fmt.Sprintf("Signed out of profile %s.", s.Profile))
-		}
-	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile].")
-	}
-}
-
-func (k *Keeper) session(args []string) (*session.Session, error) {
-	if len(args) == 0 {
-		return k.Sessions[0], nil
-	}
-	var names []string
-	for _, s := range k.Sessions {
-		if s.Profile == args[0] {
-			return s, nil
-		}
-		names = append(names, s.Profile)
-	}
-	return nil, fmt.Errorf("unknown profile %q; configured: %s", args[0], strings.Join(names, ", "))
 }

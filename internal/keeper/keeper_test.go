@@ -39,6 +39,7 @@ type rig struct {
 	s    *session.Session
 	logs *syncBuf
 	k    *Keeper
+	chat *bridge.Chat
 	dir  string
 }
 
@@ -59,8 +60,11 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 	r.k = &Keeper{
 		Sessions: []*session.Session{r.s}, Keepalive: time.Hour, Log: log, Tick: 50 * time.Millisecond,
 		Heartbeat: filepath.Join(r.dir, "serve.heartbeat"),
-		Bridge:    &bridge.Bridge{TG: tg, Chat: chat, Host: "test-host", Log: log},
-		told:      map[string]bool{}, running: map[string]bool{},
+		told:      map[string]bool{},
+	}
+	r.chat = &bridge.Chat{
+		Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: "test-host", Log: log},
+		Sessions: r.k.Sessions, Log: log,
 	}
 	t.Cleanup(func() {
 		for _, secret := range []string{r.tg.Token()} {
@@ -69,6 +73,7 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 			}
 		}
 	})
+	r.k.Chat = r.chat
 	return r
 }
 
@@ -151,7 +156,7 @@ func TestSignInNeededIsToldOnce(t *testing.T) {
 		t.Fatalf("chat: %q", texts)
 	}
 	// A restarted serve does not tell again.
-	k2 := &Keeper{Sessions: r.k.Sessions, Keepalive: time.Hour, Log: r.k.Log, Bridge: r.k.Bridge, told: map[string]bool{}, running: map[string]bool{}}
+	k2 := &Keeper{Sessions: r.k.Sessions, Keepalive: time.Hour, Log: r.k.Log, Chat: r.k.Chat, told: map[string]bool{}}
 	k2.Round(ctx)
 	if n := len(r.botTexts()); n != 1 {
 		t.Fatalf("%d notices after a restart, want 1", n)
@@ -169,7 +174,7 @@ func TestCommandsFromTheChat(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, oidctest.Options{})
 	tg, _ := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
-	r.k.Listen = tg
+	r.chat.Listener = tg
 	r.tg.AddChat(666)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -245,7 +250,7 @@ func TestConflictStopsListeningButKeepsServing(t *testing.T) {
 	r := newRig(t, oidctest.Options{})
 	r.login(t)
 	tg, _ := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
-	r.k.Listen = tg
+	r.chat.Listener = tg
 	r.tg.SetWebhook(true) // getUpdates now answers 409, as with a second poller
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -48,6 +48,43 @@ const (
 // installHint tells the person how to get the provider's packages.
 const installHint = "run: npm ci --prefix internal/oidctest/node"
 
+// ErrNotInstalled means Node.js or the pinned oidc-provider package is
+// missing, so no provider can be started here.
+var ErrNotInstalled = errors.New("the test identity provider is not installed")
+
+// RequireEnv, when set (make test sets it), makes a missing provider fail
+// the tests that need it instead of skipping them, so that CI cannot pass
+// by testing nothing.
+const RequireEnv = "DEVICEGATE_REQUIRE_PROVIDER"
+
+// Installed reports whether a provider can be started here.
+func Installed() bool {
+	dir, err := nodeDir()
+	if err != nil {
+		return false
+	}
+	return checkInstalled(dir) == nil
+}
+
+// SkipIfNotInstalled skips t with a message saying how to run it when the
+// provider is not installed (and RequireEnv is not set).
+func SkipIfNotInstalled(t testing.TB, err error) {
+	t.Helper()
+	if errors.Is(err, ErrNotInstalled) && os.Getenv(RequireEnv) == "" {
+		t.Skipf("skipped: %v; to run the provider-backed tests: make deps (or %s)", err, strings.TrimPrefix(installHint, "run: "))
+	}
+}
+
+func checkInstalled(dir string) error {
+	if _, err := exec.LookPath("node"); err != nil {
+		return fmt.Errorf("oidctest: %w: node (Node.js 20 or later) not found in PATH: %w\noidctest: hint: install Node.js, then %s", ErrNotInstalled, err, installHint)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
+		return fmt.Errorf("oidctest: %w: oidc-provider is missing from %s: %w\noidctest: hint: %s", ErrNotInstalled, dir, err, installHint)
+	}
+	return nil
+}
+
 // startTimeout bounds [Start]: loading oidc-provider takes well under a second.
 const startTimeout = 30 * time.Second
 
@@ -135,6 +172,7 @@ func Start(t testing.TB, opts Options) *Server {
 	defer cancel()
 	s, err := StartProcess(ctx, opts)
 	if err != nil {
+		SkipIfNotInstalled(t, err)
 		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
@@ -165,12 +203,12 @@ func start(ctx context.Context, dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: invalid options: %w", err)
 	}
+	if err := checkInstalled(dir); err != nil {
+		return nil, err
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return nil, fmt.Errorf("oidctest: node (Node.js 20 or later) not found in PATH: %w\noidctest: hint: install Node.js, then %s", err, installHint)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		return nil, fmt.Errorf("oidctest: oidc-provider is not installed in %s: %w\noidctest: hint: %s", dir, err, installHint)
+		return nil, err
 	}
 
 	ready := make(chan string, 1)

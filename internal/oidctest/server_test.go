@@ -349,6 +349,7 @@ func TestStartProcessClose(t *testing.T) {
 	defer cancel()
 	s, err := oidctest.StartProcess(ctx, oidctest.Options{})
 	if err != nil {
+		oidctest.SkipIfNotInstalled(t, err)
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

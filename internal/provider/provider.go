@@ -9,6 +9,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/devicegate/devicegate/internal/awssso"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
@@ -32,7 +34,7 @@ type Endpoints struct {
 
 // Provider is one configured account provider.
 type Provider struct {
-	Kind     string // the preset: microsoft, github, google, auth0, okta, keycloak, oidc
+	Kind     string // the preset: microsoft, github, google, auth0, okta, keycloak, oidc, aws
 	Profile  string
 	ClientID string
 	// ClientSecret is sent as a form parameter when set. A device client is
@@ -47,6 +49,10 @@ type Provider struct {
 	TokenEnv []string
 	// Accept is the Accept header for `sidecar api` requests.
 	Accept string
+	// OneOff: sign-ins keep no refresh token (OAUTH_ONE_OFF).
+	OneOff bool
+	// AWS is set for the aws preset (IAM Identity Center).
+	AWS *AWS
 
 	HTTP *http.Client
 
@@ -54,6 +60,8 @@ type Provider struct {
 	issuer    string
 	overrides Endpoints
 	static    Endpoints
+
+	noScopedRefresh string // why the provider cannot narrow scope on refresh
 
 	once     sync.Once
 	resolved Endpoints
@@ -78,6 +86,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		HTTP:         client,
 		issuer:       p.Issuer,
 		Accept:       "application/json",
+		OneOff:       bool(p.OneOff),
 		overrides: Endpoints{
 			DeviceAuthURL: p.DeviceAuthURL, TokenURL: p.TokenURL, UserinfoURL: p.UserinfoURL,
 			RevokeURL: p.RevokeURL, APIURL: p.ApiURL,
@@ -104,7 +113,8 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		}
 		// Without offline_access Microsoft returns no refresh token, and
 		// the agent would need the person again within the hour.
-		if !containsFold(pr.Scopes, "offline_access") {
+		// (A one-off grant wants exactly that.)
+		if !pr.OneOff && !containsFold(pr.Scopes, "offline_access") {
 			pr.Scopes = append(pr.Scopes, "offline_access")
 		}
 	case "github":
@@ -120,6 +130,9 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		}
 		pr.TokenEnv = []string{"GH_TOKEN", "GITHUB_TOKEN"}
 		pr.Accept = "application/vnd.github+json"
+		// GitHub's refresh grant takes no scope: a GitHub App's token has
+		// the App's permissions, an OAuth App's the scopes of its sign-in.
+		pr.noScopedRefresh = "GitHub does not issue a token for other scopes on refresh; sign in a second profile with the scopes you need (OAUTH_<NAME>_SCOPES)"
 	case "google":
 		pr.static = Endpoints{
 			DeviceAuthURL: "https://oauth2.googleapis.com/device/code",
@@ -159,6 +172,26 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 			UserinfoURL:   base + "/userinfo",
 			RevokeURL:     base + "/revoke",
 		}
+	case "aws":
+		a := &AWS{
+			StartURL: p.StartURL, Region: p.Region, AccountID: p.AccountID, RoleName: p.RoleName,
+			OIDCURL: p.OidcURL, PortalURL: p.PortalURL,
+		}
+		if a.OIDCURL == "" {
+			a.OIDCURL = awssso.OIDCURL(p.Region)
+		}
+		if a.PortalURL == "" {
+			a.PortalURL = awssso.PortalURL(p.Region)
+		}
+		pr.AWS = a
+		pr.static = Endpoints{
+			DeviceAuthURL: a.OIDCURL + "/device_authorization",
+			TokenURL:      a.OIDCURL + "/token",
+			APIURL:        a.PortalURL,
+		}
+		// The registration's scope: with it, tokens come with refresh tokens.
+		pr.Scopes = []string{awssso.ScopeAccountAccess}
+		pr.noScopedRefresh = "AWS IAM Identity Center tokens have no scopes to narrow; choose the account and role with OAUTH_ACCOUNT_ID and OAUTH_ROLE_NAME (a second profile for another role)"
 	case "oidc":
 		// discovered lazily
 	default:
@@ -168,6 +201,21 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		pr.Scopes = oidcDefaults
 	}
 	return pr, nil
+}
+
+// AWS is an aws profile's IAM Identity Center settings.
+type AWS struct {
+	StartURL, Region, AccountID, RoleName string
+	OIDCURL, PortalURL                    string // SSO-OIDC and portal endpoints
+}
+
+// ScopedRefreshError says why the provider cannot issue a token for other
+// scopes from a refresh token (RFC 6749 §6's scope parameter), or nil.
+func (p *Provider) ScopedRefreshError() error {
+	if p.noScopedRefresh == "" {
+		return nil
+	}
+	return errors.New(p.noScopedRefresh)
 }
 
 // Var names a setting of this profile, e.g. Var("CLIENT_ID") is

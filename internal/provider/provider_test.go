@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -189,5 +190,19 @@ func FuzzParseIDToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		_, _ = ParseIDToken(raw)
 		_ = IDTokenIdentity((&oauth2.Token{}).WithExtra(map[string]any{"id_token": raw}))
+	})
+}
+
+// validTenant accepts exactly what the regular expression it replaces
+// accepted.
+func FuzzValidTenant(f *testing.F) {
+	for _, s := range []string{"consumers", "contoso.onmicrosoft.com", "a/b", "-x", strings.Repeat("a", 254), strings.Repeat("a", 255), ""} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validTenant(s), re.MatchString(s); got != want {
+			t.Fatalf("validTenant(%q) = %v, want %v", s, got, want)
+		}
 	})
 }

@@ -51,6 +51,8 @@ func Title(kind string) string {
 		return "Okta"
 	case "keycloak":
 		return "Keycloak"
+	case "aws":
+		return "AWS"
 	}
 	return "OpenID"
 }
@@ -104,8 +106,62 @@ func Check(p *config.Profile) error {
 		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
 			return &config.Error{Var: p.Var("ISSUER"), Msg: fmt.Sprintf("is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
 		}
+	case "aws":
+		return checkAWS(p)
 	}
 	return nil
+}
+
+// checkAWS: IAM Identity Center needs the start URL, its region, and the
+// account and role to get credentials for; no client id, because the
+// client is registered with SSO-OIDC at the first sign-in.
+func checkAWS(p *config.Profile) error {
+	bad := func(name, format string, a ...any) error {
+		return &config.Error{Var: p.Var(name), Msg: fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case strings.TrimSpace(p.ClientID) != "":
+		return bad("CLIENT_ID", "must be empty for aws: devicegate registers its own client with IAM Identity Center")
+	case p.StartURL == "":
+		return bad("START_URL", "is required for aws: your AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start")
+	case !validRegion(p.Region):
+		return bad("REGION", "invalid or missing AWS region %q: the region of your IAM Identity Center, e.g. eu-west-1", p.Region)
+	case len(p.AccountID) != 12 || strings.Trim(p.AccountID, "0123456789") != "":
+		return bad("ACCOUNT_ID", "invalid or missing AWS account id %q: want its 12 digits", p.AccountID)
+	case !validRole(p.RoleName):
+		return bad("ROLE_NAME", "invalid or missing role name %q: the permission set's role, e.g. ReadOnly", p.RoleName)
+	}
+	return nil
+}
+
+// validRegion accepts AWS region names: lowercase words joined by hyphens,
+// ending in a number (eu-west-1, us-gov-west-1, ap-southeast-5).
+func validRegion(r string) bool {
+	parts := strings.Split(r, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 {
+		return false
+	}
+	for i, w := range parts {
+		if w == "" {
+			return false
+		}
+		last := i == len(parts)-1
+		for _, c := range w {
+			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
+				return false
+			}
+		}
+	}
+	return len(parts[len(parts)-1]) <= 2
+}
+
+// validRole accepts IAM role names: 1-64 of letters, digits and +=,.@_-
+// (IAM API Reference, CreateRole, RoleName).
+func validRole(r string) bool {
+	if len(r) == 0 || len(r) > 64 {
+		return false
+	}
+	return strings.Trim(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-") == ""
 }
 
 // validTenant accepts what fits Microsoft's login URL: a letter or digit,

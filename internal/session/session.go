@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -84,7 +85,9 @@ type Session struct {
 	// of this one, wait for it, and return its error. Then killing a
 	// command mid-refresh (an agent's timeout, kill -9) never loses a
 	// rotated refresh token: the detached process still saves it.
-	Detach func(ctx context.Context, minTTL time.Duration) error
+	// scopes is nil for the sign-in's own token, or the scope set of a
+	// ScopedToken request.
+	Detach func(ctx context.Context, minTTL time.Duration, scopes []string) error
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -127,7 +130,7 @@ func (s *Session) Token(ctx context.Context, minTTL time.Duration) (*tokencache.
 	if s.Detach == nil {
 		return s.refresh(ctx, minTTL, false)
 	}
-	derr := s.Detach(ctx, minTTL)
+	derr := s.Detach(ctx, minTTL, nil)
 	var stale *StaleError
 	if derr != nil && !errors.As(derr, &stale) {
 		return nil, derr
@@ -178,7 +181,12 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	// one is lost and the old one is spent. So the request ignores
 	// cancellation; the HTTP client's timeout still bounds it.
 	rctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.HTTP)
-	tok, err := cfg.TokenSource(rctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
+	var tok *oauth2.Token
+	if s.Provider.AWS != nil {
+		tok, err = s.awsRefresh(rctx, e)
+	} else {
+		tok, err = cfg.TokenSource(rctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -236,13 +244,24 @@ func (e *StaleError) Unwrap() error { return e.Err }
 type LoginOptions struct {
 	Display  func(ctx context.Context, c deviceflow.Code) error
 	Retrying func(err error, wait time.Duration)
+	// OneOff keeps no refresh token (tgauth --once), as OAUTH_ONE_OFF does.
+	OneOff bool
 }
 
 // Login runs the device flow and stores the new sign-in.
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
+	if s.Provider.AWS != nil {
+		return s.awsLogin(ctx, o)
+	}
 	cfg, err := s.Provider.OAuth2(ctx)
 	if err != nil {
 		return nil, s.providerErr("starting the sign-in", err)
+	}
+	oneOff := o.OneOff || s.Provider.OneOff
+	if oneOff {
+		c := *cfg
+		c.Scopes = s.LoginScopes(true)
+		cfg = &c
 	}
 	f := &deviceflow.Flow{
 		Config:           cfg,
@@ -253,22 +272,8 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		Retrying:         o.Retrying,
 	}
 	tok, err := f.Run(ctx)
-	switch {
-	case err == nil:
-	case errors.Is(err, deviceflow.ErrDeclined):
-		return nil, err
-	case errors.Is(err, deviceflow.ErrExpired):
-		return nil, fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts)
-	case ctx.Err() != nil:
-		// Our own deadline (tgauth --timeout) or a signal, not a request
-		// timeout (those are provider errors).
-		return nil, fmt.Errorf("%w: %w", ErrTimedOut, ctx.Err())
-	default:
-		var pe *oauthhttp.Error
-		if errors.As(err, &pe) {
-			return nil, s.providerErr("signing in", err)
-		}
-		return nil, err
+	if err != nil {
+		return nil, s.loginErr(ctx, err)
 	}
 	now := s.now()
 	e := &tokencache.Entry{
@@ -278,13 +283,20 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		TokenType:       tok.TokenType,
 		RefreshToken:    tok.RefreshToken,
 		Expiry:          tok.Expiry,
-		ScopesRequested: s.Provider.Scopes,
+		ScopesRequested: cfg.Scopes,
 		ScopesGranted:   provider.GrantedScopes(tok),
 		SignedInAt:      now,
 	}
 	if e.ScopesGranted == nil {
 		// RFC 6749 §5.1: scope is omitted when identical to the request.
-		e.ScopesGranted = slices.Clone(s.Provider.Scopes)
+		e.ScopesGranted = slices.Clone(cfg.Scopes)
+	}
+	if oneOff {
+		// Kept nowhere, so access ends with the access token. It is not
+		// revoked: many providers revoke the whole grant with it (RFC 7009
+		// §2.1 allows that), which would end the access token too.
+		e.RefreshToken = ""
+		e.OneOff = true
 	}
 	if e.RefreshToken != "" {
 		e.RefreshIssuedAt = now
@@ -293,16 +305,50 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
 	e.Account, _ = s.Provider.Identity(ctx, tok)
-
-	unlock, err := s.Store.Lock(ctx, s.Profile)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if err := s.Store.Save(e); err != nil {
+	if err := s.save(ctx, e); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// LoginScopes are the scopes a sign-in asks for. A one-off grant asks for
+// no refresh token where that is how one is asked for (offline_access:
+// OpenID Connect Core §11, Microsoft, Auth0); one that comes anyway is
+// dropped.
+func (s *Session) LoginScopes(oneOff bool) []string {
+	if !oneOff && !s.Provider.OneOff {
+		return s.Provider.Scopes
+	}
+	return slices.DeleteFunc(slices.Clone(s.Provider.Scopes), func(sc string) bool { return strings.EqualFold(sc, "offline_access") })
+}
+
+// save stores a new sign-in under the profile's lock.
+func (s *Session) save(ctx context.Context, e *tokencache.Entry) error {
+	unlock, err := s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.Store.Save(e)
+}
+
+// loginErr gives a failed sign-in its exit code.
+func (s *Session) loginErr(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, deviceflow.ErrDeclined):
+		return err
+	case errors.Is(err, deviceflow.ErrExpired):
+		return fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts)
+	case ctx.Err() != nil:
+		// Our own deadline (tgauth --timeout) or a signal, not a request
+		// timeout (those are provider errors).
+		return fmt.Errorf("%w: %w", ErrTimedOut, ctx.Err())
+	}
+	var pe *oauthhttp.Error
+	if errors.As(err, &pe) {
+		return s.providerErr("signing in", err)
+	}
+	return err
 }
 
 // LogoutResult says what Logout did.
@@ -347,6 +393,9 @@ func (s *Session) Logout(ctx context.Context, force bool) (LogoutResult, error) 
 }
 
 func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error) {
+	if s.Provider.AWS != nil {
+		return s.awsLogout(ctx, e)
+	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
 		return false, err

@@ -2,6 +2,8 @@ package session
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -30,6 +32,27 @@ type Status struct {
 	RefreshExpiresAt     *time.Time         `json:"refresh_token_expires_at,omitempty"`
 	SignedInAt           *time.Time         `json:"signed_in_at,omitempty"`
 	CacheEncrypted       bool               `json:"cache_encrypted"`
+	// OneOff: a one-off grant, with no refresh token on purpose; access
+	// ends at AccessTokenExpiresAt.
+	OneOff bool `json:"one_off,omitempty"`
+	// ScopedTokens are the access tokens held for other scope sets.
+	ScopedTokens []ScopedStatus `json:"scoped_tokens,omitempty"`
+	AWS          *AWSStatus     `json:"aws,omitempty"`
+}
+
+// ScopedStatus describes one cached token for a scope set (never the token).
+type ScopedStatus struct {
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// AWSStatus describes an aws profile's account, role and credentials.
+type AWSStatus struct {
+	AccountID             string     `json:"account_id"`
+	RoleName              string     `json:"role_name"`
+	Region                string     `json:"region"`
+	CredentialsExpireAt   *time.Time `json:"credentials_expire_at,omitempty"`
+	RegistrationExpiresAt *time.Time `json:"registration_expires_at,omitempty"`
 }
 
 // Status reports the profile's state from the cache alone. The error is
@@ -42,6 +65,9 @@ func (s *Session) Status() (Status, error) {
 		ScopesGranted:    []string{},
 		ScopesNotGranted: []string{},
 		CacheEncrypted:   s.Store.Encrypted(),
+	}
+	if a := s.Provider.AWS; a != nil {
+		st.AWS = &AWSStatus{AccountID: a.AccountID, RoleName: a.RoleName, Region: a.Region}
 	}
 	e, err := s.Load()
 	if err != nil {
@@ -64,12 +90,29 @@ func (s *Session) Status() (Status, error) {
 	st.RefreshTokenIssuedAt = timePtr(e.RefreshIssuedAt)
 	st.RefreshExpiresAt = timePtr(e.RefreshExpiresAt)
 	st.SignedInAt = timePtr(e.SignedInAt)
+	st.OneOff = e.OneOff
+	for _, k := range slices.Sorted(maps.Keys(e.Scoped)) {
+		st.ScopedTokens = append(st.ScopedTokens, ScopedStatus{Scopes: e.Scoped[k].Scopes, ExpiresAt: timePtr(e.Scoped[k].Expiry)})
+	}
+	if a := s.Provider.AWS; a != nil {
+		if e.AWS != nil {
+			st.AWS.RegistrationExpiresAt = timePtr(e.AWS.RegistrationExpiresAt)
+			if c := e.AWS.Credentials; c != nil && e.AWS.AccountID == a.AccountID && e.AWS.RoleName == a.RoleName {
+				st.AWS.CredentialsExpireAt = timePtr(c.Expiration)
+			}
+		}
+	}
 	now := s.now()
 	switch {
 	case e.SignInRequired:
 		st.State, st.Reason = StateSignInRequired, e.Reason
 	case e.Valid(now, 0):
 		st.State = StateOK
+		if e.OneOff {
+			st.Reason = "one-off grant: no refresh token is kept, access ends when the access token expires"
+		}
+	case e.OneOff:
+		st.State, st.Reason = StateSignInRequired, "the one-off grant ended (its access token expired)"
 	case e.RefreshToken != "" && (e.RefreshExpiresAt.IsZero() || e.RefreshExpiresAt.After(now)):
 		st.State = StateExpired
 	default:

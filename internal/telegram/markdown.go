@@ -43,7 +43,7 @@ func escape(s, special string) string {
 // it with "…" when it cuts. Apply it before escaping: escapes don't count
 // against Telegram's limits.
 func Truncate(s string, n int) string {
-	if utf16Len(s) <= n {
+	if UTF16Len(s) <= n {
 		return s
 	}
 	if n <= 0 {
@@ -63,7 +63,9 @@ func Truncate(s string, n int) string {
 	return s
 }
 
-func utf16Len(s string) int {
+// UTF16Len counts s in UTF-16 code units, the unit of Telegram's offsets
+// and length limits (4096 for a message).
+func UTF16Len(s string) int {
 	n := 0
 	for _, r := range s {
 		n++

@@ -71,17 +71,6 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n++
-		if r > 0xFFFF {
-			n++
-		}
-	}
-	return n
-}
-
 // Escaped text parses back to itself, with no entities, whatever it holds.
 func FuzzEscape(f *testing.F) {
 	for _, s := range []string{"", "a.b", `\`, `\\`, "*bold*", "[x](y)", "```", ">quote", "||", "🏟 _x_", "a\nb\r\n>c"} {
@@ -119,7 +108,7 @@ func FuzzEscapeCode(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%q does not parse: %v", md, err)
 			}
-			if text != s || len(ents) != 1 || ents[0].Offset != 0 || ents[0].Length != utf16Len(s) {
+			if text != s || len(ents) != 1 || ents[0].Offset != 0 || ents[0].Length != telegram.UTF16Len(s) {
 				t.Fatalf("%q parses to %q with %+v", md, text, ents)
 			}
 		}

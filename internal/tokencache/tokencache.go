@@ -123,6 +123,14 @@ type Entry struct {
 	// NotifiedAt is when `sidecar serve` last told the person that a
 	// sign-in is required, so it tells them once, not every minute.
 	NotifiedAt time.Time `json:"notified_at,omitzero"`
+	// OneOff marks a one-off grant: the refresh token was dropped on
+	// purpose at sign-in, so access ends when the access token expires.
+	OneOff bool `json:"one_off,omitempty"`
+	// Scoped holds access tokens for other scope sets (narrower scopes,
+	// other resources), by ScopeKey. RefreshToken serves them all.
+	Scoped map[string]*ScopedToken `json:"scoped,omitempty"`
+	// AWS is the IAM Identity Center state of an aws profile.
+	AWS *AWS `json:"aws,omitempty"`
 }
 
 // Valid reports whether the access token is usable for at least ttl more.

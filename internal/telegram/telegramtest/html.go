@@ -3,6 +3,8 @@ package telegramtest
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/devicegate/devicegate/internal/telegram"
 )
 
 // htmlTags are the tags parse_mode HTML allows.
@@ -313,14 +315,5 @@ func hexVal(c byte) int {
 }
 
 // utf16Len counts s in UTF-16 code units, the unit of Telegram's offsets and
-// length limits.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n++
-		if r > 0xFFFF {
-			n++
-		}
-	}
-	return n
-}
+// length limits: the client's own count, so that there is one.
+func utf16Len(s string) int { return telegram.UTF16Len(s) }

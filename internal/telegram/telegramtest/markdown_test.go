@@ -133,23 +133,6 @@ func TestParseMarkdownV2EveryASCII(t *testing.T) {
 	}
 }
 
-func TestParseMarkdown(t *testing.T) {
-	got, ents, err := ParseMarkdown("*b* _i_ `c` [l](https://example.com) a.b-c \\_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "b i c l a.b-c _"; got != want {
-		t.Errorf("text = %q, want %q", got, want)
-	}
-	want := []Entity{ent("bold", 0, 1), ent("italic", 2, 1), ent("code", 4, 1), {Type: "text_link", Offset: 6, Length: 1, URL: "https://example.com"}}
-	if !reflect.DeepEqual(ents, want) {
-		t.Errorf("entities = %+v, want %+v", ents, want)
-	}
-	if _, _, err := ParseMarkdown("a *b"); err == nil || err.Error() != "Can't find end of the entity starting at byte offset 2" {
-		t.Errorf("unclosed bold: error = %v", err)
-	}
-}
-
 func checkEntities(t *testing.T, text string, ents []Entity) {
 	t.Helper()
 	n := utf16Len(text)
@@ -178,19 +161,6 @@ func FuzzParseMarkdownV2(f *testing.F) {
 		}
 		if !utf8.ValidString(text) {
 			t.Fatalf("valid input %q gave invalid UTF-8 %q", s, text)
-		}
-		checkEntities(t, text, ents)
-	})
-}
-
-func FuzzParseMarkdown(f *testing.F) {
-	for _, s := range []string{"", "*a*", "_a_", "`a`", "```go\na```", "[a](b)", "\\_"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		text, ents, err := ParseMarkdown(s)
-		if err != nil || !utf8.ValidString(s) {
-			return
 		}
 		checkEntities(t, text, ents)
 	})

@@ -30,8 +30,8 @@ func formatText(text, mode string) (string, []Entity, *apiError) {
 		plain = text
 	case "markdownv2":
 		plain, ents, err = ParseMarkdownV2(text)
-	case "markdown":
-		plain, ents, err = ParseMarkdown(text)
+	// The legacy "Markdown" mode is not faked: nothing here sends it.
+	// HTML is, because OpenClaw sends its replies as HTML.
 	case "html":
 		plain, ents, err = ParseHTML(text)
 	default:
