@@ -28,6 +28,7 @@ check:
 # must run.
 unit:
 	DEVICEGATE_REQUIRE_PROVIDER=1 $(GO) test -race -count=1 ./...
+	node --test openclaw/plugin/
 
 # Each fuzz target briefly; `make fuzz-long FUZZTIME=10m` for a real run.
 FUZZTIME ?= 5s

@@ -16,6 +16,9 @@
 #   gcr.io/distroless/static-debian12:nonroot
 #       CA certificates, /etc/passwd and /etc/group with root, nobody and
 #       nonroot (65532), /tmp, /home/nonroot; USER 65532. No shell.
+#   ghcr.io/openclaw/openclaw:2026.9.6, docker:28-cli
+#       the base images of Dockerfile.openclaw: scripts/standin-openclaw.sh
+#       (after debian:bookworm-slim, which the first is made from).
 #   debian:bookworm-slim
 #       a minimal Debian 12 made by debootstrap (--variant=minbase) from the
 #       machine's own Debian mirror (installed with apt where missing), with
@@ -208,3 +211,5 @@ else
 		'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		'CMD ["bash"]'
 fi
+
+bash "$(dirname "$0")/standin-openclaw.sh"

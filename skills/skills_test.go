@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/devicegate/devicegate/internal/dockerguard"
 )
@@ -65,6 +66,13 @@ func skillDirs(t *testing.T) []string {
 	return dirs
 }
 
+// menuDescription is how much of a description Telegram's command menu
+// shows.
+const menuDescription = 70
+
+// pluginCommands are the commands of openclaw/plugin.
+var pluginCommands = []string{"auth", "auth_status", "logout"}
+
 func TestSkillsFollowOpenClawRules(t *testing.T) {
 	dirs := skillDirs(t)
 	for _, want := range []string{"auth", "auth-status"} {
@@ -87,6 +95,15 @@ func TestSkillsFollowOpenClawRules(t *testing.T) {
 			d := s.fields["description"]
 			if d == "" || len(d) > 1024 || strings.ContainsAny(d, "<>") {
 				t.Errorf("description must be 1-1024 characters without < or >: %q", d)
+			}
+			// Telegram's command menu shows about 70 characters.
+			if n := utf8.RuneCountInString(d); n > menuDescription {
+				t.Errorf("description is %d characters, more than the %d a Telegram menu shows: %q", n, menuDescription, d)
+			}
+			// The devicegate plugin owns these commands; a user-invocable
+			// skill of the same name would take them over as a model turn.
+			if slices.Contains(pluginCommands, strings.ReplaceAll(name, "-", "_")) && s.fields["user-invocable"] != "false" {
+				t.Errorf("/%s belongs to the devicegate plugin: the skill needs user-invocable: false", strings.ReplaceAll(name, "-", "_"))
 			}
 			var meta struct {
 				OpenClaw struct {

@@ -80,7 +80,8 @@ type stack struct {
 	tg  *telegramtest.Server
 
 	// files are more compose files after compose.yaml and the test
-	// override; composeEnv more variables for compose.
+	// override; composeEnv more variables for compose, which win over the
+	// defaults compose() sets.
 	files      []string
 	composeEnv []string
 
@@ -130,8 +131,13 @@ func newStack(t *testing.T) *stack {
 			t.Fatal(err)
 		}
 	}
-	// The guard runs as nonroot and creates its socket here.
+	// The guard runs as nonroot and creates its socket here. 0755 like
+	// /run/guard in the image, so that the gateway (another user, in the
+	// socket's group) reaches the socket.
 	if err := os.Chown(filepath.Join(s.dir, "guard"), 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(s.dir, "guard"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 
@@ -305,15 +311,17 @@ func (s *stack) compose(t testing.TB, c command) result {
 		head = append(head, "-f", f)
 	}
 	c.args = append(append(head, "-p", project, "--progress", "plain"), c.args...)
-	c.env = append(os.Environ(), s.composeEnv...)
-	c.env = append(c.env,
+	c.env = append(os.Environ(),
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
-		// Required by compose.yaml for the gateway, which the suite
-		// does not start: the test plays the agent.
+		// Required by compose.yaml for the gateway, which most of the
+		// suite does not start (the test plays the agent); TestOpenClaw
+		// sets its own in composeEnv.
 		"TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
+		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),
 		"OPENCLAW_GATEWAY_TOKEN=unused-by-the-e2e-suite",
 	)
+	c.env = append(c.env, s.composeEnv...)
 	timeout := commandTimeout
 	if slices.Contains(c.args, "build") {
 		timeout = buildTimeout

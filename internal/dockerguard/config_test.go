@@ -235,6 +235,8 @@ func TestSidecarRunTool(t *testing.T) {
 		{[]string{"--profile", "-h", "sh"}, "sh", ""},
 		{[]string{"--env", "A", "--env=B", "-min-ttl", "1m", "--", "gh"}, "gh", ""},
 		{[]string{"--min-ttl=x", "gh"}, "gh", ""}, // sidecar then refuses the duration
+		{[]string{"--scope", "https://management.azure.com/.default", "--", "az"}, "az", ""},
+		{[]string{"--scope=a b", "sh"}, "sh", ""},
 		{nil, "", "no program to run"},
 		{[]string{"--profile", "p"}, "", "no program to run"},
 		{[]string{"--"}, "", "no program after --"},

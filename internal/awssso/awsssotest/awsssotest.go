@@ -144,7 +144,9 @@ func New(o Options) *Server {
 	mux.HandleFunc("GET /device", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "<html><body>AWS access portal (fake): enter your code</body></html>")
 	})
-	s.Server = httptest.NewServer(mux)
+	// Handlers read s.URL: assign the server before it serves.
+	s.Server = httptest.NewUnstartedServer(mux)
+	s.Start()
 	return s
 }
 

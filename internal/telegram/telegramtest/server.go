@@ -70,7 +70,8 @@ type Server struct {
 	webhook      bool
 	updates      []update // not yet confirmed
 	nextUpdateID int
-	poll         *poller // the getUpdates request waiting now, if any
+	poll         *poller                 // the getUpdates request waiting now, if any
+	menus        map[string][]BotCommand // command menus by scope (setMyCommands)
 }
 
 // New starts a fake server with DefaultToken and closes it when the test
@@ -83,6 +84,7 @@ func New(tb testing.TB) *Server {
 		changed:      make(chan struct{}),
 		chats:        make(map[int64]*chat),
 		faults:       make(map[string][]Fault),
+		menus:        make(map[string][]BotCommand),
 		nextUpdateID: 700000001,
 	}
 	s.srv = httptest.NewServer(s)
@@ -266,6 +268,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result, aerr = s.deleteMessage(params)
 	case "sendphoto":
 		result, aerr = s.sendPhoto(params, files)
+	case "deletewebhook":
+		result, aerr = s.deleteWebhook(params)
+	case "setmycommands":
+		result, aerr = s.setMyCommands(params)
+	case "deletemycommands":
+		result, aerr = s.deleteMyCommands(params)
+	case "getmycommands":
+		result, aerr = s.getMyCommands(params)
+	case "sendchataction":
+		result, aerr = s.sendChatAction(params)
 	case "getupdates":
 		var gone bool
 		result, aerr, gone = s.getUpdates(r, params)

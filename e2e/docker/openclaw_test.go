@@ -1,0 +1,433 @@
+//go:build dockere2e && linux
+
+package docker
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/openaitest"
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+)
+
+const (
+	gatewayName     = "myapp-openclaw-gateway-1"
+	gatewayImage    = "devicegate/openclaw:local"
+	openclawFile    = "e2e/docker/testdata/compose.openclaw.yaml"
+	strangerID      = 777777
+	modelID         = "scripted"
+	gatewayToken    = "e2e0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+	gatewayStartup  = 4 * time.Minute
+	chatTimeout     = 90 * time.Second
+	emailQuestion   = "what is my email address?"
+	apiCommand      = "docker exec myapp-sidecar-1 sidecar api /me"
+	emailAnswerHead = "Your email address is "
+)
+
+// TestOpenClaw runs the whole stack as a user does: the gateway built from
+// Dockerfile.openclaw (over the stand-in base images), with the shipped
+// configuration, its Telegram channel on the fake Bot API and its model on
+// a scripted test double, the sidecar on the real identity provider. The
+// owner talks to it only through the chat.
+func TestOpenClaw(t *testing.T) {
+	s := newStack(t)
+	s.tg.AddChat(strangerID)
+	model := openaitest.New(t, scriptedModel)
+	s.files = []string{openclawFile}
+	s.composeEnv = []string{
+		"TELEGRAM_BOT_TOKEN=" + s.tg.Token(),
+		"TELEGRAM_OWNER_ID=" + strconv.Itoa(chatID),
+		"TELEGRAM_API_URL=" + s.tg.URL(),
+		"OPENCLAW_GATEWAY_TOKEN=" + gatewayToken,
+		"OPENCLAW_MODEL=compat/" + modelID,
+		"OPENAI_COMPAT_BASE_URL=" + model.URL(),
+		"OPENAI_COMPAT_API_KEY=e2e-model-key",
+		"OPENAI_COMPAT_MODEL=" + modelID,
+	}
+	o := &openclawRun{s: s, model: model}
+	must := func(ok bool) {
+		if !ok {
+			t.FailNow()
+		}
+	}
+	must(t.Run("build", o.build))
+	t.Run("owner id required", o.testOwnerRequired)
+	must(t.Run("up", o.up))
+	t.Run("menu", o.testMenu)
+	must(t.Run("auth", o.testAuth))
+	t.Run("auth_status", o.testStatus)
+	t.Run("stranger", o.testStranger)
+	t.Run("no model turn for commands", o.testNoModel)
+	t.Run("free-form request", o.testFreeForm)
+	t.Run("logout", o.testLogout)
+	t.Run("no secret leaked", o.testNoLeak)
+	o.report(t)
+}
+
+type openclawRun struct {
+	s     *stack
+	model *openaitest.Server
+
+	buildTime, startup, authToCode time.Duration
+}
+
+// scriptedModel answers a question about the owner's email address by
+// running the account-api skill's command, and then with what the command
+// printed; anything else gets a fixed line. It looks at the messages after
+// the question (the gateway adds its own context after the person's words).
+func scriptedModel(r openaitest.Request) openaitest.Reply {
+	asked := -1
+	for i, m := range r.Messages {
+		if m.Role == "user" && strings.Contains(m.Content, emailQuestion) {
+			asked = i
+		}
+	}
+	if asked < 0 || !r.HasTool("exec") {
+		return openaitest.Text("I can only answer questions about your email address.")
+	}
+	for _, m := range r.Messages[asked+1:] {
+		if m.Role == "tool" {
+			if e := emailRe.FindString(m.Content); e != "" {
+				return openaitest.Text(emailAnswerHead + e + ".")
+			}
+			return openaitest.Text("The command printed no email address.")
+		}
+	}
+	return openaitest.CallTool("exec", fmt.Sprintf(`{"command":%q}`, apiCommand))
+}
+
+var skillNameRe = regexp.MustCompile(`<name>([a-z0-9-]+)</name>`)
+
+var emailRe = regexp.MustCompile(`[a-z]+@example\.com`)
+
+// build builds both images as compose.yaml says: the sidecar from
+// Dockerfile, the gateway from Dockerfile.openclaw over its base images.
+func (o *openclawRun) build(t *testing.T) {
+	start := time.Now()
+	if r := o.s.compose(t, command{args: []string{"build", "sidecar", "openclaw-gateway"}, quiet: true}); r.code != 0 {
+		t.Fatalf("compose build: %s", r)
+	}
+	o.buildTime = time.Since(start)
+}
+
+// testOwnerRequired: without TELEGRAM_OWNER_ID, docker compose up stops
+// before it starts anything, naming the variable.
+func (o *openclawRun) testOwnerRequired(t *testing.T) {
+	saved := o.s.composeEnv
+	o.s.composeEnv = append(slices.Clone(saved), "TELEGRAM_OWNER_ID=")
+	defer func() { o.s.composeEnv = saved }()
+	r := o.s.compose(t, command{args: []string{"up", "-d", "--no-build"}})
+	if r.code == 0 || !strings.Contains(r.stderr, "set TELEGRAM_OWNER_ID in .env") {
+		t.Fatalf("compose up without TELEGRAM_OWNER_ID: %s", r)
+	}
+	if ps := o.s.host(t, command{args: []string{"ps", "-aq", "--filter", "label=com.docker.compose.project=" + project}, quiet: true}); strings.TrimSpace(ps.stdout) != "" {
+		t.Fatalf("compose up without TELEGRAM_OWNER_ID created containers: %s", ps.stdout)
+	}
+}
+
+// up starts the whole stack and waits until the gateway long-polls the
+// fake Bot API.
+func (o *openclawRun) up(t *testing.T) {
+	start := time.Now()
+	if r := o.s.compose(t, command{args: []string{"up", "-d", "--no-build"}}); r.code != 0 {
+		t.Fatalf("compose up: %s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), gatewayStartup)
+	defer cancel()
+	err := o.s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+		return v.Polling && slices.ContainsFunc(v.Calls, func(c telegramtest.Call) bool { return c.Method == "setMyCommands" })
+	})
+	if err != nil {
+		r := o.s.host(t, command{args: []string{"logs", gatewayName}, quiet: true})
+		t.Fatalf("the gateway does not poll the Bot API after %s: %v\n%s%s", gatewayStartup, err, r.stdout, r.stderr)
+	}
+	o.startup = time.Since(start)
+	t.Logf("the gateway polls after %s", o.startup)
+}
+
+// testMenu checks the bot's command menu: our commands, with the plugin's
+// descriptions.
+func (o *openclawRun) testMenu(t *testing.T) {
+	cmds := o.s.tg.Commands("default")
+	byName := map[string]string{}
+	for _, c := range cmds {
+		byName[c.Command] = c.Description
+	}
+	for _, want := range []string{"auth", "auth_status", "logout", "account_api"} {
+		if _, ok := byName[want]; !ok {
+			t.Errorf("the command menu has no /%s: %v", want, cmds)
+		}
+	}
+	if d := byName["auth"]; !strings.Contains(d, "[profile]") {
+		t.Errorf("/auth is described as %q, not by the plugin", d)
+	}
+}
+
+// ownerSays sends text from the owner and returns the index of the next
+// message in the chat.
+func (o *openclawRun) ownerSays(text string) int {
+	n := len(o.s.tg.Chat(chatID))
+	o.s.tg.PushUpdate(chatID, chatID, text)
+	return n + 1
+}
+
+// waitChat waits until a bot message from index from on matches re and
+// returns it.
+func (o *openclawRun) waitChat(t *testing.T, chat int64, from int, re *regexp.Regexp) telegramtest.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), chatTimeout)
+	defer cancel()
+	var found telegramtest.Message
+	err := o.s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+		msgs := v.Chat(chat)
+		for i := min(from, len(msgs)); i < len(msgs); i++ {
+			if msgs[i].FromBot && re.MatchString(msgs[i].Text) {
+				found = msgs[i]
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("no message matching %q in chat %d after %s; chat: %s", re, chat, chatTimeout, chatDump(o.s.tg.Chat(chat)))
+	}
+	return found
+}
+
+func chatDump(msgs []telegramtest.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		who := "owner"
+		if m.FromBot {
+			who = "bot"
+		} else if m.FromID != chatID {
+			who = strconv.FormatInt(m.FromID, 10)
+		}
+		fmt.Fprintf(&b, "\n  [%d %s] %q", m.ID, who, m.Text)
+	}
+	return b.String()
+}
+
+// codeMessages counts the sign-in messages (with a code) in a chat.
+func (o *openclawRun) codeMessages(chat int64) int {
+	n := 0
+	for _, m := range o.s.tg.Chat(chat) {
+		o.s.remember(m.Text + "\n" + m.Raw)
+		texts := []string{m.Text}
+		for _, h := range m.History {
+			texts = append(texts, h.Text)
+		}
+		if slices.ContainsFunc(texts, codeRe.MatchString) {
+			n++
+		}
+	}
+	return n
+}
+
+// testAuth: the owner sends /auth, the plugin runs tgauth in the sidecar
+// through the guard, the code appears in the chat, a second /auth while it
+// runs starts nothing, the owner approves at the provider, and the chat
+// says who is signed in.
+func (o *openclawRun) testAuth(t *testing.T) {
+	ctx := context.Background()
+	if err := o.s.idp.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	from := o.ownerSays("/auth")
+	code := o.waitChat(t, chatID, from, codeRe)
+	o.authToCode = time.Since(start)
+	t.Logf("/auth to the code in the chat: %s", o.authToCode)
+	userCode := codeRe.FindStringSubmatch(code.Text)[1]
+
+	from = o.ownerSays("/auth")
+	o.waitChat(t, chatID, from, regexp.MustCompile(`already running`))
+	if n := o.codeMessages(chatID); n != 1 {
+		t.Errorf("%d sign-in messages in the chat after a second /auth, want 1:%s", n, chatDump(o.s.tg.Chat(chatID)))
+	}
+
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := o.s.idp.Approve(actx, userCode, oidctest.ApproveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// tgauth turns its message into the confirmation; the plugin adds one
+	// line when tgauth ends.
+	o.waitChat(t, chatID, 0, regexp.MustCompile(`Signed in as .*Alice Example`))
+	o.waitChat(t, chatID, from, regexp.MustCompile(`Sign-in finished: Alice Example \(alice@example\.com\) \(profile default\)`))
+	st, err := o.s.idp.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeviceAuthorizations != 1 {
+		t.Errorf("the provider saw %d device authorizations, want 1 (the second /auth must start none)", st.DeviceAuthorizations)
+	}
+	r := o.s.inSidecar(t, "sidecar", "status", "--json")
+	if st := parseStatus(t, r); st.State != "ok" || st.Account.Email != "alice@example.com" {
+		t.Fatalf("status after /auth: %s", r)
+	}
+}
+
+func (o *openclawRun) testStatus(t *testing.T) {
+	from := o.ownerSays("/auth_status")
+	m := o.waitChat(t, chatID, from, regexp.MustCompile(`default \(oidc\)`))
+	for _, want := range []string{"Alice Example (alice@example.com)", "scopes: openid", "access token expires"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("/auth_status answered %q, without %q", m.Text, want)
+		}
+	}
+}
+
+// testStranger: someone who is not the owner sends /auth: no sign-in
+// starts, no code is posted anywhere.
+func (o *openclawRun) testStranger(t *testing.T) {
+	ctx := context.Background()
+	if err := o.s.idp.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := o.codeMessages(chatID)
+	o.s.tg.PushUpdate(strangerID, strangerID, "/auth")
+	// Wait until the gateway has taken the update, then give a sign-in
+	// that would have started time to post its code.
+	wctx, cancel := context.WithTimeout(ctx, chatTimeout)
+	defer cancel()
+	if err := o.s.tg.WaitFor(wctx, func(v telegramtest.View) bool { return v.PendingUpdates == 0 && v.Polling }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	if n := o.codeMessages(strangerID); n != 0 {
+		t.Errorf("a code was posted to the stranger:%s", chatDump(o.s.tg.Chat(strangerID)))
+	}
+	if n := o.codeMessages(chatID); n != before {
+		t.Errorf("the stranger's /auth posted a code to the owner's chat:%s", chatDump(o.s.tg.Chat(chatID)))
+	}
+	st, err := o.s.idp.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeviceAuthorizations != 0 {
+		t.Errorf("the stranger's /auth started %d sign-ins", st.DeviceAuthorizations)
+	}
+	for _, m := range o.s.tg.Chat(strangerID) {
+		if m.FromBot {
+			t.Logf("the stranger was told: %q", m.Text)
+		}
+	}
+}
+
+// testNoModel: /auth, the second /auth, /auth_status and the stranger's
+// /auth took no model request at all.
+func (o *openclawRun) testNoModel(t *testing.T) {
+	if reqs := o.model.Requests(); len(reqs) != 0 {
+		t.Errorf("the commands made %d requests to the model, want none; first: %s", len(reqs), reqs[0].Path)
+	}
+}
+
+// testFreeForm: a question the model answers by running the account-api
+// skill's command through the gateway's exec tool.
+func (o *openclawRun) testFreeForm(t *testing.T) {
+	from := o.ownerSays(emailQuestion)
+	o.waitChat(t, chatID, from, regexp.MustCompile(regexp.QuoteMeta(emailAnswerHead+"alice@example.com")))
+	reqs := o.model.Requests()
+	var ranTool bool
+	for _, r := range reqs {
+		for _, m := range r.Messages {
+			if m.Role == "tool" && strings.Contains(m.Content, `"email":"alice@example.com"`) {
+				ranTool = true
+			}
+		}
+	}
+	if !ranTool {
+		t.Errorf("no request to the model carried the output of %q", apiCommand)
+	}
+	if n := o.model.Completions(); n < 2 {
+		t.Errorf("%d model requests, want the question and the tool's result", n)
+	}
+	// The skills the model was offered are ours, and only ours.
+	if len(reqs) > 0 {
+		sys := ""
+		for _, m := range reqs[0].Messages {
+			if m.Role == "system" || m.Role == "developer" {
+				sys += m.Content
+			}
+		}
+		var offered []string
+		for _, m := range skillNameRe.FindAllStringSubmatch(sys, -1) {
+			offered = append(offered, m[1])
+		}
+		slices.Sort(offered)
+		if want := []string{"account-api", "auth", "auth-status"}; !slices.Equal(offered, want) {
+			t.Errorf("the model was offered the skills %v, want %v", offered, want)
+		}
+	}
+}
+
+// testLogout: /logout asks for confirmation and does nothing; /logout
+// confirm revokes at the provider and forgets the sign-in.
+func (o *openclawRun) testLogout(t *testing.T) {
+	ctx := context.Background()
+	if err := o.s.idp.ResetStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	completions := o.model.Completions()
+	from := o.ownerSays("/logout")
+	o.waitChat(t, chatID, from, regexp.MustCompile(`/logout confirm`))
+	st, err := o.s.idp.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Revocations != 0 {
+		t.Fatalf("/logout without confirm revoked %d tokens", st.Revocations)
+	}
+	from = o.ownerSays("/logout confirm")
+	o.waitChat(t, chatID, from, regexp.MustCompile(`Signed out of profile default: the provider revoked the tokens`))
+	if st, err = o.s.idp.Stats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.Revocations == 0 {
+		t.Error("the provider saw no revocation")
+	}
+	r := o.s.inSidecar(t, "sidecar", "status", "--json")
+	if st := parseStatus(t, r); r.code != 4 || st.State != "signin_required" {
+		t.Errorf("status after /logout confirm: %s", r)
+	}
+	if n := o.model.Completions(); n != completions {
+		t.Errorf("/logout made %d model requests", n-completions)
+	}
+}
+
+// testNoLeak: the bot token, the gateway token and the model key appear in
+// no chat message and no container log.
+func (o *openclawRun) testNoLeak(t *testing.T) {
+	var outs []string
+	for _, name := range []string{sidecarName, guardName, gatewayName} {
+		r := o.s.host(t, command{args: []string{"logs", name}, quiet: true})
+		outs = append(outs, r.stdout, r.stderr)
+	}
+	for _, chat := range []int64{chatID, strangerID} {
+		for _, m := range o.s.tg.Chat(chat) {
+			outs = append(outs, m.Text, m.Raw)
+		}
+	}
+	for _, secret := range []string{o.s.tg.Token(), gatewayToken, "e2e-model-key"} {
+		for _, out := range outs {
+			if strings.Contains(out, secret) {
+				t.Errorf("a secret (%d characters) appears in a log or the chat", len(secret))
+				break
+			}
+		}
+	}
+}
+
+func (o *openclawRun) report(t *testing.T) {
+	r := o.s.host(t, command{args: []string{"image", "inspect", "-f", "{{.Size}}", gatewayImage}, quiet: true})
+	t.Logf("OpenClaw suite: build %s (sidecar and gateway images), up to polling %s, /auth to code %s; gateway image %s bytes",
+		o.buildTime.Round(time.Second), o.startup.Round(time.Second), o.authToCode.Round(time.Millisecond), strings.TrimSpace(r.stdout))
+}
