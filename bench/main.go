@@ -68,36 +68,10 @@ func run(runs, procs int, out string) error {
 			return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 		}
 	}
-	var rows []row
-
 	// 1. A cached valid token.
-	data := filepath.Join(work, "data")
-	store, _ := tokencache.Open(filepath.Join(data, "devicegate"), nil)
-	if err := store.Save(&tokencache.Entry{Profile: "default", Provider: "github", AccessToken: "gho_benchmarkbenchmarkbenchmark0123456",
-		TokenType: "bearer", Expiry: time.Now().Add(2 * time.Hour), ScopesGranted: []string{"repo"}}); err != nil {
-		return err
-	}
-	env := append(os.Environ(), "XDG_DATA_HOME="+data, "OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.bench")
-	ours, base, err := timePair(4*runs, env, []string{bin, "token"}, []string{floor})
+	rows, err := cachedToken(work, bin, floor, runs)
 	if err != nil {
 		return err
-	}
-	rows = append(rows,
-		row{"`sidecar token`, cached valid token (median)", ms(ours), "the hot path: read the cache, print"},
-		row{"floor: a static Go binary that reads and JSON-decodes the same file (median)", ms(base),
-			fmt.Sprintf("run interleaved with `sidecar token`: %.2f× the floor (target ≤ 1.3×)", float64(ours)/float64(base))})
-	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
-		rows = append(rows, row{"Python + httpx, same cache (median)", ms(py), fmt.Sprintf("`sidecar token` is %.0f× faster", float64(py)/float64(ours))})
-	} else {
-		rows = append(rows, row{"Python + httpx, same cache", "n/a", "needs Debian's python3-httpx: " + err.Error()})
-	}
-	ghDir := filepath.Join(work, "gh")
-	os.MkdirAll(ghDir, 0o700)
-	os.WriteFile(filepath.Join(ghDir, "hosts.yml"), []byte("github.com:\n    oauth_token: gho_benchmarkbenchmarkbenchmark0123456\n    user: bench\n    git_protocol: https\n"), 0o600)
-	if gh, err := timeIt(runs, append(env, "GH_CONFIG_DIR="+ghDir, "GH_NO_UPDATE_NOTIFIER=1"), "gh", "auth", "token"); err == nil {
-		rows = append(rows, row{"`gh auth token`, its own cached login (median)", ms(gh), fmt.Sprintf("`sidecar token` is %.1f× faster", float64(gh)/float64(ours))})
-	} else {
-		rows = append(rows, row{"`gh auth token`", "n/a", "needs Debian's gh: " + err.Error()})
 	}
 
 	// 2. The real provider: latency, slow_down, refresh storm.
@@ -171,7 +145,50 @@ func run(runs, procs int, out string) error {
 		fmt.Sprintf("%d invalid_grant, %d failed processes, all done in %s", st.InvalidGrantResponses, fails, storm.Round(time.Millisecond))})
 
 	// 3. Idle memory.
-	if rss, err := idleRSS(bin, penv, "serve"); err == nil {
+	rows = append(rows, idle(work, bin, penv)...)
+	return report(rows, runs, out)
+}
+
+// cachedToken times printing a cached valid token: sidecar token beside
+// the floor, Python + httpx and gh.
+func cachedToken(work, bin, floor string, runs int) ([]row, error) {
+	var rows []row
+	data := filepath.Join(work, "data")
+	store, _ := tokencache.Open(filepath.Join(data, "devicegate"), nil)
+	if err := store.Save(&tokencache.Entry{Profile: "default", Provider: "github", AccessToken: "gho_benchmarkbenchmarkbenchmark0123456",
+		TokenType: "bearer", Expiry: time.Now().Add(2 * time.Hour), ScopesGranted: []string{"repo"}}); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "XDG_DATA_HOME="+data, "OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.bench")
+	ours, base, err := timePair(4*runs, env, []string{bin, "token"}, []string{floor})
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows,
+		row{"`sidecar token`, cached valid token (median)", ms(ours), "the hot path: read the cache, print"},
+		row{"floor: a static Go binary that reads and JSON-decodes the same file (median)", ms(base),
+			fmt.Sprintf("run interleaved with `sidecar token`: %.2f× the floor (target ≤ 1.3×)", float64(ours)/float64(base))})
+	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
+		rows = append(rows, row{"Python + httpx, same cache (median)", ms(py), fmt.Sprintf("`sidecar token` is %.0f× faster", float64(py)/float64(ours))})
+	} else {
+		rows = append(rows, row{"Python + httpx, same cache", "n/a", "needs Debian's python3-httpx: " + err.Error()})
+	}
+	ghDir := filepath.Join(work, "gh")
+	os.MkdirAll(ghDir, 0o700)
+	os.WriteFile(filepath.Join(ghDir, "hosts.yml"), []byte("github.com:\n    oauth_token: gho_benchmarkbenchmarkbenchmark0123456\n    user: bench\n    git_protocol: https\n"), 0o600)
+	if gh, err := timeIt(runs, append(env, "GH_CONFIG_DIR="+ghDir, "GH_NO_UPDATE_NOTIFIER=1"), "gh", "auth", "token"); err == nil {
+		rows = append(rows, row{"`gh auth token`, its own cached login (median)", ms(gh), fmt.Sprintf("`sidecar token` is %.1f× faster", float64(gh)/float64(ours))})
+	} else {
+		rows = append(rows, row{"`gh auth token`", "n/a", "needs Debian's gh: " + err.Error()})
+	}
+	return rows, nil
+}
+
+// idle measures the resting memory of the long-running commands and the
+// binary's size.
+func idle(work, bin string, env []string) []row {
+	var rows []row
+	if rss, err := idleRSS(bin, env, "serve"); err == nil {
 		rows = append(rows, row{"idle RSS of `sidecar serve`", fmt.Sprintf("%.1f MiB", rss), ""})
 	}
 	genv := append(os.Environ(), "GUARD_LISTEN="+filepath.Join(work, "guard.sock"), "GUARD_UPSTREAM="+filepath.Join(work, "docker.sock"))
@@ -181,7 +198,11 @@ func run(runs, procs int, out string) error {
 	if fi, err := os.Stat(bin); err == nil {
 		rows = append(rows, row{"`sidecar` binary (static, stripped)", fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20)), ""})
 	}
+	return rows
+}
 
+// report prints the table and writes it to out.
+func report(rows []row, runs int, out string) error {
 	var b bytes.Buffer
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `make bench` on %s (%s/%s, %d CPUs, %s), %s. Medians of %d runs.\n\n",

@@ -17,6 +17,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
 
 const apiUsage = `usage: sidecar api [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
@@ -29,58 +30,24 @@ token go to that resource's origin, as a full URL. -d @- reads the body from sta
 // maxAPIBody bounds a request body read from a file or stdin.
 const maxAPIBody = 64 << 20
 
-func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags("api", stderr, apiUsage)
-	profile := fs.String("profile", "", "profile")
-	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
-	var headers cli.Strings
-	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
-	data := fs.String("d", "", "request body, or @- for stdin")
-	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
-	scope := fs.String("scope", "", "a token for just these scopes (space separated)")
-	pos, _, err := cli.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return cli.Usagef("api needs exactly one PATH or URL")
-	}
-	hdr := http.Header{}
-	for _, h := range headers {
-		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n") {
-			return cli.Usagef("-H %q: want 'Name: value'", h)
-		}
-		if strings.EqualFold(k, "Authorization") {
-			return cli.Usagef("-H Authorization: the token is added by sidecar")
-		}
-		hdr.Add(k, strings.TrimSpace(v))
-	}
-	var body []byte
-	hasBody := false
-	if isSet(fs, "d") {
-		hasBody = true
-		if body, err = readData(*data, stdin); err != nil {
-			return err
-		}
-	}
-	m := strings.ToUpper(*method)
-	if m == "" {
-		m = http.MethodGet
-		if hasBody {
-			m = http.MethodPost
-		}
-	}
-	if !validMethod(m) {
-		return cli.Usagef("-X %q is not an HTTP method", *method)
-	}
+// apiCall is a parsed `sidecar api` command line.
+type apiCall struct {
+	profile string
+	minTTL  time.Duration
+	method  string
+	target  string // PATH or URL as given
+	header  http.Header
+	body    []byte
+	hasBody bool
+	scopes  []string // --scope: a token for just these
+}
 
-	scopes, err := parseScopes(*scope)
+func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	c, err := parseAPI(args, stdin, stderr)
 	if err != nil {
 		return err
 	}
-	s, err := openDetached(*profile)
+	s, err := openDetached(c.profile)
 	if err != nil {
 		return err
 	}
@@ -91,35 +58,40 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return cli.Exit(exitcode.Provider, err)
 	}
-	target, err := apiURL(ep.APIURL, pos[0], s.Profile, s.Provider.Var("API_URL"), resourceOrigins(scopes)...)
+	target, err := apiURL(ep.APIURL, c.target, s.Profile, s.Provider.Var("API_URL"), resourceOrigins(c.scopes)...)
 	if err != nil {
 		return err
 	}
-	e, err := validToken(ctx, s, *minTTL, scopes, stderr)
+	e, err := validToken(ctx, s, c.minTTL, c.scopes, stderr)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, m, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, c.method, target, bytes.NewReader(c.body))
 	if err != nil {
 		return cli.Usagef("api: %v", err)
 	}
-	if !hasBody {
+	if !c.hasBody {
 		req.Body, req.ContentLength = nil, 0
 	}
-	req.Header = hdr
+	req.Header = c.header
 	req.Header.Set("Authorization", "Bearer "+e.AccessToken)
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", s.Provider.Accept)
 	}
-	if hasBody && req.Header.Get("Content-Type") == "" {
+	if c.hasBody && req.Header.Get("Content-Type") == "" {
 		ct := "application/x-www-form-urlencoded"
-		if json.Valid(body) {
+		if json.Valid(c.body) {
 			ct = "application/json"
 		}
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("User-Agent", "devicegate-sidecar")
-	client := *s.HTTP
+	return send(*s.HTTP, req, stdout)
+}
+
+// send makes the request and copies the answer to stdout; a non-2xx
+// answer is exit code 1.
+func send(client http.Client, req *http.Request, stdout io.Writer) error {
 	// Never follow a redirect to another host with our token on it.
 	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if r.URL.Host != via[0].URL.Host || r.URL.Scheme != via[0].URL.Scheme {
@@ -132,20 +104,68 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return cli.Exit(exitcode.Provider, fmt.Errorf("cannot reach %s: %w", req.URL.Host, err))
+		return oauthhttp.Unreachable(req.URL.String(), err)
 	}
 	defer res.Body.Close()
 	if _, err := io.Copy(stdout, res.Body); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		return cli.Exit(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", m, req.URL.Path, res.Status))
+		return cli.Exit(exitcode.Failure, fmt.Errorf("%s %s: HTTP %s", req.Method, req.URL.Path, res.Status))
 	}
 	return nil
+}
+
+// parseAPI reads the command line; every mistake is a usage error, found
+// before the profile is opened.
+func parseAPI(args []string, stdin io.Reader, stderr io.Writer) (*apiCall, error) {
+	fs := cli.NewFlags("api", stderr, apiUsage)
+	profile := fs.String("profile", "", "profile")
+	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
+	var headers cli.Strings
+	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	data := fs.String("d", "", "request body, or @- for stdin")
+	minTTL := fs.Duration("min-ttl", 60*time.Second, "refresh when the token expires within this")
+	scope := fs.String("scope", "", "a token for just these scopes (space separated)")
+	pos, _, err := cli.Parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != 1 {
+		return nil, cli.Usagef("api needs exactly one PATH or URL")
+	}
+	c := &apiCall{profile: *profile, minTTL: *minTTL, target: pos[0], header: http.Header{}}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n") {
+			return nil, cli.Usagef("-H %q: want 'Name: value'", h)
+		}
+		if strings.EqualFold(k, "Authorization") {
+			return nil, cli.Usagef("-H Authorization: the token is added by sidecar")
+		}
+		c.header.Add(k, strings.TrimSpace(v))
+	}
+	if isSet(fs, "d") {
+		c.hasBody = true
+		if c.body, err = readData(*data, stdin); err != nil {
+			return nil, err
+		}
+	}
+	c.method = strings.ToUpper(*method)
+	if c.method == "" {
+		c.method = http.MethodGet
+		if c.hasBody {
+			c.method = http.MethodPost
+		}
+	}
+	if !validMethod(c.method) {
+		return nil, cli.Usagef("-X %q is not an HTTP method", *method)
+	}
+	if c.scopes, err = parseScopes(*scope); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

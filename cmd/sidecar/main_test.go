@@ -18,12 +18,5 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar: the command line as a person
 // meets it, without a provider. `exits N sidecar ...` checks the exit code.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:  "testdata/script",
-		Cmds: clitest.Cmds(),
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
-			return nil
-		},
-	})
+	clitest.Run(t, "testdata/script")
 }

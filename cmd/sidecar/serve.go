@@ -48,7 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c := a.Config
 	if len(c.Order) == 0 {
-		return &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)"}
+		return &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID"}
 	}
 	st := a.Store
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {

@@ -36,14 +36,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar: usage and configuration
 // errors as a person meets them, without a provider or Telegram.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:  "testdata/script",
-		Cmds: clitest.Cmds(),
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
-			return nil
-		},
-	})
+	clitest.Run(t, "testdata/script")
 }
 
 const chatID = 424242

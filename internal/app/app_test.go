@@ -2,30 +2,14 @@ package app
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
-
-// clearEnv unsets every variable the configuration reads, so a developer's
-// own environment cannot change a test's outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, p := range []string{"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_DATA_HOME"} {
-			if strings.HasPrefix(name, p) {
-				t.Setenv(name, "")
-				os.Unsetenv(name)
-			}
-		}
-	}
-	t.Setenv("XDG_DATA_HOME", t.TempDir())
-}
 
 // awsEnv is a valid aws profile with name set to value.
 func awsEnv(name, value string) map[string]string {
@@ -38,7 +22,7 @@ func awsEnv(name, value string) map[string]string {
 }
 
 func TestAWSPresetValid(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	for k, v := range awsEnv("OAUTH_ONE_OFF", "true") {
 		t.Setenv(k, v)
 	}
@@ -70,7 +54,7 @@ func TestPresetRulesNameTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
-			clearEnv(t)
+			configtest.ClearEnv(t)
 			t.Setenv("OAUTH_PROVIDER", "github")
 			t.Setenv("OAUTH_CLIENT_ID", "Iv1.abc")
 			for k, v := range tt.env {
@@ -92,7 +76,7 @@ func TestPresetRulesNameTheVariable(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	t.Setenv("SIDECAR_PROFILES", "work")
 	t.Setenv("OAUTH_WORK_PROVIDER", "microsoft")
 	t.Setenv("OAUTH_WORK_CLIENT_ID", "ms-id")

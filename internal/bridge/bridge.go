@@ -47,6 +47,11 @@ type Bridge struct {
 	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
 	// token is dropped, so access ends when the access token expires.
 	OneOff bool
+
+	// ticks, when set, replaces the Every ticker (a test hook: a tick
+	// sent on an unbuffered channel is received only after the previous
+	// one was handled).
+	ticks <-chan time.Time
 }
 
 func (b *Bridge) now() time.Time {
@@ -237,15 +242,19 @@ func (m *message) keepCurrent(ctx context.Context, done <-chan struct{}) {
 	if every <= 0 {
 		every = DefaultEvery
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	tick := m.b.ticks
+	if tick == nil {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-done:
 			return
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
 		m.mu.Lock()
 		msg := CodeMessage(m.req, m.code, m.b.now(), m.linkInText)

@@ -168,22 +168,32 @@ func waitUntil(t *testing.T, f func() bool) {
 func TestKeepsMessageCurrentWithoutIdenticalEdits(t *testing.T) {
 	tg := &fakeTG{}
 	clk := &clock{t: t0}
-	b := &Bridge{TG: tg, Chat: 1, Every: 2 * time.Millisecond, Now: clk.now}
+	ticks := make(chan time.Time)
+	b := &Bridge{TG: tg, Chat: 1, Now: clk.now, ticks: ticks}
 	m := &message{b: b, req: req}
 	ctx := context.Background()
 	if err := m.show(ctx, cd); err != nil {
 		t.Fatal(err)
 	}
 	defer m.stop()
+	// tick delivers n ticks and returns once all were handled: the
+	// channel is unbuffered, so the extra one is taken only after the
+	// last real one was.
+	tick := func(n int) {
+		for range n + 1 {
+			ticks <- clk.now()
+		}
+	}
 	// Many ticks on a standing clock: the text does not change, no edit.
-	time.Sleep(30 * time.Millisecond)
+	tick(10)
 	if _, edits := tg.count(); edits != 0 {
 		t.Fatalf("%d identical edits", edits)
 	}
 	// Two minutes later the time left reads differently: one edit.
 	clk.add(2 * time.Minute)
+	tick(1)
 	waitUntil(t, func() bool { _, e := tg.count(); return e == 1 })
-	time.Sleep(20 * time.Millisecond)
+	tick(5)
 	if _, edits := tg.count(); edits != 1 {
 		t.Fatalf("%d edits, want 1", edits)
 	}

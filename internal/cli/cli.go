@@ -1,6 +1,8 @@
-// Package cli is the command-line plumbing shared by sidecar and tgauth:
-// flags, and reporting errors in one style ("sidecar: error: ...", "sidecar: hint: ...") with
-// the shared exit codes.
+// Package cli is what sidecar and tgauth share as command lines: flags,
+// the --json events an agent reads, and the one table (exit.go) that turns
+// the errors of the domain packages into an exit code and "hint:" lines.
+// It exists so that both programs present failures the same way while the
+// packages that fail only say what happened.
 package cli
 
 import (

@@ -1,7 +1,7 @@
 // Package config reads devicegate's configuration from the environment.
 //
-// Everything is read through envconfig into typed structs and validated once
-// at start: an invalid value fails loudly and the error names the variable,
+// Everything is read into typed structs (with envconfig's struct tags, see
+// process) and validated once at start: an invalid value fails loudly and the error names the variable,
 // so a person editing .env knows exactly what to fix. Secrets can be given
 // directly or, for Docker secrets, through a `_FILE` variant.
 package config
@@ -17,8 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 // DefaultProfile is the name of the profile read from the unprefixed
@@ -99,14 +97,14 @@ type Telegram struct {
 
 // Int, Duration and Bool treat an empty variable as unset, keeping the
 // default: Docker Compose passes a `NAME=` line of .env as an empty
-// string, and envconfig would reject that for a plain int.
+// string, which a plain int would reject.
 type (
 	Int      int64
 	Duration time.Duration
 	Bool     bool
 )
 
-// Decode implements envconfig.Decoder.
+// Decode implements decoder.
 func (i *Int) Decode(s string) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -119,7 +117,7 @@ func (i *Int) Decode(s string) error {
 	return nil
 }
 
-// Decode implements envconfig.Decoder.
+// Decode implements decoder.
 func (d *Duration) Decode(s string) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -132,7 +130,7 @@ func (d *Duration) Decode(s string) error {
 	return nil
 }
 
-// Decode implements envconfig.Decoder.
+// Decode implements decoder.
 func (b *Bool) Decode(s string) error {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil
@@ -289,7 +287,7 @@ func Load() (*Config, error) {
 func (c *Config) Profile(name string) (*Profile, error) {
 	if name == "" {
 		if len(c.Order) == 0 {
-			return nil, errf("OAUTH_PROVIDER", "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID (see .env.example)")
+			return nil, errf("OAUTH_PROVIDER", "no account is configured: set OAUTH_PROVIDER and OAUTH_CLIENT_ID")
 		}
 		name = c.Order[0]
 	}
@@ -428,22 +426,6 @@ func secret(name, direct, file string) (string, error) {
 		return "", errf(name+"_FILE", "cannot read %s: %v", file, err)
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-func process(prefix string, spec any) error {
-	err := envconfig.Process(prefix, spec)
-	var pe *envconfig.ParseError
-	if errors.As(err, &pe) {
-		want := pe.Err.Error()
-		if _, ok := pe.Err.(*strconv.NumError); ok {
-			want = "want " + pe.TypeName
-		}
-		return errf(pe.KeyName, "invalid value %q: %s", pe.Value, want)
-	}
-	if err != nil {
-		return &Error{Msg: err.Error()}
-	}
-	return nil
 }
 
 func dataDir() (string, error) {

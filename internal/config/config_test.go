@@ -2,28 +2,17 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
-)
+	"unicode/utf8"
 
-// clearEnv unsets every variable the configuration reads, so a developer's
-// own environment cannot change a test's outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, p := range []string{"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_DATA_HOME"} {
-			if strings.HasPrefix(name, p) {
-				t.Setenv(name, "")
-				os.Unsetenv(name)
-			}
-		}
-	}
-	t.Setenv("XDG_DATA_HOME", t.TempDir())
-}
+	"github.com/devicegate/devicegate/internal/config/configtest"
+)
 
 func setEnv(t *testing.T, env map[string]string) {
 	for k, v := range env {
@@ -34,7 +23,7 @@ func setEnv(t *testing.T, env map[string]string) {
 var base = map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1.abc"}
 
 func TestLoadDefaults(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, base)
 	// compose passes `NAME=` lines of .env as empty strings: same as unset
 	setEnv(t, map[string]string{"SIDECAR_LOGIN_RESTARTS": "", "SIDECAR_KEEPALIVE": " ", "TELEGRAM_API_URL": "", "TELEGRAM_LISTEN": "", "TELEGRAM_CHAT_ID": ""})
@@ -55,7 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, map[string]string{
 		"SIDECAR_PROFILES":     "gh, work",
 		"OAUTH_GH_PROVIDER":    "github",
@@ -86,7 +75,7 @@ func TestProfiles(t *testing.T) {
 }
 
 func TestSecretFiles(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	dir := t.TempDir()
 	sec := filepath.Join(dir, "secret")
 	os.WriteFile(sec, []byte("s3cret\n"), 0o600)
@@ -148,7 +137,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
-			clearEnv(t)
+			configtest.ClearEnv(t)
 			setEnv(t, base)
 			setEnv(t, tt.env)
 			_, err := Load()
@@ -174,7 +163,7 @@ func awsEnv(name, value string) map[string]string {
 }
 
 func TestAWSProfile(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, awsEnv("OAUTH_ONE_OFF", "true"))
 	c, err := Load()
 	if err != nil {
@@ -187,7 +176,7 @@ func TestAWSProfile(t *testing.T) {
 }
 
 func TestHTTPAllowedOnLoopback(t *testing.T) {
-	clearEnv(t)
+	configtest.ClearEnv(t)
 	setEnv(t, map[string]string{"OAUTH_PROVIDER": "oidc", "OAUTH_CLIENT_ID": "x", "OAUTH_ISSUER": "http://127.0.0.1:9999/", "TELEGRAM_API_URL": "http://localhost:8081"})
 	c, err := Load()
 	if err != nil {
@@ -203,14 +192,40 @@ func FuzzDecoders(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var i Int
-		var d Duration
-		var b Bool
-		_ = i.Decode(s)
-		_ = d.Decode(s)
-		_ = b.Decode(s)
-		_ = checkURL("X", s)
-		_, _ = secret("X", s, "")
+		// A decoded value prints as text that decodes to the same value;
+		// blank text leaves the default alone.
+		var i, i2 Int = 7, 0
+		if err := i.Decode(s); err == nil {
+			if i2.Decode(strconv.FormatInt(int64(i), 10)) != nil || i2 != i {
+				t.Fatalf("Int %q: %d does not round trip", s, i)
+			}
+			if strings.TrimSpace(s) == "" && i != 7 {
+				t.Fatalf("blank %q changed the default", s)
+			}
+		}
+		var d, d2 Duration
+		if err := d.Decode(s); err == nil {
+			if d2.Decode(d.D().String()) != nil || d2 != d {
+				t.Fatalf("Duration %q: %s does not round trip", s, d.D())
+			}
+		}
+		var b, b2 Bool
+		if err := b.Decode(s); err == nil {
+			if b2.Decode(strconv.FormatBool(bool(b))) != nil || b2 != b {
+				t.Fatalf("Bool %q: %v does not round trip", s, b)
+			}
+		}
+		// An accepted URL is absolute http(s), without credentials, and
+		// plain http only to a loopback host.
+		if checkURL("X", s) == nil {
+			u, err := url.Parse(s)
+			if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+				t.Fatalf("accepted URL %q", s)
+			}
+		}
+		if v, err := secret("X", s, ""); err != nil || v != strings.TrimSpace(s) {
+			t.Fatalf("secret(%q) = %q, %v", s, v, err)
+		}
 	})
 }
 
@@ -232,6 +247,32 @@ func FuzzValidators(f *testing.F) {
 		}
 		if got, want := validLabel(s), label.MatchString(s); got != want {
 			t.Errorf("validLabel(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// splitWords names variables exactly as envconfig's split_words did, so
+// that no variable changed its name when envconfig went.
+func FuzzSplitWords(f *testing.F) {
+	for _, s := range []string{"ClientID", "ApiURL", "HTTPTimeout", "DeviceAuthURL", "BotTokenFile", "ChatID", "MaxBody", "A", "ABc", "x1Y", "URLs"} {
+		f.Add(s)
+	}
+	gather := regexp.MustCompile("([^A-Z]+|[A-Z]+[^A-Z]+|[A-Z]+)")
+	acronym := regexp.MustCompile("([A-Z]+)([A-Z][^A-Z]+)")
+	f.Fuzz(func(t *testing.T, name string) {
+		if name == "" || !utf8.ValidString(name) {
+			return
+		}
+		var words []string
+		for _, w := range gather.FindAllStringSubmatch(name, -1) {
+			if m := acronym.FindStringSubmatch(w[0]); len(m) == 3 {
+				words = append(words, m[1], m[2])
+			} else {
+				words = append(words, w[0])
+			}
+		}
+		if got, want := splitWords(name), strings.Join(words, "_"); got != want {
+			t.Fatalf("splitWords(%q) = %q, envconfig made %q", name, got, want)
 		}
 	})
 }

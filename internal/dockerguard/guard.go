@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -262,6 +263,12 @@ func (g *Guard) forward(w http.ResponseWriter, r *http.Request, method, path, qu
 func (g *Guard) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client went away
+	}
+	// The request URL (http://docker/...) is a placeholder for the
+	// socket: keep it out of what the client reads.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
 	}
 	g.deny(w, r, &denial{status: http.StatusBadGateway, reason: "docker daemon: " + err.Error()})
 }

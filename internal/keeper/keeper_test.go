@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,6 +78,16 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 	return r
 }
 
+// waitFor waits for cond, polling, for at most 20 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+	}
+}
+
 func (r *rig) login(t *testing.T) *tokencache.Entry {
 	t.Helper()
 	e, err := r.s.Login(context.Background(), session.LoginOptions{Display: func(ctx context.Context, c deviceflow.Code) error {
@@ -99,6 +110,22 @@ func (r *rig) botTexts() []string {
 	return out
 }
 
+// fakeClock is a clock the test sets and moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// useClock makes the keeper and the session read a fake clock set to t.
+func (r *rig) useClock(t time.Time) *fakeClock {
+	c := &fakeClock{t: t}
+	r.k.now, r.s.Now = c.now, c.now
+	return c
+}
+
 func TestRefreshBeforeExpiryAndOnKeepalive(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, oidctest.Options{AccessTokenTTL: 4 * time.Second})
@@ -111,8 +138,16 @@ func TestRefreshBeforeExpiryAndOnKeepalive(t *testing.T) {
 	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 0 {
 		t.Fatal("refreshed a fresh token")
 	}
-	time.Sleep(time.Until(e.Expiry.Add(-r.k.Margin)) + 100*time.Millisecond)
+	// The keeper and the session share a clock the test moves: no waiting.
+	clk := r.useClock(e.Expiry.Add(-r.k.Margin + 100*time.Millisecond))
 	r.k.Round(ctx) // inside the margin: one refresh
+	// The provider dates the new token by the wall clock, so look at it
+	// from just outside its own margin.
+	fresh, err := r.s.Store.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.set(fresh.Expiry.Add(-r.k.Margin - 100*time.Millisecond))
 	r.k.Round(ctx) // and not again
 	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 1 {
 		t.Fatalf("refresh requests = %d, want 1", st.RefreshRequests)
@@ -120,7 +155,7 @@ func TestRefreshBeforeExpiryAndOnKeepalive(t *testing.T) {
 	// Keepalive: a refresh token unused for Keepalive is refreshed even
 	// though the access token is fine.
 	r.k.Margin, r.k.Keepalive = time.Millisecond, 500*time.Millisecond
-	time.Sleep(600 * time.Millisecond)
+	clk.set(fresh.RefreshedAt.Add(600 * time.Millisecond))
 	r.k.Round(ctx)
 	r.k.Round(ctx)
 	if st, _ := r.idp.Stats(ctx); st.RefreshRequests != 2 {
@@ -252,22 +287,23 @@ func TestConflictStopsListeningButKeepsServing(t *testing.T) {
 	tg, _ := telegram.New(context.Background(), telegram.Config{Token: r.tg.Token(), APIURL: r.tg.URL()})
 	r.chat.Listener = tg
 	r.tg.SetWebhook(true) // getUpdates now answers 409, as with a second poller
+	var ticks atomic.Int64
+	start := time.Now()
+	r.k.now = func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * time.Second) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.k.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(r.logs.String(), "409 Conflict") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return strings.Contains(r.logs.String(), "409 Conflict") })
 	if !strings.Contains(r.logs.String(), "another program reads this bot's updates (409 Conflict)") {
 		t.Fatalf("log:\n%s", r.logs)
 	}
+	// Every round stamps the heartbeat with the keeper's clock, which
+	// moves a second per reading: wait for the next round's stamp.
 	before, _ := os.Stat(r.k.Heartbeat)
-	time.Sleep(150 * time.Millisecond)
-	after, _ := os.Stat(r.k.Heartbeat)
-	if before == nil || after == nil || !after.ModTime().After(before.ModTime()) {
-		t.Fatal("the keep-alive loop stopped with the listener")
-	}
+	waitFor(t, func() bool {
+		after, _ := os.Stat(r.k.Heartbeat)
+		return before != nil && after != nil && after.ModTime().After(before.ModTime())
+	})
 	polls := 0
 	for _, c := range r.tg.Calls() {
 		if c.Method == "getUpdates" {

@@ -108,13 +108,40 @@ func FuzzParsePage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc string) {
 		p := parsePage(base, doc)
 		for _, fm := range p.forms {
-			for _, b := range fm.buttons() {
-				fm.values(b)
+			// What a submission sends comes from the form's own enabled,
+			// named controls, and a click sends at most its own button.
+			named := map[string]bool{}
+			for _, fl := range fm.fields {
+				if !fl.disabled && fl.name != "" {
+					named[fl.name] = true
+				}
 			}
-			fm.values(nil)
+			for _, b := range append(fm.buttons(), nil) {
+				v := fm.values(b)
+				for name := range v {
+					if !named[name] {
+						t.Fatalf("submitted %q, which no enabled control of the form names", name)
+					}
+				}
+				for _, other := range fm.buttons() {
+					if other != b && other.name != "" && !sharesName(fm, other) && len(v[other.name]) > 0 {
+						t.Fatalf("clicking %v also sent button %q", b, other.name)
+					}
+				}
+			}
 		}
 		_ = p.String()
 	})
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// sharesName reports whether another control of the form has b's name.
+func sharesName(f *form, b *field) bool {
+	for _, fl := range f.fields {
+		if fl != b && fl.name == b.name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,5 +1,9 @@
 // Package provider knows the identity providers devicegate supports: their
 // endpoints, default scopes, quirks, and how to find out who signed in.
+// What differs between OAuth providers lives here, so that the device flow,
+// the session and the Telegram messages treat them alike (AWS IAM Identity
+// Center, whose credentials are not OAuth tokens, is the one the session
+// handles apart).
 //
 // A Provider is built from a config.Profile without any network access, so
 // that the hot path (printing a cached token) never waits on the provider.

@@ -188,8 +188,22 @@ func FuzzParseIDToken(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("..")
 	f.Fuzz(func(t *testing.T, raw string) {
-		_, _ = ParseIDToken(raw)
-		_ = IDTokenIdentity((&oauth2.Token{}).WithExtra(map[string]any{"id_token": raw}))
+		c, err := ParseIDToken(raw)
+		id := IDTokenIdentity((&oauth2.Token{}).WithExtra(map[string]any{"id_token": raw}))
+		if err != nil {
+			if id != (tokencache.Account{}) {
+				t.Fatalf("an unreadable id_token named %+v", id)
+			}
+			return
+		}
+		// What was read survives a round trip through a token we make.
+		again, err := ParseIDToken(jwt(map[string]any{"sub": c.Subject, "name": c.Name, "email": c.Email, "preferred_username": c.PreferredUsername, "oid": c.ObjectID}))
+		if err != nil || again != c {
+			t.Fatalf("round trip: %+v became %+v (%v)", c, again, err)
+		}
+		if c.ObjectID == "" && id.Subject != c.Subject || c.ObjectID != "" && id.Subject != c.ObjectID {
+			t.Fatalf("subject %q from claims %+v", id.Subject, c)
+		}
 	})
 }
 

@@ -254,7 +254,7 @@ func TestProviderUnreachable(t *testing.T) {
 	if !errors.As(err, &stale) || got == nil || got.AccessToken != e.AccessToken {
 		t.Fatalf("Token while down = %v, %v", got, err)
 	}
-	time.Sleep(time.Until(e.Expiry) + 100*time.Millisecond)
+	s.Now = func() time.Time { return e.Expiry.Add(100 * time.Millisecond) } // later: expired
 	if _, err := s.Token(context.Background(), 0); cli.Code(err) != exitcode.Provider {
 		t.Fatalf("expired while down: %v (exit %d)", err, cli.Code(err))
 	}

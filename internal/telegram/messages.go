@@ -17,16 +17,30 @@ type Message struct {
 	Buttons []Button
 }
 
-// Button is an inline keyboard button that opens URL.
+// Button is an inline keyboard button that opens URL, or, with Data
+// instead, sends the bot a tap (a callback query) carrying Data: at most
+// 64 bytes.
 type Button struct {
 	Text string
 	URL  string
+	Data string
+	// Row groups buttons: consecutive buttons with the same non-zero Row
+	// share a row; otherwise each button has a row of its own.
+	Row int
 }
 
 func keyboard(buttons []Button) *tgbotapi.InlineKeyboardMarkup {
 	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(buttons)) // [] not null: an empty keyboard removes it
-	for _, b := range buttons {
-		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonURL(b.Text, b.URL)))
+	for i, b := range buttons {
+		kb := tgbotapi.NewInlineKeyboardButtonURL(b.Text, b.URL)
+		if b.Data != "" {
+			kb = tgbotapi.NewInlineKeyboardButtonData(b.Text, b.Data)
+		}
+		if i > 0 && b.Row != 0 && b.Row == buttons[i-1].Row {
+			rows[len(rows)-1] = append(rows[len(rows)-1], kb)
+			continue
+		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(kb))
 	}
 	return &tgbotapi.InlineKeyboardMarkup{InlineKeyboard: rows}
 }

@@ -10,15 +10,21 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
-// Update is a message someone sent to the bot. For updates other than
-// messages only UpdateID is set.
+// Update is a message someone sent to the bot, or a tap on one of the
+// bot's inline buttons (CallbackID set). For other updates only UpdateID
+// is set.
 type Update struct {
 	UpdateID     int
 	ChatID       int64
 	FromID       int64
 	FromUsername string // without the @; may be empty
 	Text         string
-	MessageID    int
+	MessageID    int // the message; for a tap, the message the button is on
+
+	// A tap: every one must be answered (AnswerCallback), or the button
+	// keeps spinning in the person's app.
+	CallbackID   string
+	CallbackData string
 }
 
 // PollTimeout is how long Listen's long polls wait for an update.
@@ -30,12 +36,14 @@ const confirmTimeout = 5 * time.Second
 
 // GetUpdates long-polls for updates with update_id >= offset, waiting up to
 // timeout (whole seconds) when there are none; asking with offset confirms
-// every earlier update, which Telegram then forgets. It asks only for
-// messages. A second process polling the same bot makes it fail with
-// ErrConflict.
+// every earlier update, which Telegram then forgets. It asks for messages
+// and taps on inline buttons. A second process polling the same bot makes
+// it fail with ErrConflict.
 func (c *Client) GetUpdates(ctx context.Context, offset int, timeout time.Duration) ([]Update, error) {
-	return c.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: offset, Limit: 100, Timeout: int(timeout / time.Second), AllowedUpdates: []string{"message"}}, c.attempts)
+	return c.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: offset, Limit: 100, Timeout: int(timeout / time.Second), AllowedUpdates: allowedUpdates}, c.attempts)
 }
+
+var allowedUpdates = []string{"message", "callback_query"}
 
 func (c *Client) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig, attempts int) ([]Update, error) {
 	var raw []tgbotapi.Update
@@ -60,11 +68,24 @@ func (c *Client) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig, atte
 				out[i].FromID, out[i].FromUsername = m.From.ID, m.From.UserName
 			}
 		}
+		if q := u.CallbackQuery; q != nil && q.From != nil {
+			out[i].CallbackID, out[i].CallbackData = q.ID, q.Data
+			out[i].FromID, out[i].FromUsername = q.From.ID, q.From.UserName
+			if m := q.Message; m != nil && m.Chat != nil {
+				out[i].ChatID, out[i].MessageID = m.Chat.ID, m.MessageID
+			}
+		}
 	}
 	return out, nil
 }
 
-// Listen long-polls for messages and calls fn with each, in order, until
+// AnswerCallback answers the tap id, showing text (at most 200
+// characters; may be empty) as a short notice in the person's app.
+func (c *Client) AnswerCallback(ctx context.Context, id, text string) error {
+	return c.request(ctx, "answerCallbackQuery", tgbotapi.NewCallback(id, text))
+}
+
+// Listen long-polls for messages and taps and calls fn with each, in order, until
 // ctx ends. fn runs on Listen's goroutine; polling waits for it. To stop
 // after a message, cancel ctx from fn: the rest of that batch is left for
 // the next poller.
@@ -103,7 +124,7 @@ func (c *Client) Listen(ctx context.Context, fn func(Update)) error {
 				continue
 			}
 			offset = u.UpdateID + 1
-			if u.ChatID != 0 {
+			if u.ChatID != 0 || u.CallbackID != "" {
 				fn(u)
 			}
 			if ctx.Err() != nil {

@@ -145,3 +145,40 @@ func TestListenSurvivesOutages(t *testing.T) {
 		t.Fatalf("waits = %v, want two 30 s pauses between exhausted polls", e.sleeps.got())
 	}
 }
+
+// A tap on an inline button arrives as an update with the callback's id
+// and data, in the chat of the message it is on; AnswerCallback answers it
+// once (Telegram refuses a second answer).
+func TestListenDeliversTaps(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	id, err := e.c.SendMessage(ctx, chatID, telegram.Message{Text: "Allow?", Buttons: []telegram.Button{
+		{Text: "Allow once", Data: "ap1:0123456789abcdef:o", Row: 1},
+		{Text: "Deny", Data: "ap1:0123456789abcdef:d", Row: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := e.tg.Snapshot().Last(chatID); len(m.Buttons) != 1 || len(m.Buttons[0]) != 2 {
+		t.Fatalf("buttons = %+v, want one row of two", m.Buttons)
+	}
+	qid, _, err := e.tg.TapButton(chatID, 7, "Deny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got telegram.Update
+	<-listen(ctx, e.c, func(u telegram.Update) { got = u; cancel() })
+	if got.CallbackID != qid || got.CallbackData != "ap1:0123456789abcdef:d" || got.ChatID != chatID || got.FromID != 7 || got.MessageID != id || got.Text != "" {
+		t.Fatalf("update = %+v", got)
+	}
+	if err := e.c.AnswerCallback(testContext(t), qid, "Only the owner decides."); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.AnswerCallback(testContext(t), qid, ""); err == nil {
+		t.Error("a second answer to the same tap succeeded")
+	}
+	if cb := e.tg.Callbacks(); len(cb) != 1 || !cb[0].Answered || cb[0].Text != "Only the owner decides." {
+		t.Errorf("callbacks = %+v", cb)
+	}
+}

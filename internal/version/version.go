@@ -1,4 +1,5 @@
-// Package version reports the build's version.
+// Package version reports the build's version, in one place, so that
+// `sidecar version`, `tgauth version` and bug reports agree on it.
 package version
 
 import "runtime/debug"

@@ -7,9 +7,23 @@ import (
 	"errors"
 	"os/exec"
 	"strconv"
+	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
+
+// Run runs the scripts in dir (testdata/script): each in a fresh work
+// directory whose data/ holds the token cache, with the commands of Cmds.
+func Run(t *testing.T, dir string) {
+	testscript.Run(t, testscript.Params{
+		Dir:  dir,
+		Cmds: Cmds(),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
+			return nil
+		},
+	})
+}
 
 // Cmds are the custom script commands:
 //

@@ -185,6 +185,7 @@ type View struct {
 	Calls          []Call
 	Polling        bool // a getUpdates long poll is waiting
 	PendingUpdates int  // updates not yet confirmed
+	Callbacks      []CallbackQuery
 }
 
 // Chat returns the messages of chatID, like Server.Chat.
@@ -209,7 +210,7 @@ func (s *Server) Snapshot() View {
 }
 
 func (s *Server) snapshotLocked() View {
-	v := View{Chats: make(map[int64][]Message, len(s.chats)), Calls: copyCalls(s.calls), Polling: s.poll != nil, PendingUpdates: len(s.updates)}
+	v := View{Chats: make(map[int64][]Message, len(s.chats)), Calls: copyCalls(s.calls), Polling: s.poll != nil, PendingUpdates: len(s.updates), Callbacks: s.callbacksLocked()}
 	for id := range s.chats {
 		v.Chats[id] = s.chatView(id)
 	}
@@ -288,8 +289,9 @@ type apiMessage struct {
 }
 
 type update struct {
-	ID      int         `json:"update_id"`
-	Message *apiMessage `json:"message,omitempty"`
+	ID            int               `json:"update_id"`
+	Message       *apiMessage       `json:"message,omitempty"`
+	CallbackQuery *apiCallbackQuery `json:"callback_query,omitempty"`
 }
 
 func userName(id int64) string { return fmt.Sprintf("user%d", id) }
@@ -302,7 +304,7 @@ func (s *Server) apiMessage(c *chat, m *Message) *apiMessage {
 		Date:      time.Now().Unix(),
 	}
 	if m.FromBot {
-		out.From = &apiUser{ID: BotID, IsBot: true, FirstName: BotFirstName, Username: BotUsername}
+		out.From = &apiUser{ID: s.botID, IsBot: true, FirstName: s.firstName, Username: s.username}
 	} else {
 		out.From = &apiUser{ID: m.FromID, FirstName: "User", Username: userName(m.FromID)}
 	}

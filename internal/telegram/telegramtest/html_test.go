@@ -1,9 +1,7 @@
 package telegramtest
 
 import (
-	"reflect"
 	"testing"
-	"unicode/utf8"
 )
 
 func TestParseHTML(t *testing.T) {
@@ -37,20 +35,7 @@ func TestParseHTML(t *testing.T) {
 		{"code with language around pre", `<code class="language-go"><pre>x</pre></code>`, "x", []Entity{{Type: "pre", Offset: 0, Length: 1, Language: "go"}}},
 		{"code language alone is dropped", `<code class="language-go">x</code>`, "x", []Entity{ent("code", 0, 1)}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ents, err := ParseHTML(tt.in)
-			if err != nil {
-				t.Fatalf("ParseHTML(%q): %v", tt.in, err)
-			}
-			if got != tt.want {
-				t.Errorf("ParseHTML(%q) text = %q, want %q", tt.in, got, tt.want)
-			}
-			if !reflect.DeepEqual(ents, tt.ents) {
-				t.Errorf("ParseHTML(%q) entities = %+v, want %+v", tt.in, ents, tt.ents)
-			}
-		})
-	}
+	testParses(t, "ParseHTML", ParseHTML, tests)
 }
 
 func TestParseHTMLErrors(t *testing.T) {
@@ -74,18 +59,7 @@ func TestParseHTMLErrors(t *testing.T) {
 		{"missing end tag", "<b>x", "Can't find end tag corresponding to start tag b"},
 		{"span without class", "<span>x</span>", `Tag "span" must have class "tg-spoiler" at byte offset 0`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ParseHTML(tt.in)
-			pe, ok := err.(*ParseError)
-			if !ok {
-				t.Fatalf("ParseHTML(%q) error = %v, want a *ParseError", tt.in, err)
-			}
-			if pe.Msg != tt.want {
-				t.Errorf("ParseHTML(%q) error = %q, want %q", tt.in, pe.Msg, tt.want)
-			}
-		})
-	}
+	testParseErrors(t, "ParseHTML", ParseHTML, tests)
 }
 
 func FuzzParseHTML(f *testing.F) {
@@ -93,20 +67,5 @@ func FuzzParseHTML(f *testing.F) {
 		"<i aba = 'q'>x</>", "<blockquote expandable>q</blockquote>", "<span class=tg-spoiler>s</span>", "<"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		text, ents, err := ParseHTML(s)
-		if err != nil {
-			if _, ok := err.(*ParseError); !ok {
-				t.Fatalf("error %T %v, want *ParseError", err, err)
-			}
-			return
-		}
-		if !utf8.ValidString(s) {
-			return // Telegram refuses invalid UTF-8 before parsing
-		}
-		if !utf8.ValidString(text) {
-			t.Fatalf("valid input %q gave invalid UTF-8 %q", s, text)
-		}
-		checkEntities(t, text, ents)
-	})
+	f.Fuzz(func(t *testing.T, s string) { checkParse(t, ParseHTML, s) })
 }

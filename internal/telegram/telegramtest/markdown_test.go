@@ -10,6 +10,70 @@ import (
 
 func ent(typ string, off, length int) Entity { return Entity{Type: typ, Offset: off, Length: length} }
 
+type (
+	parser    func(string) (string, []Entity, error)
+	parseCase = struct {
+		name, in, want string
+		ents           []Entity
+	}
+	parseErrorCase = struct{ name, in, want string }
+)
+
+// testParses checks the text and entities each case parses to.
+func testParses(t *testing.T, name string, parse parser, tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ents, err := parse(tt.in)
+			if err != nil {
+				t.Fatalf("%s(%q): %v", name, tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("%s(%q) text = %q, want %q", name, tt.in, got, tt.want)
+			}
+			if !reflect.DeepEqual(ents, tt.ents) {
+				t.Errorf("%s(%q) entities = %+v, want %+v", name, tt.in, ents, tt.ents)
+			}
+		})
+	}
+}
+
+// testParseErrors checks Telegram's error description for each case.
+func testParseErrors(t *testing.T, name string, parse parser, tests []parseErrorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := parse(tt.in)
+			pe, ok := err.(*ParseError)
+			if !ok {
+				t.Fatalf("%s(%q) error = %v, want a *ParseError", name, tt.in, err)
+			}
+			if pe.Msg != tt.want {
+				t.Errorf("%s(%q) error = %q, want %q", name, tt.in, pe.Msg, tt.want)
+			}
+		})
+	}
+}
+
+// checkParse is the fuzz property of a parser: only *ParseError fails, and
+// valid UTF-8 gives valid UTF-8 with entities inside the text.
+func checkParse(t *testing.T, parse parser, s string) {
+	text, ents, err := parse(s)
+	if err != nil {
+		if _, ok := err.(*ParseError); !ok {
+			t.Fatalf("error %T %v, want *ParseError", err, err)
+		}
+		return
+	}
+	if !utf8.ValidString(s) {
+		return // Telegram refuses invalid UTF-8 before parsing
+	}
+	if !utf8.ValidString(text) {
+		t.Fatalf("valid input %q gave invalid UTF-8 %q", s, text)
+	}
+	checkEntities(t, text, ents)
+}
+
 func TestParseMarkdownV2(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -47,20 +111,7 @@ func TestParseMarkdownV2(t *testing.T) {
 		{"tdlib: code entities", "`_* *_`__*` `*__", "_* *_ ", []Entity{ent("code", 0, 5), ent("code", 5, 1), ent("bold", 5, 1), ent("underline", 5, 1)}},
 		{"tdlib: backslashes", "\\\\\\a\\b\\c\\d\\e\\f\\1\\2\\3\\4\\➡️\\", "\\abcdef1234\\➡️\\", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ents, err := ParseMarkdownV2(tt.in)
-			if err != nil {
-				t.Fatalf("ParseMarkdownV2(%q): %v", tt.in, err)
-			}
-			if got != tt.want {
-				t.Errorf("ParseMarkdownV2(%q) text = %q, want %q", tt.in, got, tt.want)
-			}
-			if !reflect.DeepEqual(ents, tt.ents) {
-				t.Errorf("ParseMarkdownV2(%q) entities = %+v, want %+v", tt.in, ents, tt.ents)
-			}
-		})
-	}
+	testParses(t, "ParseMarkdownV2", ParseMarkdownV2, tests)
 }
 
 func TestParseMarkdownV2Errors(t *testing.T) {
@@ -83,18 +134,7 @@ func TestParseMarkdownV2Errors(t *testing.T) {
 		{"unescaped dot in link text", "[a.b](https://example.com)", "Character '.' is reserved and must be escaped with the preceding '\\'"},
 		{"bold across quote end", ">*a\nb*", "Can't find end of Bold entity at byte offset 1"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ParseMarkdownV2(tt.in)
-			pe, ok := err.(*ParseError)
-			if !ok {
-				t.Fatalf("ParseMarkdownV2(%q) error = %v, want a *ParseError", tt.in, err)
-			}
-			if pe.Msg != tt.want {
-				t.Errorf("ParseMarkdownV2(%q) error = %q, want %q", tt.in, pe.Msg, tt.want)
-			}
-		})
-	}
+	testParseErrors(t, "ParseMarkdownV2", ParseMarkdownV2, tests)
 }
 
 // Every ASCII character outside the begin characters parses to itself unless
@@ -148,20 +188,5 @@ func FuzzParseMarkdownV2(f *testing.F) {
 		">q\n>r||", "\\", "\\\\", "a.b", "*_~||`", "[a](http://x.y\\)", "🏟 🏟```🏟\r\n🏟```", ">*a\nb*"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		text, ents, err := ParseMarkdownV2(s)
-		if err != nil {
-			if _, ok := err.(*ParseError); !ok {
-				t.Fatalf("error %T %v, want *ParseError", err, err)
-			}
-			return
-		}
-		if !utf8.ValidString(s) {
-			return // Telegram refuses invalid UTF-8 before parsing
-		}
-		if !utf8.ValidString(text) {
-			t.Fatalf("valid input %q gave invalid UTF-8 %q", s, text)
-		}
-		checkEntities(t, text, ents)
-	})
+	f.Fuzz(func(t *testing.T, s string) { checkParse(t, ParseMarkdownV2, s) })
 }

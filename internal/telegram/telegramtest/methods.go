@@ -162,6 +162,26 @@ func messageID(p map[string]string) (int, *apiError) {
 	return id, nil
 }
 
+// messageText reads the text, its entities and the inline keyboard of a
+// sendMessage or editMessageText call, with Telegram's checks.
+func messageText(p map[string]string, edit bool) (string, []Entity, [][]Button, *apiError) {
+	text, ents, aerr := formatText(p["text"], p["parse_mode"])
+	if aerr != nil {
+		return "", nil, nil, aerr
+	}
+	if text == "" {
+		return "", nil, nil, badRequest("message text is empty")
+	}
+	if utf16Len(text) > MaxTextLen {
+		return "", nil, nil, badRequest("message is too long")
+	}
+	buttons, aerr := parseMarkup(p["reply_markup"], edit)
+	if aerr != nil {
+		return "", nil, nil, aerr
+	}
+	return text, ents, buttons, nil
+}
+
 func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -169,21 +189,11 @@ func (s *Server) sendMessage(p map[string]string) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	text, ents, aerr := formatText(p["text"], p["parse_mode"])
+	text, ents, buttons, aerr := messageText(p, false)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if text == "" {
-		return nil, badRequest("message text is empty")
-	}
-	if utf16Len(text) > MaxTextLen {
-		return nil, badRequest("message is too long")
-	}
-	buttons, aerr := parseMarkup(p["reply_markup"], false)
-	if aerr != nil {
-		return nil, aerr
-	}
-	m := c.add(Message{FromBot: true, FromID: BotID, Text: text, Raw: p["text"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons})
+	m := c.add(Message{FromBot: true, FromID: s.botID, Text: text, Raw: p["text"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons})
 	s.notify()
 	return s.apiMessage(c, m), nil
 }
@@ -220,18 +230,8 @@ func (s *Server) editMessageText(p map[string]string) (any, *apiError) {
 	if m.Photo != nil {
 		return nil, badRequest("there is no text in the message to edit")
 	}
-	text, ents, aerr := formatText(p["text"], p["parse_mode"])
-	if aerr != nil {
-		return nil, aerr
-	}
-	if text == "" {
-		return nil, badRequest("message text is empty")
-	}
-	if utf16Len(text) > MaxTextLen {
-		return nil, badRequest("message is too long")
-	}
 	// Without reply_markup an edit removes the inline keyboard.
-	buttons, aerr := parseMarkup(p["reply_markup"], true)
+	text, ents, buttons, aerr := messageText(p, true)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -329,7 +329,7 @@ func (s *Server) sendPhoto(p map[string]string, files map[string][]byte) (any, *
 	if aerr != nil {
 		return nil, aerr
 	}
-	m := c.add(Message{FromBot: true, FromID: BotID, Text: caption, Raw: p["caption"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons, Photo: photo})
+	m := c.add(Message{FromBot: true, FromID: s.botID, Text: caption, Raw: p["caption"], ParseMode: p["parse_mode"], Entities: ents, Buttons: buttons, Photo: photo})
 	s.notify()
 	return s.apiMessage(c, m), nil
 }

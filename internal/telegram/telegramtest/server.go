@@ -12,6 +12,12 @@
 // call (Calls), and it can fail on purpose: Inject queues 429s, 5xx answers
 // and dropped connections for one method; StartOutage fails everything.
 //
+// One server plays several bots, like api.telegram.org: AddBot registers
+// another token on the same URL, with chats, updates and calls of its own
+// (a message sent with one bot's token appears only in that bot's chats).
+// The person taps inline buttons with Tap and TapButton: a callback_query
+// update, which the bot must answer with answerCallbackQuery.
+//
 //	tg := telegramtest.New(t)
 //	tg.AddChat(42)
 //	// ... give tg.URL() and tg.Token() to the code under test ...
@@ -30,6 +36,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +47,7 @@ const (
 	// DefaultToken is the token New's server accepts. It looks like a real
 	// token, so tests can check that it never leaks into errors or logs.
 	DefaultToken = "4242424242:AAFakeTokenForTelegramtest_0123456789"
-	BotID        = 4242424242
+	BotID        = 4242424242 // the default bot's; AddBot's bots have their own (Server.BotID)
 	BotUsername  = "devicegate_test_bot"
 	BotFirstName = "Devicegate Test"
 )
@@ -58,8 +65,13 @@ const maxBody = 50 << 20
 type Server struct {
 	srv       *httptest.Server
 	token     string
-	closeOnce sync.Once
+	closeOnce *sync.Once
 	closed    chan struct{}
+	hub       *hub // the bots on this URL, shared by all of them
+
+	botID     int64
+	username  string
+	firstName string
 
 	mu           sync.Mutex
 	changed      chan struct{} // closed and replaced on every state change
@@ -72,25 +84,81 @@ type Server struct {
 	nextUpdateID int
 	poll         *poller                 // the getUpdates request waiting now, if any
 	menus        map[string][]BotCommand // command menus by scope (setMyCommands)
+	allowed      []string                // allowed_updates of the last getUpdates that set it
+	callbacks    map[string]*callback    // callback queries by id
+	nextCallback int
+}
+
+// hub routes requests to the bot whose token they carry.
+type hub struct {
+	mu   sync.Mutex
+	bots map[string]*Server
+}
+
+func (h *hub) bot(token string) *Server {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bots[token]
 }
 
 // New starts a fake server with DefaultToken and closes it when the test
 // ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{
-		token:        DefaultToken,
-		closed:       make(chan struct{}),
-		changed:      make(chan struct{}),
-		chats:        make(map[int64]*chat),
-		faults:       make(map[string][]Fault),
-		menus:        make(map[string][]BotCommand),
-		nextUpdateID: 700000001,
-	}
+	s := newBot(DefaultToken, BotID, BotUsername, BotFirstName)
+	s.closeOnce = new(sync.Once)
+	s.closed = make(chan struct{})
+	s.hub = &hub{bots: map[string]*Server{DefaultToken: s}}
 	s.srv = httptest.NewServer(s)
 	tb.Cleanup(s.Close)
 	return s
 }
+
+func newBot(token string, id int64, username, firstName string) *Server {
+	return &Server{
+		token:        token,
+		botID:        id,
+		username:     username,
+		firstName:    firstName,
+		changed:      make(chan struct{}),
+		chats:        make(map[int64]*chat),
+		faults:       make(map[string][]Fault),
+		menus:        make(map[string][]BotCommand),
+		callbacks:    make(map[string]*callback),
+		nextUpdateID: 700000001,
+		nextCallback: 1,
+	}
+}
+
+// AddBot registers another bot on the same server (same URL): token is its
+// bot token, which must look like one ("digits:letters"); the bot id is
+// the token's digits. The new bot has its own chats, updates, calls and
+// faults; closing either closes the server.
+func (s *Server) AddBot(token, username, firstName string) *Server {
+	if !tokenRE.MatchString(token) {
+		panic(fmt.Sprintf("telegramtest: AddBot: %q is not shaped like a bot token", "<token>"))
+	}
+	digits, _, _ := strings.Cut(token, ":")
+	id, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		panic("telegramtest: AddBot: the token's bot id is not a number")
+	}
+	b := newBot(token, id, username, firstName)
+	b.srv, b.closeOnce, b.closed, b.hub = s.srv, s.closeOnce, s.closed, s.hub
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if s.hub.bots[token] != nil {
+		panic("telegramtest: AddBot: the token is already registered")
+	}
+	s.hub.bots[token] = b
+	return b
+}
+
+// BotID is the bot's user id (the digits of its token).
+func (s *Server) BotID() int64 { return s.botID }
+
+// Username is the bot's username, without the @.
+func (s *Server) Username() string { return s.username }
 
 // URL is the base URL to use instead of https://api.telegram.org.
 func (s *Server) URL() string { return s.srv.URL }
@@ -206,6 +274,17 @@ var tokenRE = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if m := pathRE.FindStringSubmatch(r.URL.Path); m != nil && m[1] != s.token {
+		if b := s.hub.bot(m[1]); b != nil {
+			b.serveBot(w, r)
+			return
+		}
+	}
+	s.serveBot(w, r)
+}
+
+// serveBot answers a request for this bot (or one with a wrong token).
+func (s *Server) serveBot(w http.ResponseWriter, r *http.Request) {
 	match := pathRE.FindStringSubmatch(r.URL.Path)
 	method := ""
 	if match != nil {
@@ -257,7 +336,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	)
 	switch strings.ToLower(method) {
 	case "getme":
-		result = apiUser{ID: BotID, IsBot: true, FirstName: BotFirstName, Username: BotUsername}
+		result = apiUser{ID: s.botID, IsBot: true, FirstName: s.firstName, Username: s.username}
 	case "sendmessage":
 		result, aerr = s.sendMessage(params)
 	case "editmessagetext":
@@ -278,6 +357,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result, aerr = s.getMyCommands(params)
 	case "sendchataction":
 		result, aerr = s.sendChatAction(params)
+	case "answercallbackquery":
+		result, aerr = s.answerCallbackQuery(params)
 	case "getupdates":
 		var gone bool
 		result, aerr, gone = s.getUpdates(r, params)

@@ -54,6 +54,9 @@ func (s *Server) getUpdates(r *http.Request, p map[string]string) (result any, a
 	if s.webhook {
 		return nil, &apiError{code: http.StatusConflict, desc: conflictWebhook}, false
 	}
+	if aerr := s.allowedLocked(p); aerr != nil {
+		return nil, aerr, false
+	}
 	s.confirmLocked(offset)
 
 	me := &poller{kick: make(chan struct{})}
@@ -67,6 +70,7 @@ func (s *Server) getUpdates(r *http.Request, p map[string]string) (result any, a
 		if me.conflict {
 			return nil, &apiError{code: http.StatusConflict, desc: conflictPolling}, false
 		}
+		s.dropDisallowedLocked()
 		if len(s.updates) > 0 || !time.Now().Before(deadline) {
 			leave()
 			n := min(limit, len(s.updates))
