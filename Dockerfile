@@ -38,11 +38,11 @@ RUN go build -trimpath \
     && mkdir -p /out/data /out/run/guard \
     && chown 65532:65532 /out/data /out/run/guard
 
+FROM build AS demo-idp-build
 # The demo's identity provider (compose.demo.yaml), its own small image:
 #   docker build --target demo-idp -t devicegate/demo-idp:local .
-# Built from the same stage, so the demo costs no second download of the
-# modules; the sidecar image below does not contain it.
-FROM build AS demo-idp-build
+# Built from the build stage (the same layers, Dockerfile.tool's too, so no
+# second download of the modules); the sidecar image does not contain it.
 RUN go build -trimpath -ldflags="-s -w" -o /out/demo-idp ./cmd/demo-idp
 
 FROM ${RUNTIME_IMAGE} AS demo-idp

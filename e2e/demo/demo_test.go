@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
 
 const (
@@ -218,6 +220,7 @@ func TestDemo(t *testing.T) {
 		}
 	})
 	t.Run("decline", func(t *testing.T) { d.decline(t, br) })
+	t.Run("tgauth", func(t *testing.T) { d.tgauth(t, br) })
 	t.Run("guard", func(t *testing.T) {
 		r := d.run(t, time.Minute, "docker", "inspect", "-f", "{{.State.Running}} {{.HostConfig.NetworkMode}}", guardName)
 		if strings.TrimSpace(r.stdout) != "true none" {
@@ -503,4 +506,74 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// tgauth: with a bot token and a chat id in the environment of `up`, tgauth
+// sends the sign-in to the chat; the person opens the link the message
+// carries (verification_uri_complete) and approves. The fake Bot API runs
+// on the host's loopback interface, so the demo runs with a test override
+// that puts the provider (and the sidecar in its namespace) on the host's
+// network.
+func (d *demo) tgauth(t *testing.T, br *browser) {
+	const chatID = 424242
+	tg := telegramtest.New(t)
+	env := d.env
+	d.env = append(slices.Clone(env),
+		"TELEGRAM_BOT_TOKEN="+tg.Token(),
+		"TELEGRAM_CHAT_ID="+strconv.Itoa(chatID),
+		"TELEGRAM_API_URL="+tg.URL(),
+	)
+	defer func() { d.env = env }()
+	override := filepath.Join(d.root, "e2e", "demo", "testdata", "compose.telegram.yaml")
+	if r := d.run(t, 5*time.Minute, "docker", "compose", "-f", d.compose, "-f", override, "up", "-d"); r.code != 0 {
+		t.Fatalf("up with Telegram: %s", r)
+	}
+	done := make(chan result, 1)
+	go func() {
+		done <- d.run(t, 3*time.Minute, "docker", "exec", sidecarName, "tgauth")
+	}()
+	var link string
+	for deadline := time.Now().Add(time.Minute); link == ""; {
+		select {
+		case r := <-done:
+			t.Fatalf("tgauth ended before a link reached the chat: %s", r)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-in link in the chat; chat: %+v", tg.Chat(chatID))
+		}
+		for _, m := range tg.Chat(chatID) {
+			for _, l := range m.Links() {
+				if strings.HasPrefix(l, d.issuer+"/device?user_code=") {
+					link = l
+				}
+			}
+		}
+	}
+	br.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
+	if br.value(t, chromedp.ID("user_code")) == "" {
+		t.Fatal("the chat's link did not fill in the code")
+	}
+	d.shots.take(t, br, "tgauth-1-from-chat")
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("allow")),
+		chromedp.Click(chromedp.ID("allow")),
+		chromedp.WaitVisible(chromedp.ID("result")),
+	)
+	d.shots.take(t, br, "tgauth-2-connected")
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "signed in as Demo User") {
+		t.Fatalf("tgauth: %s\nchat: %+v", r, tg.Chat(chatID))
+	}
+	if r := d.inSidecar(t, "sidecar", "api", "/me"); r.code != 0 || !strings.Contains(r.stdout, "demo@example.com") {
+		t.Fatalf("api /me after tgauth: %s", r)
+	}
+	for _, m := range tg.Chat(chatID) {
+		if strings.Contains(m.Text, tg.Token()) {
+			t.Fatal("the bot token appears in the chat")
+		}
+	}
 }
