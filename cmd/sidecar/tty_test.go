@@ -41,7 +41,9 @@ func TestLoginOnATerminal(t *testing.T) {
 	}
 	slave.Close()
 	out := &lockedBuf{}
+	drained := make(chan struct{}) // the terminal has no writer left
 	go func() {
+		defer close(drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -70,7 +72,11 @@ func TestLoginOnATerminal(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("login: %v\n%s", err, out)
 	}
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-drained:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the terminal was not drained after login exited")
+	}
 	text := out.String()
 	if !strings.Contains(text, "Or scan this with your phone:") || strings.Count(text, "█") < 50 {
 		t.Errorf("no QR code on the terminal:\n%s", text)

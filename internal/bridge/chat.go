@@ -173,6 +173,9 @@ func StatusText(sessions []*session.Session) string {
 		if st.AccessTokenExpiresAt != nil {
 			fmt.Fprintf(&b, ", token until %s", st.AccessTokenExpiresAt.Format("2006-01-02 15:04 UTC"))
 		}
+		if st.OneOff {
+			b.WriteString(", one-off grant (no refresh token kept)")
+		}
 		b.WriteString("\n")
 	}
 	return strings.TrimSpace(b.String())

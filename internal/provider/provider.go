@@ -22,7 +22,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/devicegate/devicegate/internal/awssso"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 )
@@ -96,113 +95,13 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 			RevokeURL: p.RevokeURL, APIURL: p.ApiURL,
 		},
 	}
-	oidcDefaults := []string{"openid", "profile", "email", "offline_access"}
-	is := p.Issuer
-	switch p.Provider {
-	case "microsoft":
-		tenant := p.Tenant
-		if tenant == "" {
-			tenant = "consumers"
-		}
-		base := "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0"
-		pr.static = Endpoints{
-			DeviceAuthURL: base + "/devicecode",
-			TokenURL:      base + "/token",
-			UserinfoURL:   "https://graph.microsoft.com/v1.0/me",
-			APIURL:        "https://graph.microsoft.com/v1.0",
-			// Microsoft has no RFC 7009 revocation endpoint.
-		}
-		if len(pr.Scopes) == 0 {
-			pr.Scopes = []string{"openid", "profile", "email", "offline_access", "User.Read"}
-		}
-		// Without offline_access Microsoft returns no refresh token, and
-		// the agent would need the person again within the hour.
-		// (A one-off grant wants exactly that.)
-		if !pr.OneOff && !containsFold(pr.Scopes, "offline_access") {
-			pr.Scopes = append(pr.Scopes, "offline_access")
-		}
-	case "github":
-		pr.static = Endpoints{
-			DeviceAuthURL: "https://github.com/login/device/code",
-			TokenURL:      "https://github.com/login/oauth/access_token",
-			APIURL:        "https://api.github.com",
-			// Revoking a GitHub token needs the client secret
-			// (DELETE /applications/{client_id}/token), not RFC 7009.
-		}
-		if len(pr.Scopes) == 0 {
-			pr.Scopes = []string{"repo", "read:org", "read:user", "user:email"}
-		}
-		pr.TokenEnv = []string{"GH_TOKEN", "GITHUB_TOKEN"}
-		pr.Accept = "application/vnd.github+json"
-		// GitHub's refresh grant takes no scope: a GitHub App's token has
-		// the App's permissions, an OAuth App's the scopes of its sign-in.
-		pr.noScopedRefresh = "GitHub does not issue a token for other scopes on refresh; sign in a second profile with the scopes you need (OAUTH_<NAME>_SCOPES)"
-	case "google":
-		pr.static = Endpoints{
-			DeviceAuthURL: "https://oauth2.googleapis.com/device/code",
-			TokenURL:      "https://oauth2.googleapis.com/token",
-			UserinfoURL:   "https://openidconnect.googleapis.com/v1/userinfo",
-			RevokeURL:     "https://oauth2.googleapis.com/revoke",
-			APIURL:        "https://www.googleapis.com",
-		}
-		if len(pr.Scopes) == 0 {
-			// Google allows only a few scopes on the device flow.
-			pr.Scopes = []string{"openid", "email", "profile"}
-		}
-		pr.TokenEnv = []string{"GOOGLE_OAUTH_ACCESS_TOKEN"}
-	case "auth0":
-		pr.static = Endpoints{
-			DeviceAuthURL: is + "/oauth/device/code",
-			TokenURL:      is + "/oauth/token",
-			UserinfoURL:   is + "/userinfo",
-			RevokeURL:     is + "/oauth/revoke",
-			APIURL:        p.Audience,
-		}
-		if p.Audience != "" {
-			pr.DeviceAuthParams = url.Values{"audience": {p.Audience}}
-		}
-	case "okta":
-		pr.static = Endpoints{
-			DeviceAuthURL: is + "/v1/device/authorize",
-			TokenURL:      is + "/v1/token",
-			UserinfoURL:   is + "/v1/userinfo",
-			RevokeURL:     is + "/v1/revoke",
-		}
-	case "keycloak":
-		base := is + "/protocol/openid-connect"
-		pr.static = Endpoints{
-			DeviceAuthURL: base + "/auth/device",
-			TokenURL:      base + "/token",
-			UserinfoURL:   base + "/userinfo",
-			RevokeURL:     base + "/revoke",
-		}
-	case "aws":
-		a := &AWS{
-			StartURL: p.StartURL, Region: p.Region, AccountID: p.AccountID, RoleName: p.RoleName,
-			OIDCURL: p.OidcURL, PortalURL: p.PortalURL,
-		}
-		if a.OIDCURL == "" {
-			a.OIDCURL = awssso.OIDCURL(p.Region)
-		}
-		if a.PortalURL == "" {
-			a.PortalURL = awssso.PortalURL(p.Region)
-		}
-		pr.AWS = a
-		pr.static = Endpoints{
-			DeviceAuthURL: a.OIDCURL + "/device_authorization",
-			TokenURL:      a.OIDCURL + "/token",
-			APIURL:        a.PortalURL,
-		}
-		// The registration's scope: with it, tokens come with refresh tokens.
-		pr.Scopes = []string{awssso.ScopeAccountAccess}
-		pr.noScopedRefresh = "AWS IAM Identity Center tokens have no scopes to narrow; choose the account and role with OAUTH_ACCOUNT_ID and OAUTH_ROLE_NAME (a second profile for another role)"
-	case "oidc":
-		// discovered lazily
-	default:
+	setup := preset(p.Provider)
+	if setup == nil {
 		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}
+	setup(pr, p)
 	if len(pr.Scopes) == 0 {
-		pr.Scopes = oidcDefaults
+		pr.Scopes = []string{"openid", "profile", "email", "offline_access"}
 	}
 	return pr, nil
 }
@@ -317,6 +216,21 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	}
 	if d.TokenEndpoint == "" {
 		return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s has no token_endpoint in its openid-configuration", u)}
+	}
+	// Discovered endpoints carry device codes, tokens and client secrets
+	// like configured ones: the same https:// check (plain http only to a
+	// loopback host), or a hostile or broken document could send them in
+	// the clear.
+	for _, f := range []struct{ name, val string }{
+		{"device_authorization_endpoint", d.DeviceAuthorizationEndpoint}, {"token_endpoint", d.TokenEndpoint},
+		{"userinfo_endpoint", d.UserinfoEndpoint}, {"revocation_endpoint", d.RevocationEndpoint},
+	} {
+		if f.val == "" {
+			continue
+		}
+		if err := config.CheckURL(f.name, f.val); err != nil {
+			return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s: %v (set %s and %s to override)", u, err, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+		}
 	}
 	return Endpoints{
 		DeviceAuthURL: d.DeviceAuthorizationEndpoint,

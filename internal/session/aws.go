@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/awssso"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
@@ -22,6 +23,9 @@ import (
 
 // registrationMargin: a registration this close to its end is replaced
 // before a sign-in, so the sign-in's refresh token does not die with it.
+// (botocore's SSOTokenFetcher, which `aws sso login` uses, caches the
+// registration per start URL, region and scopes and replaces it 15 minutes
+// before clientSecretExpiresAt; we keep refresh tokens, so we want more.)
 const registrationMargin = 7 * 24 * time.Hour
 
 func (s *Session) awsClient() *awssso.Client {
@@ -122,6 +126,7 @@ func (s *Session) awsLogin(ctx context.Context, o LoginOptions) (*tokencache.Ent
 	if err := s.save(ctx, e); err != nil {
 		return nil, err
 	}
+	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, false)})
 	if cerr != nil {
 		return e, s.credentialsErr(cerr)
 	}
@@ -248,7 +253,9 @@ func (s *Session) sameRole(e *tokencache.Entry) bool {
 }
 
 // awsLogout ends the portal session (POST /logout). An access token that
-// expired or that the portal no longer knows has nothing left to end.
+// expired or that the portal no longer knows has nothing left to end (the
+// AWS CLI's `aws sso logout` likewise ignores a refused logout,
+// awscli/customizations/sso/logout.py).
 func (s *Session) awsLogout(ctx context.Context, e *tokencache.Entry) (bool, error) {
 	if !e.Valid(s.now(), 0) {
 		return false, nil
