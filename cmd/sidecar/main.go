@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -31,6 +32,8 @@ Usage:
   sidecar api     [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
                                                     call the provider's API
   sidecar status  [--profile P | --all] [--json]    who is signed in, scopes, expiry
+  sidecar audit   [--profile P] [--since D] [--last N] [--json]
+                                                    what was done with the sign-ins
   sidecar logout  [--profile P] [--force]           revoke at the provider and forget
   sidecar serve                                     keep sign-ins alive (container process)
   sidecar guard                                     filtering proxy for the Docker socket
@@ -40,7 +43,8 @@ Usage:
   sidecar help
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 sign-in declined,
-4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure.
+4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure,
+8 refused by policy or by the owner (do not retry).
 Configuration comes from the environment; see .env.example.
 `
 
@@ -74,6 +78,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = api(ctx, rest, stdin, stdout, stderr)
 	case "status":
 		err = status(rest, stdout, stderr)
+	case "audit":
+		err = auditCmd(rest, stdout, stderr, time.Now())
 	case "logout":
 		err = logout(ctx, rest, stdout, stderr)
 	case "serve":

@@ -15,9 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
+	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -83,6 +87,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if !validEnvName(n) {
 			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
 		}
+		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer
+		// the tool (or a sidecar it starts) rather than authenticate it:
+		// the names the guard protects are refused here too.
+		if dockerguard.ProtectedEnv(n) {
+			return prog.Report(stderr, cli.Usagef("--env %s: a protected name (it configures how programs run or whom they trust); pick another name for the token", n))
+		}
 	}
 	if *f.minTTL < 0 {
 		return prog.Report(stderr, cli.Usagef("--min-ttl must not be negative"))
@@ -95,6 +105,17 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
+	// CMD gets the raw token: the policy decides first.
+	ev := audit.Event{Action: audit.ActionRun, Command: runCommand(argv)}
+	masked := make([]string, len(argv))
+	for i, a := range argv {
+		masked[i] = audit.Mask(a)
+	}
+	decision, err := gate(ctx, s, policy.Request{Action: policy.ActionRun, Program: argv[0]}, approval.Request{Action: approval.ActionRun, Command: clipArgs(masked)}, ev)
+	if err != nil {
+		return prog.Report(stderr, err)
+	}
+	ev.Decision = decision
 	var vars []string
 	if s.Provider.AWS != nil {
 		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
@@ -135,6 +156,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err := cmd.Start(); err != nil {
 		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
 	}
+	record(s, ev, stderr)
 	// Pass signals on, so CMD can clean up; we exit when it does.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
@@ -163,6 +185,21 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return xe.ExitCode()
 	}
 	return prog.Report(stderr, err)
+}
+
+// clipArgs bounds a command line for an approval request.
+func clipArgs(argv []string) []string {
+	if len(argv) > approval.MaxCommandArgs {
+		argv = append(argv[:approval.MaxCommandArgs-1:approval.MaxCommandArgs-1], "…")
+	}
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if len(a) > 200 {
+			a = a[:200] + "…"
+		}
+		out[i] = strings.ToValidUTF8(a, "?")
+	}
+	return out
 }
 
 // confinedCmd is the hidden subcommand that CMD starts as:

@@ -93,8 +93,10 @@ const guardUsage = `usage: sidecar guard
 
 A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
 through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
-` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth) in the
-sidecar container (compose project GUARD_PROJECT, service GUARD_SERVICE).
+` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth; entries
+PROGRAM or PROGRAM:SUBCOMMAND, a bare sidecar meaning its agent subcommands,
+never serve, guard, health or keygen) in the sidecar container (compose
+project GUARD_PROJECT, service GUARD_SERVICE), marked DEVICEGATE_CALLER=agent.
 ` + "`sidecar run -- TOOL`" + ` may start only the programs in GUARD_RUN_TOOLS
 (default: none).`
 

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -117,11 +120,26 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The raw token (or role credentials) leaves our hands: the policy
+	// decides first, and the audit log keeps that it happened.
+	ev := audit.Event{Action: audit.ActionToken}
+	if len(scopes) > 0 {
+		ev.Detail = "scopes: " + strings.Join(scopes, " ")
+	}
+	if *awsCreds {
+		ev.Detail = "aws role credentials"
+	}
+	decision, err := gate(ctx, s, policy.Request{Action: policy.ActionToken}, approval.Request{Action: approval.ActionToken}, ev)
+	if err != nil {
+		return err
+	}
+	ev.Decision = decision
 	if *awsCreds {
 		c, err := s.AWSCredentials(ctx, *minTTL)
 		if err != nil {
 			return err
 		}
+		record(s, ev, stderr)
 		return json.NewEncoder(stdout).Encode(credentialProcess{
 			Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
 			SessionToken: c.SessionToken, Expiration: c.Expiration.UTC().Format(time.RFC3339),
@@ -131,6 +149,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	record(s, ev, stderr)
 	if !*asJSON {
 		_, err = fmt.Fprintln(stdout, e.AccessToken)
 		return err

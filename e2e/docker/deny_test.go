@@ -15,7 +15,7 @@ const (
 	// execBody is what the Docker CLI sends for `docker exec NAME sidecar version`.
 	execBody = `{"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,"AttachStdout":true,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["sidecar","version"],"Detach":false}`
 	// hint ends every refusal the guard sends (GUARD_ALLOW_COMMANDS in compose.yaml).
-	hint = "; allowed: docker exec myapp-sidecar-1 sidecar|tgauth ..."
+	hint = "; allowed: docker exec myapp-sidecar-1 sidecar token|run|api|status|login|logout|audit|version|help ..., tgauth ..."
 	// api is the version prefix the CLI uses with the engines we test on;
 	// the guard passes any well-formed one through.
 	api = "/v1.41"
@@ -110,6 +110,12 @@ func (s *stack) testDenyRaw(t *testing.T) {
 		{"inspect the decoy", httpRequest("GET", api+"/containers/"+decoyName+"/json", ""), 0, "is not the sidecar"},
 		{"exec sh", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["sh","-c","id"]}`)), 0, `command "sh" is not allowed`},
 		{"exec sidecar by path", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["/usr/local/bin/sidecar"]}`)), 0, "is not allowed"},
+		{"exec sidecar serve (a second Telegram poller)", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["sidecar","serve"]}`)), 0, "sidecar serve is never allowed"},
+		{"exec sidecar guard", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["sidecar","guard"]}`)), 0, "sidecar guard is never allowed"},
+		{"exec sidecar keygen", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["sidecar","keygen"]}`)), 0, "sidecar keygen is never allowed"},
+		{"exec sidecar __refresh", httpRequest("POST", api+sc+"/exec", execWith(`{"Cmd":["sidecar","__refresh","default"]}`)), 0, "sidecar __refresh is never allowed"},
+		{"exec as the owner", httpRequest("POST", api+sc+"/exec", execWith(`{"Env":["DEVICEGATE_CALLER=owner"]}`)), 0, "DEVICEGATE_CALLER is protected"},
+		{"exec without the mark", httpRequest("POST", api+sc+"/exec", execWith(`{"Env":["DEVICEGATE_CALLER"]}`)), 0, "DEVICEGATE_CALLER is protected"},
 		{"exec as uid 0", httpRequest("POST", api+sc+"/exec", execWith(`{"User":"0"}`)), 0, "exec as user"},
 		{"exec as root", httpRequest("POST", api+sc+"/exec", execWith(`{"User":"root"}`)), 0, "exec as user"},
 		{"exec privileged", httpRequest("POST", api+sc+"/exec", execWith(`{"Privileged":true}`)), 0, "privileged exec"},
@@ -283,9 +289,14 @@ func (s *stack) testGuardAllows(t *testing.T) {
 		t.Errorf("docker version: %s", r)
 	}
 	// Exit codes pass through: 2 is a usage error.
-	r = s.inSidecar(t, "sidecar", "no-such-command")
-	if r.code != 2 || !strings.Contains(r.stderr, "sidecar: error:") {
+	r = s.inSidecar(t, "sidecar", "status", "no-such-argument")
+	if r.code != 2 || !strings.Contains(r.stderr, "sidecar: error: status takes no arguments") {
 		t.Errorf("exit code of a failing exec: %s", r)
+	}
+	// A subcommand that is not in the guard's table never reaches sidecar.
+	r = s.inSidecar(t, "sidecar", "no-such-command")
+	if r.code != 1 || !strings.Contains(r.stderr, `devicegate guard: sidecar "no-such-command" is not allowed`) {
+		t.Errorf("an unknown subcommand: %s", r)
 	}
 	r = s.inSidecar(t, "tgauth", "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "tgauth ") {

@@ -88,10 +88,11 @@ func (s *stack) testSignedOut(t *testing.T) {
 		t.Fatalf("status before the sign-in: %s", r)
 	}
 	// sidecar serve has started: the health check passes once it has
-	// finished its first round.
+	// finished its first round. The health check is the engine's (the
+	// owner's docker), not the agent's: the guard refuses it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := s.agent(t, command{args: []string{"exec", sidecarName, "sidecar", "health"}, quiet: true})
+		r := s.host(t, command{args: []string{"exec", sidecarName, "sidecar", "health"}, quiet: true})
 		if r.code == 0 {
 			break
 		}

@@ -68,6 +68,7 @@ func TestOpenClaw(t *testing.T) {
 	t.Run("free-form request", o.testFreeForm)
 	t.Run("logout", o.testLogout)
 	t.Run("no secret leaked", o.testNoLeak)
+	t.Run("bot api calls", o.testBotAPICalls)
 	o.report(t)
 }
 
@@ -410,6 +411,10 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 	for _, name := range []string{sidecarName, guardName, gatewayName} {
 		r := o.s.host(t, command{args: []string{"logs", name}, quiet: true})
 		outs = append(outs, r.stdout, r.stderr)
+		// The shipped configuration turns off the gateway's calls home.
+		if name == gatewayName && strings.Contains(r.stdout+r.stderr, "remote model catalog refresh") {
+			t.Error("the gateway tried to refresh its model catalog from the internet")
+		}
 	}
 	for _, chat := range []int64{chatID, strangerID} {
 		for _, m := range o.s.tg.Chat(chat) {
@@ -424,6 +429,20 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testBotAPICalls: the fake Bot API knew every method the gateway and
+// tgauth called (an unknown method is 404, as on Telegram), and nothing
+// was refused as malformed.
+func (o *openclawRun) testBotAPICalls(t *testing.T) {
+	count := map[string]int{}
+	for _, c := range o.s.tg.Calls() {
+		count[c.Method]++
+		if c.Status == 404 || c.Status == 400 {
+			t.Errorf("%s: %d %s", c.Method, c.Status, c.Description)
+		}
+	}
+	t.Logf("Bot API calls by method: %v", count)
 }
 
 func (o *openclawRun) report(t *testing.T) {

@@ -108,6 +108,8 @@ func (s *stack) writeToolConfig(t *testing.T, api *githubAPI) {
 		"TELEGRAM_CHAT_ID=" + strconv.Itoa(chatID),
 		"SIDECAR_HOSTNAME=" + sidecarName,
 		"SSL_CERT_FILE=" + caInSidecar,
+		// The agent runs the tools unasked; API writes keep the default (ask).
+		"OAUTH_POLICY=allow run",
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(s.dir, "sidecar.env"), []byte(env), 0o644); err != nil {
 		t.Fatal(err)
@@ -204,6 +206,10 @@ func (s *stack) testToolEnv(t *testing.T, api *githubAPI, token string) {
 	}
 	if env["GH_HOST"] != host {
 		t.Errorf("GH_HOST=%q, want %q", env["GH_HOST"], host)
+	}
+	// The guard's mark reaches what the agent's command starts.
+	if env["DEVICEGATE_CALLER"] != "agent" {
+		t.Errorf("DEVICEGATE_CALLER=%q, want agent", env["DEVICEGATE_CALLER"])
 	}
 	var names []string
 	for k := range env {

@@ -18,7 +18,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -76,12 +78,19 @@ func (a *App) Open(profile string) (*session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	pol, err := policy.Parse(p.Policy)
+	if err != nil {
+		return nil, &config.Error{Var: p.Var("POLICY"), Msg: err.Error()}
+	}
 	return &session.Session{
 		Profile:  p.Name,
 		Provider: pr,
 		Store:    a.Store,
 		HTTP:     a.HTTP,
 		Restarts: int(a.Config.Sidecar.LoginRestarts),
+		Policy:   pol,
+		Audit:    audit.Open(a.Config.DataDir),
+		Caller:   audit.Caller(os.Getenv),
 	}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -58,6 +59,8 @@ var outcomes = []outcome{
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
 	{match: is(session.ErrTimedOut), code: exitcode.TimedOut, hints: newCode},
 	{match: isA[*telegram.OpError], code: exitcode.Telegram},
+	// The owner's policy or the owner said no: an agent must not retry.
+	{match: is(policy.ErrRefused), code: exitcode.Refused, hints: refused},
 	// Tokens for other scopes (sidecar token|run|api --scope).
 	{match: is(session.ErrNoScopedRefresh), code: exitcode.Usage,
 		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},
@@ -156,6 +159,17 @@ func isA[T error](err error) bool {
 
 func always(h ...string) func(Program, error) []string {
 	return func(Program, error) []string { return h }
+}
+
+// refused advises on exit 8: never retry; tell the owner; and, when
+// approvals are off, how the owner turns them on.
+func refused(_ Program, err error) []string {
+	h := []string{"do not retry: this was refused on purpose; tell the owner what you wanted to do and let them decide"}
+	var r *policy.Refused
+	if errors.As(err, &r) && r.Reason == "no_listener" {
+		h = append(h, "to be asked in Telegram, the owner runs `sidecar serve` with the gatekeeper bot listening (README \"Policy and approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
+	}
+	return h
 }
 
 func newCode(Program, error) []string {

@@ -11,6 +11,7 @@ import (
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -70,6 +71,9 @@ func TestTable(t *testing.T) {
 		{"unreachable", Sidecar, unreachable, exitcode.Provider, "check that idp.example.com is reachable from here (network, DNS, HTTPS_PROXY) and that OAUTH_WORK_ISSUER is right"},
 		{"provider answer", Sidecar, &session.ProviderError{Err: &oauthhttp.Error{Status: 400, Code: "invalid_client"}}, exitcode.Provider, ""},
 		{"stale", Sidecar, &session.StaleError{Err: unreachable}, exitcode.Provider, "check that idp.example.com"},
+		{"refused by policy", Sidecar, &policy.Refused{Action: "token", Reason: "policy", Rule: "deny token"}, exitcode.Refused, "do not retry"},
+		{"refused by the owner", Sidecar, fmt.Errorf("x: %w", &policy.Refused{Action: "POST /x", Reason: "deny"}), exitcode.Refused, "do not retry"},
+		{"approvals off", Sidecar, &policy.Refused{Action: "token", Reason: "no_listener", Rule: "ask token"}, exitcode.Refused, "to be asked in Telegram"},
 		{"other", Sidecar, errors.New("boom"), exitcode.Failure, ""},
 	}
 	for _, tt := range tests {

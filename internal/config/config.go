@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 // DefaultProfile is the name of the profile read from the unprefixed
@@ -51,6 +53,9 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// Policy is what an agent may do with this sign-in without asking
+	// (internal/policy): rules separated by ";" or newlines.
+	Policy string `split_words:"true"`
 	// OneOff makes every sign-in a one-off grant: the refresh token is
 	// dropped, so access ends when the access token expires.
 	OneOff Bool `split_words:"true"`
@@ -380,8 +385,16 @@ func (p *Profile) validate() error {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
 		}
 	}
+	if _, err := policy.Parse(p.Policy); err != nil {
+		return errf(p.Var("POLICY"), "%v", err)
+	}
 	return nil
 }
+
+// CheckURL is the check every URL that carries tokens gets, for URLs that
+// do not come straight from a variable (an Auth0 audience used as the API
+// base, endpoints found by OIDC discovery): a *Error naming name.
+func CheckURL(name, raw string) error { return checkURL(name, raw) }
 
 // checkURL accepts absolute http(s) URLs; plain http only for loopback
 // hosts, because tokens and client secrets travel over these URLs.

@@ -132,6 +132,8 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent"}, "TELEGRAM_BOT_TOKEN_FILE"},
 		{map[string]string{"XDG_DATA_HOME": "relative/dir"}, "XDG_DATA_HOME"},
 		{map[string]string{"OAUTH_ONE_OFF": "once"}, "OAUTH_ONE_OFF"},
+		{map[string]string{"OAUTH_POLICY": "allow token; alow GET /me"}, "OAUTH_POLICY"},
+		{map[string]string{"SIDECAR_PROFILES": "gh", "OAUTH_GH_PROVIDER": "github", "OAUTH_GH_CLIENT_ID": "x", "OAUTH_GH_POLICY": "allow GET repos"}, "OAUTH_GH_POLICY"},
 		{awsEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
 		{awsEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
 	}

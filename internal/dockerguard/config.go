@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 )
 
@@ -13,9 +14,13 @@ type Config struct {
 	// Required.
 	Upstream string
 
-	// AllowCommands lists the programs that may be exec'ed in the sidecar.
-	// Cmd[0] must equal one entry exactly: no paths, no base-name matching.
-	// Default {"sidecar", "tgauth"}. See [ParseCommands].
+	// AllowCommands is the command table (GUARD_ALLOW_COMMANDS): entries
+	// "PROGRAM" or "PROGRAM:SUBCOMMAND". Cmd[0] must equal a program
+	// exactly (no paths, no base-name matching), and for a program with
+	// subcommands (sidecar) Cmd[1] must be one allowed for it; a bare
+	// "sidecar" stands for the subcommands an agent may use. sidecar serve,
+	// guard, health, keygen and its internal subcommands are never allowed.
+	// Nil means [DefaultAllowCommands]. See commands.go.
 	AllowCommands []string
 
 	// RunTools lists the programs `sidecar run -- TOOL ...` may start in
@@ -53,29 +58,40 @@ const (
 	labelOneoff  = "com.docker.compose.oneoff"
 )
 
-// DefaultAllowCommands returns the commands allowed when
-// Config.AllowCommands is nil.
-func DefaultAllowCommands() []string { return []string{"sidecar", "tgauth"} }
-
 // DefaultProtectedEnv returns the protected environment names used when
 // Config.ProtectedEnvPrefixes is nil.
 //
-// Beyond the sidecar's own configuration (OAUTH_, SIDECAR_, TELEGRAM_) it
+// Beyond the sidecar's own configuration (OAUTH_, SIDECAR_, TELEGRAM_,
+// GUARD_) and the caller mark (DEVICEGATE_CALLER, see [CallerVar]) it
 // covers what changes which binary runs or which code it loads (PATH, LD_*,
 // GODEBUG), where it keeps files (HOME, XDG_*, TMPDIR) and whom it trusts on
 // the network (SSL_CERT_*, the proxy variables), since any of those would let
 // the caller redirect the OAuth traffic or read the tokens.
 func DefaultProtectedEnv() []string {
 	return []string{
-		"OAUTH_", "SIDECAR_", "TELEGRAM_", "XDG_", "LD_",
+		"OAUTH_", "SIDECAR_", "TELEGRAM_", "DEVICEGATE_", "GUARD_", "XDG_", "LD_",
 		"PATH", "HOME", "TMPDIR", "GODEBUG",
 		"SSL_CERT_FILE", "SSL_CERT_DIR",
 		"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY",
 	}
 }
 
-// ParseCommands parses a GUARD_ALLOW_COMMANDS or GUARD_RUN_TOOLS value: command names separated
-// by spaces and/or commas. An empty value returns nil, which [New] replaces
+// ProtectedEnv reports whether name is one of the [DefaultProtectedEnv]
+// names (compared case-insensitively, "_"-ended entries as prefixes): the
+// names an exec may not set, which `sidecar run --env NAME` may not set
+// either.
+func ProtectedEnv(name string) bool {
+	up := strings.ToUpper(name)
+	for _, p := range DefaultProtectedEnv() {
+		if up == p || strings.HasSuffix(p, "_") && strings.HasPrefix(up, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCommands parses a GUARD_ALLOW_COMMANDS or GUARD_RUN_TOOLS value:
+// entries separated by spaces and/or commas. [New] checks the entries. An empty value returns nil, which [New] replaces
 // with [DefaultAllowCommands].
 func ParseCommands(s string) ([]string, error) {
 	fields := strings.FieldsFunc(s, func(r rune) bool {
@@ -85,7 +101,8 @@ func ParseCommands(s string) ([]string, error) {
 		return nil, nil
 	}
 	for _, f := range fields {
-		if err := checkCommandName(f); err != nil {
+		prog, _, _ := strings.Cut(f, ":")
+		if err := checkCommandName(prog); err != nil {
 			return nil, err
 		}
 	}
@@ -114,14 +131,15 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.AllowCommands) == 0 {
 		return c, errors.New("dockerguard: AllowCommands is empty")
 	}
-	for _, name := range c.AllowCommands {
-		if err := checkCommandName(name); err != nil {
-			return c, fmt.Errorf("dockerguard: AllowCommands: %w", err)
-		}
+	if _, err := parseCommandTable(c.AllowCommands); err != nil {
+		return c, fmt.Errorf("dockerguard: AllowCommands: %w", err)
 	}
 	for _, name := range c.RunTools {
 		if err := checkCommandName(name); err != nil {
 			return c, fmt.Errorf("dockerguard: RunTools: %w", err)
+		}
+		if strings.Contains(name, ":") {
+			return c, fmt.Errorf("dockerguard: RunTools: invalid program name %q", name)
 		}
 	}
 	if c.Project == "" {
@@ -140,6 +158,11 @@ func (c Config) withDefaults() (Config, error) {
 		if p == "" {
 			return c, fmt.Errorf("dockerguard: ProtectedEnvPrefixes: invalid entry %q", p)
 		}
+	}
+	// The caller mark is protected whatever the list says: an agent that
+	// could set or unset it would pass for the owner.
+	if !slices.ContainsFunc(c.ProtectedEnvPrefixes, func(p string) bool { return strings.EqualFold(p, "DEVICEGATE_") }) {
+		c.ProtectedEnvPrefixes = append(slices.Clip(c.ProtectedEnvPrefixes), "DEVICEGATE_")
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = defaultMaxBodyBytes

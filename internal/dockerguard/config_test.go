@@ -1,6 +1,7 @@
 package dockerguard
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,6 +55,8 @@ func TestNewValidates(t *testing.T) {
 		{"empty run tool", Config{Upstream: "/x", RunTools: []string{""}}},
 		{"project with =", Config{Upstream: "/x", Project: "a=b"}},
 		{"empty protected entry", Config{Upstream: "/x", ProtectedEnvPrefixes: []string{""}}},
+		{"sidecar serve", Config{Upstream: "/x", AllowCommands: []string{"sidecar:serve"}}},
+		{"run tool with a subcommand", Config{Upstream: "/x", RunTools: []string{"gh:api"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,9 +287,9 @@ func TestRunPolicy(t *testing.T) {
 		{"empty environment", []string{"gh"}, run([]string{}, "sidecar", "run", "gh"), ""},
 		{"other subcommand", nil, run(nil, "sidecar", "token"), ""},
 		{"other subcommand with environment", nil, run([]string{"TERM=x"}, "sidecar", "status"), ""},
-		{"bare sidecar", nil, run(nil, "sidecar"), ""},
+		{"bare sidecar", nil, run(nil, "sidecar"), "sidecar without a subcommand"},
 		{"tgauth run is not sidecar run", nil, run(nil, "tgauth", "run", "sh"), ""},
-		{"RUN is not run", nil, run(nil, "sidecar", "RUN", "sh"), ""},
+		{"RUN is not run", nil, run(nil, "sidecar", "RUN", "sh"), `sidecar "RUN" is not allowed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,5 +303,117 @@ func TestRunPolicy(t *testing.T) {
 				t.Errorf("got %v, want a denial with %q", err, tt.deny)
 			}
 		})
+	}
+}
+
+func TestCommandTable(t *testing.T) {
+	tests := []struct {
+		name    string
+		allow   []string // nil: the default
+		cmd     []string
+		deny    string // "" allows
+		wantErr string // a configuration error
+	}{
+		{"default sidecar token", nil, []string{"sidecar", "token"}, "", ""},
+		{"default sidecar run", nil, []string{"sidecar", "run", "gh"}, "", ""},
+		{"default sidecar api", nil, []string{"sidecar", "api", "/me"}, "", ""},
+		{"default sidecar status", nil, []string{"sidecar", "status", "--all"}, "", ""},
+		{"default sidecar login", nil, []string{"sidecar", "login"}, "", ""},
+		{"default sidecar logout", nil, []string{"sidecar", "logout"}, "", ""},
+		{"default sidecar audit", nil, []string{"sidecar", "audit"}, "", ""},
+		{"default sidecar version", nil, []string{"sidecar", "version"}, "", ""},
+		{"default tgauth", nil, []string{"tgauth"}, "", ""},
+		{"default tgauth with flags", nil, []string{"tgauth", "--force"}, "", ""},
+		{"default serve", nil, []string{"sidecar", "serve"}, "never allowed", ""},
+		{"default guard", nil, []string{"sidecar", "guard"}, "never allowed", ""},
+		{"default health", nil, []string{"sidecar", "health"}, "never allowed", ""},
+		{"default keygen", nil, []string{"sidecar", "keygen"}, "never allowed", ""},
+		{"default internal", nil, []string{"sidecar", "__refresh"}, "never allowed", ""},
+		{"default bare sidecar", nil, []string{"sidecar"}, "without a subcommand", ""},
+		{"default sh", nil, []string{"sh"}, `command "sh" is not allowed`, ""},
+		{"bare sidecar is the agent table", []string{"sidecar"}, []string{"sidecar", "api"}, "", ""},
+		{"bare sidecar still no serve", []string{"sidecar"}, []string{"sidecar", "serve"}, "never allowed", ""},
+		{"bare sidecar no tgauth", []string{"sidecar"}, []string{"tgauth"}, `command "tgauth" is not allowed`, ""},
+		{"narrowed", []string{"sidecar:status", "sidecar:api"}, []string{"sidecar", "api"}, "", ""},
+		{"narrowed refuses token", []string{"sidecar:status", "sidecar:api"}, []string{"sidecar", "token"}, `sidecar "token" is not allowed (allowed: status, api)`, ""},
+		{"narrowed refuses run", []string{"sidecar:status"}, []string{"sidecar", "run", "gh"}, `sidecar "run" is not allowed`, ""},
+		{"other program any args", []string{"mytool"}, []string{"mytool", "serve"}, "", ""},
+		{"other program by subcommand", []string{"mytool:list"}, []string{"mytool", "list", "-a"}, "", ""},
+		{"other program other subcommand", []string{"mytool:list"}, []string{"mytool", "rm"}, `mytool "rm" is not allowed`, ""},
+		{"config serve", []string{"sidecar:serve"}, nil, "", "can never be allowed"},
+		{"config guard", []string{"tgauth", "sidecar:guard"}, nil, "", "can never be allowed"},
+		{"config health", []string{"sidecar:health"}, nil, "", "can never be allowed"},
+		{"config keygen", []string{"sidecar:keygen"}, nil, "", "can never be allowed"},
+		{"config internal", []string{"sidecar:__refresh"}, nil, "", "invalid entry"},
+		{"config flag", []string{"sidecar:-h"}, nil, "", "invalid entry"},
+		{"config unknown sidecar subcommand", []string{"sidecar:tokn"}, nil, "", `no subcommand "tokn"`},
+		{"config empty subcommand", []string{"sidecar:"}, nil, "", "invalid entry"},
+		{"config path", []string{"/usr/bin/sidecar:token"}, nil, "", "not a path"},
+		{"config two colons", []string{"sidecar:token:x"}, nil, "", "invalid entry"},
+		{"config empty", []string{}, nil, "", "is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			allow := tt.allow
+			if allow == nil {
+				allow = DefaultAllowCommands()
+			}
+			_, cfgErr := New(Config{Upstream: "/x", AllowCommands: allow})
+			if tt.wantErr != "" {
+				if cfgErr == nil || !strings.Contains(cfgErr.Error(), tt.wantErr) {
+					t.Fatalf("New = %v, want an error with %q", cfgErr, tt.wantErr)
+				}
+				return
+			}
+			if cfgErr != nil {
+				t.Fatal(cfgErr)
+			}
+			err := CheckCommand(tt.allow, tt.cmd)
+			switch {
+			case tt.deny == "" && err != nil:
+				t.Errorf("denied: %v", err)
+			case tt.deny != "" && (err == nil || !strings.Contains(err.Error(), tt.deny)):
+				t.Errorf("got %v, want a denial with %q", err, tt.deny)
+			}
+		})
+	}
+}
+
+// TestExecMarksAgent: every exec the guard lets through reaches the daemon
+// with DEVICEGATE_CALLER=agent added and the rest of its Env kept.
+func TestExecMarksAgent(t *testing.T) {
+	env := newTestEnv(t)
+	for _, body := range []string{
+		execBody,
+		execWith(`{"Env":["TERM=xterm","LANG=C"],"Cmd":["sidecar","api","/me"]}`),
+		execWith(`{"Cmd":["sidecar","run","--","gh","pr","list"]}`),
+		`{"Cmd":["tgauth"]}`,
+	} {
+		id := env.createExec(t, body)
+		env.fake.mu.Lock()
+		opts := env.fake.execs[id].opts
+		env.fake.mu.Unlock()
+		var sent container.ExecOptions
+		_ = json.Unmarshal([]byte(body), &sent)
+		want := append(sent.Env, "DEVICEGATE_CALLER=agent")
+		if !slices.Equal(opts.Env, want) {
+			t.Errorf("%s: daemon got Env %q, want %q", body, opts.Env, want)
+		}
+		if !slices.Equal(opts.Cmd, sent.Cmd) || opts.AttachStdout != sent.AttachStdout || opts.Tty != sent.Tty {
+			t.Errorf("%s: daemon got %+v", body, opts)
+		}
+	}
+}
+
+func TestProtectedEnvNames(t *testing.T) {
+	for _, n := range []string{"PATH", "path", "HTTPS_PROXY", "https_proxy", "OAUTH_TOKEN_URL", "oauth_x", "SIDECAR_CACHE_KEY", "TELEGRAM_BOT_TOKEN", "DEVICEGATE_CALLER", "GUARD_RUN_TOOLS", "LD_PRELOAD", "XDG_DATA_HOME", "HOME", "SSL_CERT_FILE", "GODEBUG", "NO_PROXY"} {
+		if !ProtectedEnv(n) {
+			t.Errorf("%s is not protected", n)
+		}
+	}
+	for _, n := range []string{"GH_TOKEN", "AZURE_TOKEN", "PATHX", "HOMEDIR", "MY_OAUTH", "ACCESS_TOKEN"} {
+		if ProtectedEnv(n) {
+			t.Errorf("%s is protected", n)
+		}
 	}
 }

@@ -32,11 +32,16 @@
 //     read the forwarded bytes differently. Cmd[0] must equal an allowed
 //     name: "/usr/local/bin/sidecar", "./sidecar" and "../sidecar" are
 //     refused, since PATH (protected) already picks the image's binary.
+//     For sidecar, Cmd[1] must be an allowed subcommand (the command table,
+//     commands.go): never serve, guard, health, keygen or an internal
+//     "__…" one, whatever the configuration says.
 //     Privileged, any User (even "root" or "0": the container's default user
 //     only) and any WorkingDir are refused. Env may set other names, but not
 //     a protected one, with or without "=" (a bare "PATH" unsets it), in any
 //     case, and names must be [A-Za-z_][A-Za-z0-9_]*. Tty, stdin, console
-//     size and detach keys are free.
+//     size and detach keys are free. The exec is forwarded re-encoded, with
+//     DEVICEGATE_CALLER=agent added to Env ([CallerVar]); the DEVICEGATE_
+//     prefix is protected, so the agent can neither set nor remove the mark.
 //   - `sidecar run [FLAGS] [--] TOOL ...` starts TOOL with the owner's token,
 //     so TOOL must equal one of Config.RunTools (none by default), read from
 //     the command line exactly as sidecar's flag parsing reads it

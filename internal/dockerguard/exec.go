@@ -22,6 +22,11 @@ func (g *Guard) execCreate(w http.ResponseWriter, r *http.Request, rt route) {
 		g.deny(w, r, err)
 		return
 	}
+	body, err = json.Marshal(markAgent(opts))
+	if err != nil {
+		g.deny(w, r, err)
+		return
+	}
 	id, err := g.resolveSidecar(r.Context(), rt.arg)
 	if err != nil {
 		g.deny(w, r, err)
@@ -29,7 +34,11 @@ func (g *Guard) execCreate(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 	// Log the program name only: arguments and environment values may be
 	// secrets.
-	g.logAllow(r, rt, slog.String("command", opts.Cmd[0]), slog.Bool("tty", opts.Tty))
+	sub := ""
+	if len(opts.Cmd) > 1 && opts.Cmd[0] == "sidecar" {
+		sub = opts.Cmd[1] // a checked subcommand name, never a value
+	}
+	g.logAllow(r, rt, slog.String("command", opts.Cmd[0]), slog.String("subcommand", sub), slog.Bool("tty", opts.Tty))
 	resp, err := g.roundTrip(r.Context(), http.MethodPost, rt.prefix()+"/containers/"+id+"/exec", "", body, r.Header)
 	if err != nil {
 		g.upstreamFailed(w, r, err)

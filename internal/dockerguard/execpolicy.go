@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -52,13 +53,15 @@ type execStartBody struct {
 
 // execPolicy decides which exec configurations may run in the sidecar.
 type execPolicy struct {
-	commands  []string
+	commands  commandTable
 	runTools  []string // programs `sidecar run` may start
 	protected []string // upper case
 }
 
+// newExecPolicy builds the policy of a Config that passed withDefaults.
 func newExecPolicy(cfg Config) execPolicy {
-	p := execPolicy{commands: cfg.AllowCommands, runTools: cfg.RunTools}
+	table, _ := parseCommandTable(cfg.AllowCommands) // checked by withDefaults
+	p := execPolicy{commands: table, runTools: cfg.RunTools}
 	for _, e := range cfg.ProtectedEnvPrefixes {
 		p.protected = append(p.protected, strings.ToUpper(e))
 	}
@@ -89,8 +92,8 @@ func (p execPolicy) check(opts execCreateBody) error {
 	// Exact names only: "/usr/local/bin/sidecar" or "./sidecar" could name
 	// another file, and a base-name match would let "/tmp/x/sidecar" through.
 	// PATH is protected below, so the name resolves to the image's binary.
-	if !p.allowedCommand(opts.Cmd[0]) {
-		return denyf("command %.64q is not allowed", opts.Cmd[0])
+	if err := p.commands.allow(opts.Cmd); err != nil {
+		return err
 	}
 	if opts.Privileged {
 		return denyf("privileged exec")
@@ -109,13 +112,11 @@ func (p execPolicy) check(opts execCreateBody) error {
 	return p.checkRun(opts)
 }
 
-func (p execPolicy) allowedCommand(name string) bool {
-	for _, c := range p.commands {
-		if name == c {
-			return true
-		}
-	}
-	return false
+// markAgent returns opts with the caller mark added to its Env, after
+// check passed: the mark is what makes the sidecar apply its policy.
+func markAgent(opts execCreateBody) execCreateBody {
+	opts.Env = append(slices.Clip(opts.Env), CallerVar+"="+CallerAgent)
+	return opts
 }
 
 // checkEnv checks one Env entry. An entry without "=" is not harmless: the

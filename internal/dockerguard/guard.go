@@ -41,8 +41,9 @@ const (
 
 // hint is what the guard says is allowed, in every denial.
 func hint(cfg Config) string {
-	h := fmt.Sprintf("docker exec %s-%s-1 %s ...", cfg.Project, cfg.Service, strings.Join(cfg.AllowCommands, "|"))
-	if len(cfg.RunTools) > 0 && contains(cfg.AllowCommands, "sidecar") {
+	table, _ := parseCommandTable(cfg.AllowCommands)
+	h := fmt.Sprintf("docker exec %s-%s-1 %s", cfg.Project, cfg.Service, table)
+	if len(cfg.RunTools) > 0 && table.allows("sidecar", "run") {
 		h += fmt.Sprintf(" (sidecar run -- %s ...)", strings.Join(cfg.RunTools, "|"))
 	}
 	return h

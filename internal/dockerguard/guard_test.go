@@ -157,7 +157,7 @@ func forwarded(reqs []string) []string {
 const (
 	execBody    = `{"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,"AttachStdout":true,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["sidecar","version"],"Detach":false}`
 	startBody   = `{"Detach":false,"Tty":false}`
-	allowedHint = "allowed: docker exec myapp-sidecar-1 sidecar|tgauth ... (sidecar run -- gh|az ...)"
+	allowedHint = "allowed: docker exec myapp-sidecar-1 sidecar token|run|api|status|login|logout|audit|version|help ..., tgauth ... (sidecar run -- gh|az ...)"
 )
 
 // execWith is execBody with some fields replaced.
@@ -200,6 +200,22 @@ func TestDeny(t *testing.T) {
 		{"exec sidecar by path", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["/usr/local/bin/sidecar"]}`)), 0, "not allowed"},
 		{"exec ../sidecar", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["../sidecar"]}`)), 0, "not allowed"},
 		{"exec Sidecar", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["Sidecar"]}`)), 0, "not allowed"},
+		{"exec sidecar serve", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","serve"]}`)), 0, "sidecar serve is never allowed"},
+		{"exec sidecar guard", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","guard"]}`)), 0, "sidecar guard is never allowed"},
+		{"exec sidecar health", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","health"]}`)), 0, "sidecar health is never allowed"},
+		{"exec sidecar keygen", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","keygen"]}`)), 0, "sidecar keygen is never allowed"},
+		{"exec sidecar __refresh", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","__refresh","default"]}`)), 0, "sidecar __refresh is never allowed"},
+		{"exec sidecar __confined", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","__confined","0","/bin/sh","sh"]}`)), 0, "sidecar __confined is never allowed"},
+		{"exec sidecar _x", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","_x"]}`)), 0, "never allowed"},
+		{"exec bare sidecar", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar"]}`)), 0, "sidecar without a subcommand"},
+		{"exec sidecar -h", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","-h"]}`)), 0, `sidecar "-h" is not allowed`},
+		{"exec sidecar --version", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","--version"]}`)), 0, `sidecar "--version" is not allowed`},
+		{"exec sidecar Serve", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","Serve"]}`)), 0, `sidecar "Serve" is not allowed`},
+		{"exec sidecar unknown", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","refresh"]}`)), 0, `sidecar "refresh" is not allowed`},
+		{"env DEVICEGATE_CALLER", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["DEVICEGATE_CALLER=owner"]}`)), 0, "DEVICEGATE_CALLER is protected"},
+		{"env DEVICEGATE_CALLER unset", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["DEVICEGATE_CALLER"]}`)), 0, "DEVICEGATE_CALLER is protected"},
+		{"env devicegate_caller", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["devicegate_caller=owner"]}`)), 0, "devicegate_caller is protected"},
+		{"env GUARD_RUN_TOOLS", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["GUARD_RUN_TOOLS=sh"]}`)), 0, "GUARD_RUN_TOOLS is protected"},
 		{"exec without command", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":[]}`)), 0, "without a command"},
 		{"exec null command", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":null}`)), 0, "without a command"},
 		{"exec as uid 0", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"User":"0"}`)), 0, "as user"},

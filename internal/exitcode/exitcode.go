@@ -15,4 +15,5 @@ const (
 	TimedOut       = 5 // the code expired after all restarts
 	Provider       = 6 // provider unreachable or provider error (e.g. invalid_client)
 	Telegram       = 7 // Telegram unreachable or it rejected the bot token
+	Refused        = 8 // refused by policy or by the owner: do not retry
 )

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/devicegate/devicegate/internal/awssso"
 	"github.com/devicegate/devicegate/internal/config"
@@ -96,7 +97,7 @@ func (pr *Provider) presetAuth0(p *config.Profile) {
 		TokenURL:      p.Issuer + "/oauth/token",
 		UserinfoURL:   p.Issuer + "/userinfo",
 		RevokeURL:     p.Issuer + "/oauth/revoke",
-		APIURL:        p.Audience,
+		APIURL:        audienceURL(p.Audience),
 	}
 	if p.Audience != "" {
 		pr.DeviceAuthParams = url.Values{"audience": {p.Audience}}
@@ -142,4 +143,14 @@ func (pr *Provider) presetAWS(p *config.Profile) {
 	// The registration's scope: with it, tokens come with refresh tokens.
 	pr.Scopes = []string{awssso.ScopeAccountAccess}
 	pr.noScopedRefresh = "AWS IAM Identity Center tokens have no scopes to narrow; choose the account and role with OAUTH_ACCOUNT_ID and OAUTH_ROLE_NAME (a second profile for another role)"
+}
+
+// audienceURL is an Auth0 audience as the API base URL: only when it is a
+// URL (an audience may be any identifier, such as "my-api"); Check has
+// already refused one that would carry the token over plain http.
+func audienceURL(aud string) string {
+	if !strings.Contains(aud, "://") {
+		return ""
+	}
+	return aud
 }

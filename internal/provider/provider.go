@@ -217,6 +217,21 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	if d.TokenEndpoint == "" {
 		return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s has no token_endpoint in its openid-configuration", u)}
 	}
+	// Discovered endpoints carry device codes, tokens and client secrets
+	// like configured ones: the same https:// check (plain http only to a
+	// loopback host), or a hostile or broken document could send them in
+	// the clear.
+	for _, f := range []struct{ name, val string }{
+		{"device_authorization_endpoint", d.DeviceAuthorizationEndpoint}, {"token_endpoint", d.TokenEndpoint},
+		{"userinfo_endpoint", d.UserinfoEndpoint}, {"revocation_endpoint", d.RevocationEndpoint},
+	} {
+		if f.val == "" {
+			continue
+		}
+		if err := config.CheckURL(f.name, f.val); err != nil {
+			return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s: %v (set %s and %s to override)", u, err, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+		}
+	}
 	return Endpoints{
 		DeviceAuthURL: d.DeviceAuthorizationEndpoint,
 		TokenURL:      d.TokenEndpoint,

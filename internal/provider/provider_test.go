@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -92,6 +93,19 @@ func TestDiscovery(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"token_endpoint":"%s/t"}`, srv.URL)
 	})
+	// Endpoints a document names get the https:// check of configured ones.
+	for name, doc := range map[string]string{
+		"plaintoken":  `{"device_authorization_endpoint":"https://idp.example/d","token_endpoint":"http://idp.example/t"}`,
+		"plaindevice": `{"device_authorization_endpoint":"http://idp.example/d","token_endpoint":"https://idp.example/t"}`,
+		"plainrevoke": `{"device_authorization_endpoint":"https://idp.example/d","token_endpoint":"https://idp.example/t","revocation_endpoint":"http://idp.example/r"}`,
+		"relative":    `{"device_authorization_endpoint":"/d","token_endpoint":"https://idp.example/t"}`,
+		"userpass":    `{"device_authorization_endpoint":"https://u:p@idp.example/d","token_endpoint":"https://idp.example/t"}`,
+	} {
+		mux.HandleFunc("/"+name+"/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, doc)
+		})
+	}
 	mux.HandleFunc("/html/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<html>sign in</html>")
@@ -113,9 +127,14 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("discovery fetched %d times, want once", hits)
 	}
 	for path, want := range map[string]string{
-		"/nodevice": "does not support the device authorization grant",
-		"/html":     "text/html, not JSON",
-		"/missing":  "HTTP 404",
+		"/nodevice":    "does not support the device authorization grant",
+		"/html":        "text/html, not JSON",
+		"/missing":     "HTTP 404",
+		"/plaintoken":  "token_endpoint: refusing plain http:// to idp.example",
+		"/plaindevice": "device_authorization_endpoint: refusing plain http://",
+		"/plainrevoke": "revocation_endpoint: refusing plain http://",
+		"/relative":    `device_authorization_endpoint: invalid URL "/d"`,
+		"/userpass":    "device_authorization_endpoint: URL must not contain a user",
 	} {
 		pr, _ := New(&config.Profile{Provider: "oidc", ClientID: "x", Issuer: srv.URL + path}, srv.Client())
 		if _, err := pr.Endpoints(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
@@ -219,4 +238,49 @@ func FuzzValidTenant(f *testing.F) {
 			t.Fatalf("validTenant(%q) = %v, want %v", s, got, want)
 		}
 	})
+}
+
+// TestAuth0AudienceAsAPIURL: the audience becomes the API base URL only
+// when it is a URL, and then gets the https:// check every token URL gets.
+func TestAuth0AudienceAsAPIURL(t *testing.T) {
+	tests := []struct {
+		name     string
+		aud, api string
+		wantErr  string // from Check, naming the variable
+		wantAPI  string
+	}{
+		{"https audience", "https://api.example.com", "", "", "https://api.example.com"},
+		{"identifier audience", "my-api", "", "", ""},
+		{"plain http audience", "http://api.example.com", "", "OAUTH_AUDIENCE: refusing plain http:// to api.example.com", ""},
+		{"loopback http audience", "http://127.0.0.1:8080", "", "", "http://127.0.0.1:8080"},
+		{"audience with a password", "https://u:p@api.example.com", "", "OAUTH_AUDIENCE: URL must not contain a user", ""},
+		{"API URL set: the audience is only an identifier", "http://api.example.com", "https://api.example.com/v1", "", "https://api.example.com/v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &config.Profile{Name: "default", Prefix: "OAUTH", Provider: "auth0", ClientID: "x", Issuer: "https://t.eu.auth0.com", Audience: tt.aud, ApiURL: tt.api}
+			err := Check(p)
+			if tt.wantErr != "" {
+				var ce *config.Error
+				if !errors.As(err, &ce) || ce.Var != "OAUTH_AUDIENCE" || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "OAUTH_API_URL is unset") {
+					t.Fatalf("Check = %v, want %q naming OAUTH_AUDIENCE", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr, err := New(p, http.DefaultClient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := pr.Endpoints(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.APIURL != tt.wantAPI {
+				t.Errorf("API URL %q, want %q", e.APIURL, tt.wantAPI)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,6 +106,18 @@ func Check(p *config.Profile) error {
 	case "auth0", "okta", "keycloak", "oidc":
 		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
 			return &config.Error{Var: p.Var("ISSUER"), Msg: fmt.Sprintf("is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+		}
+		// Auth0's audience is the API base URL when OAUTH_API_URL is not
+		// set: `sidecar api` sends the token there, so it gets the check
+		// every other such URL gets.
+		if p.Provider == "auth0" && p.ApiURL == "" && strings.Contains(p.Audience, "://") {
+			if err := config.CheckURL(p.Var("AUDIENCE"), p.Audience); err != nil {
+				var ce *config.Error
+				if errors.As(err, &ce) {
+					ce.Msg += fmt.Sprintf(" (it is the API base URL while %s is unset)", p.Var("API_URL"))
+				}
+				return err
+			}
 		}
 	case "aws":
 		return checkAWS(p)

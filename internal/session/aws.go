@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/awssso"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
@@ -125,6 +126,7 @@ func (s *Session) awsLogin(ctx context.Context, o LoginOptions) (*tokencache.Ent
 	if err := s.save(ctx, e); err != nil {
 		return nil, err
 	}
+	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, false)})
 	if cerr != nil {
 		return e, s.credentialsErr(cerr)
 	}

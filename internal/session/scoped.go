@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -178,6 +179,7 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 	if err := s.Store.Save(e); err != nil {
 		return nil, err
 	}
+	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok", Detail: "scopes: " + strings.Join(scopes, " ")})
 	return t, nil
 }
 

@@ -28,8 +28,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -91,6 +93,30 @@ type Session struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Policy is what an agent may do with this sign-in without asking
+	// (OAUTH_POLICY); nil means the defaults. Commands apply it to agent
+	// callers (Caller).
+	Policy *policy.Policy
+
+	// Audit, when set, records sign-ins, refreshes and logouts
+	// (internal/audit), as done by Caller ("agent" or "owner").
+	Audit  *audit.Log
+	Caller string
+}
+
+// Record appends an event about this profile to the audit log, if any. A
+// log that cannot be written does not undo what was done: the session's
+// own events ignore the error, commands warn.
+func (s *Session) Record(e audit.Event) error {
+	if s.Audit == nil {
+		return nil
+	}
+	e.Profile, e.Caller = s.Profile, s.Caller
+	if e.Caller == "" {
+		e.Caller = audit.CallerOwner
+	}
+	return s.Audit.Append(e)
 }
 
 func (s *Session) now() time.Time {
@@ -200,6 +226,7 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 			if serr := s.Store.Save(e); serr != nil {
 				return nil, serr
 			}
+			_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "refused", Detail: "invalid_grant: sign-in required"})
 			return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
 		}
 		perr := s.providerErr("refreshing the token", err)
@@ -228,6 +255,7 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	if err := s.Store.Save(e); err != nil {
 		return nil, err
 	}
+	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok"})
 	return e, nil
 }
 
@@ -250,6 +278,9 @@ type LoginOptions struct {
 
 // Login runs the device flow and stores the new sign-in.
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
+	if err := s.Store.Writable(s.Profile); err != nil {
+		return nil, err
+	}
 	if s.Provider.AWS != nil {
 		return s.awsLogin(ctx, o)
 	}
@@ -308,6 +339,7 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	if err := s.save(ctx, e); err != nil {
 		return nil, err
 	}
+	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
 	return e, nil
 }
 
@@ -389,7 +421,37 @@ func (s *Session) Logout(ctx context.Context, force bool) (LogoutResult, error) 
 			res = NotRevocable
 		}
 	}
-	return res, s.Store.Delete(s.Profile)
+	if err := s.Store.Delete(s.Profile); err != nil {
+		return res, err
+	}
+	_ = s.Record(audit.Event{Action: audit.ActionLogout, Decision: res.String()})
+	return res, nil
+}
+
+// String names a LogoutResult in the audit log.
+func (r LogoutResult) String() string {
+	switch r {
+	case Revoked:
+		return "revoked"
+	case NotRevocable:
+		return "forgotten_not_revocable"
+	case Forgotten:
+		return "forgotten"
+	}
+	return "not_signed_in"
+}
+
+// signInDetail says who signed in, for the audit log: the account's
+// email or name and whether it was a one-off grant.
+func signInDetail(e *tokencache.Entry, oneOff bool) string {
+	d := e.Account.Email
+	if d == "" {
+		d = e.Account.Name
+	}
+	if oneOff {
+		d += " (one-off)"
+	}
+	return strings.TrimSpace(d)
 }
 
 func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error) {

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -274,7 +275,15 @@ func (s *Store) Encode(e *Entry) ([]byte, error) {
 
 // Save writes e atomically: temp file, fsync, rename, fsync of the dir.
 // Callers hold the profile's Lock.
+//
+// A store without a key never replaces an encrypted cache with a plaintext
+// one (ErrNeedKey): a command started without the key (`sidecar run --
+// sidecar login` gets none of our variables) must not undo the owner's
+// choice to encrypt.
 func (s *Store) Save(e *Entry) error {
+	if err := s.Writable(e.Profile); err != nil {
+		return err
+	}
 	if err := s.mkdir(); err != nil {
 		return err
 	}
@@ -309,6 +318,31 @@ func (s *Store) Save(e *Entry) error {
 		}
 	}
 	return syncDir(s.dir)
+}
+
+// Writable returns ErrNeedKey when the store has no key and the profile's
+// cache, or any other cache in the directory, is encrypted: writing would
+// put a token in plaintext where the owner keeps them encrypted. Sign-ins
+// check it first, so that no code is shown for a sign-in that cannot be
+// kept.
+func (s *Store) Writable(profile string) error {
+	if s.aead != nil {
+		return nil
+	}
+	names, _ := filepath.Glob(filepath.Join(s.dir, "*.token"))
+	for _, name := range names {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, len(magic))
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		if bytes.Equal(head[:n], magic) {
+			return fmt.Errorf("%w: set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE); refusing to write %s in plaintext next to encrypted caches", ErrNeedKey, filepath.Base(s.path(profile)))
+		}
+	}
+	return nil
 }
 
 // Delete removes a profile's cache. A missing cache is not an error.

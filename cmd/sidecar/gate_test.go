@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/exitcode"
+)
+
+// scriptedOwner taps the given button and remembers what was asked.
+type scriptedOwner struct {
+	mu     sync.Mutex
+	choice approval.Choice
+	asked  []approval.Request
+}
+
+func (o *scriptedOwner) Ask(_ context.Context, req approval.Request) (approval.Choice, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.asked = append(o.asked, req)
+	return o.choice, nil
+}
+
+func (o *scriptedOwner) requests() []approval.Request {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]approval.Request(nil), o.asked...)
+}
+
+const gateToken = "gho_gate_test_token_value"
+
+// gateEnv is a signed-in github profile whose API is a local server, and
+// serve's approval socket answered by owner. It returns the API's request
+// log.
+func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var log []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		log = append(log, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(api.Close)
+	xdg := t.TempDir()
+	dataDir = filepath.Join(xdg, "devicegate")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	entry := `{"version":1,"profile":"default","provider":"github","access_token":"` + gateToken + `","token_type":"bearer","scopes_granted":["repo"],"account":{"name":"Octo Cat","email":"octo@example.com","subject":"octocat"}}`
+	if err := os.WriteFile(filepath.Join(dataDir, "default.token"), []byte(entry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"XDG_DATA_HOME": xdg, "OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1.test",
+		"OAUTH_API_URL": api.URL, "OAUTH_POLICY": "", "SIDECAR_CACHE_KEY": "", "SIDECAR_PROFILES": "",
+	} {
+		t.Setenv(k, v)
+	}
+	if owner != nil {
+		ln, err := approval.Listen(approval.SocketPath(dataDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = (&approval.Server{Owner: owner}).Serve(ctx, ln)
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return dataDir, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), log...)
+	}
+}
+
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestGateAPI(t *testing.T) {
+	tests := []struct {
+		name     string
+		caller   string
+		choice   approval.Choice
+		args     []string
+		wantCode int
+		asked    bool
+		sent     bool
+		decision string // on the api audit line
+	}{
+		{"agent read is allowed", "agent", approval.Deny, []string{"api", "/user"}, 0, false, true, "allow"},
+		{"agent write, owner allows once", "agent", approval.AllowOnce, []string{"api", "-X", "POST", "-d", `{"title":"x","token":"s3cr3t-in-body"}`, "/repos/o/r/issues"}, 0, true, true, "allow_once"},
+		{"agent write, owner allows for an hour", "agent", approval.AllowHour, []string{"api", "-X", "DELETE", "/repos/o/r/issues/1"}, 0, true, true, "allow_1h"},
+		{"agent write, owner denies", "agent", approval.Deny, []string{"api", "-X", "PATCH", "-d", "{}", "/repos/o/r"}, exitcode.Refused, true, false, "deny"},
+		{"owner write is not asked", "", approval.Deny, []string{"api", "-X", "POST", "-d", "{}", "/repos/o/r/issues"}, 0, false, true, "owner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			owner := &scriptedOwner{choice: tt.choice}
+			dir, seen := gateEnv(t, owner)
+			t.Setenv(audit.CallerVar, tt.caller)
+			code, stdout, stderr := runMain(t, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr)
+			}
+			if got := len(owner.requests()) > 0; got != tt.asked {
+				t.Errorf("owner asked: %v, want %v", got, tt.asked)
+			}
+			if got := len(seen()) > 0; got != tt.sent {
+				t.Errorf("API called: %v, want %v (%q)", got, tt.sent, seen())
+			}
+			if tt.sent && !strings.Contains(stdout, `"ok":true`) {
+				t.Errorf("stdout %q", stdout)
+			}
+			if tt.wantCode == exitcode.Refused && (!strings.Contains(stderr, "the owner said no") || !strings.Contains(stderr, "hint: do not retry")) {
+				t.Errorf("stderr %q", stderr)
+			}
+			for _, r := range owner.requests() {
+				if r.Profile != "default" || r.Account != "octo@example.com" || r.Action != "api" || r.Host == "" || r.Rule == "" {
+					t.Errorf("approval request %+v", r)
+				}
+				if strings.Contains(r.Preview, "s3cr3t") {
+					t.Errorf("the preview shows a secret: %q", r.Preview)
+				}
+			}
+			evs, err := audit.Open(dir).Read(audit.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var apiLine *audit.Event
+			approvals := 0
+			for i, e := range evs {
+				switch e.Action {
+				case audit.ActionAPI:
+					apiLine = &evs[i]
+				case audit.ActionApproval:
+					approvals++
+				}
+			}
+			if apiLine == nil || apiLine.Decision != tt.decision || apiLine.Path == "" || apiLine.Method == "" {
+				t.Fatalf("api audit line %+v in %+v, want decision %q", apiLine, evs, tt.decision)
+			}
+			if tt.sent && apiLine.Status != http.StatusCreated {
+				t.Errorf("audit status %d", apiLine.Status)
+			}
+			if (approvals == 1) != tt.asked {
+				t.Errorf("%d approval lines, asked %v", approvals, tt.asked)
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, audit.FileName))
+			if bytes.Contains(b, []byte(gateToken)) || bytes.Contains(b, []byte("s3cr3t")) {
+				t.Errorf("the audit log holds a secret:\n%s", b)
+			}
+		})
+	}
+}
+
+func TestGateToken(t *testing.T) {
+	owner := &scriptedOwner{choice: approval.AllowOnce}
+	dir, _ := gateEnv(t, owner)
+	t.Setenv(audit.CallerVar, "agent")
+	code, stdout, stderr := runMain(t, "token")
+	if code != 0 || strings.TrimSpace(stdout) != gateToken {
+		t.Fatalf("token: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if r := owner.requests(); len(r) != 1 || r[0].Action != "token" || r[0].Rule != "ask token" {
+		t.Fatalf("asked %+v", r)
+	}
+	owner.choice = approval.Deny
+	code, stdout, _ = runMain(t, "token")
+	if code != exitcode.Refused || stdout != "" {
+		t.Fatalf("denied token: exit %d, stdout %q", code, stdout)
+	}
+	// With the rule "allow token" nobody is asked.
+	t.Setenv("OAUTH_POLICY", "allow token")
+	if code, _, stderr := runMain(t, "token"); code != 0 {
+		t.Fatalf("allowed token: exit %d: %s", code, stderr)
+	}
+	if n := len(owner.requests()); n != 2 {
+		t.Errorf("owner asked %d times, want 2", n)
+	}
+	evs, _ := audit.Open(dir).Read(audit.Filter{})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+":"+e.Decision)
+	}
+	want := "approval:allow_once token:allow_once approval:deny token:deny token:allow"
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"title":"Hello","password":"hunter2"}`, `{"title":"Hello","password":"[masked]"}`},
+		{`{"client_secret": "abc", "ApiKey":"x\"y"}`, `{"client_secret": "[masked]", "ApiKey":"[masked]"}`},
+		{`token=ghp_0123456789abcdefghijABCDEFGHIJklmnop&x=1`, `[masked]&x=1`},
+		{"", ""},
+		{"\x00\x01binary", ""},
+		{strings.Repeat("é", 400), strings.Repeat("é", 150) + "…"},
+	}
+	for _, tt := range tests {
+		if got := preview([]byte(tt.in)); got != tt.want {
+			t.Errorf("preview(%.40q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
