@@ -356,3 +356,59 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// ruleOwner answers each question from the channel of its rule.
+type ruleOwner struct {
+	asked   chan Request
+	answers map[string]chan Choice
+	mu      sync.Mutex
+	causes  []error
+}
+
+func (o *ruleOwner) Ask(ctx context.Context, req Request) (Choice, error) {
+	o.asked <- req
+	select {
+	case c := <-o.answers[req.Rule]:
+		return c, nil
+	case <-ctx.Done():
+		o.mu.Lock()
+		o.causes = append(o.causes, context.Cause(ctx))
+		o.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}
+
+// Two questions of the same rule wait; the owner taps "Allow for 1 hour"
+// on one: the other is allowed by that grant without a tap of its own, and
+// its question ends with ErrGranted. A question of another rule waits on.
+func TestGrantAnswersWaitingQuestion(t *testing.T) {
+	const rule, otherRule = "POST /v1.0/me/*", "DELETE /**"
+	o := &ruleOwner{asked: make(chan Request, 10), answers: map[string]chan Choice{rule: make(chan Choice, 1), otherRule: make(chan Choice, 1)}}
+	sock, _ := start(t, &Server{Owner: o})
+	first, _ := ask(t, sock, apiReq(rule))
+	<-o.asked
+	second, _ := ask(t, sock, apiReq(rule))
+	<-o.asked
+	other, _ := ask(t, sock, apiReq(otherRule))
+	<-o.asked
+	o.answers[rule] <- AllowHour // taken by one of the two
+	d1, d2 := <-first, <-second
+	if !d1.Allow || !d2.Allow || d1.Reason == d2.Reason || (d1.Reason != ReasonGrant && d2.Reason != ReasonGrant) {
+		t.Fatalf("decisions %+v and %+v: want one allow_1h and one grant", d1, d2)
+	}
+	o.mu.Lock()
+	causes := append([]error(nil), o.causes...)
+	o.mu.Unlock()
+	if len(causes) != 1 || !errors.Is(causes[0], ErrGranted) {
+		t.Errorf("the covered question ended with %v, want ErrGranted", causes)
+	}
+	select {
+	case d := <-other:
+		t.Fatalf("another rule's question was answered by the grant: %+v", d)
+	case <-time.After(200 * time.Millisecond):
+	}
+	o.answers[otherRule] <- Deny
+	if d := <-other; d.Allow {
+		t.Fatalf("other rule: %+v", d)
+	}
+}

@@ -22,8 +22,9 @@ type Owner interface {
 	// Ask shows req to the owner and returns the button they tapped. When
 	// ctx ends first it returns an error; context.Cause(ctx) is
 	// ErrTimedOut (no answer in time), ErrWithdrawn (the command stopped
-	// waiting) or the server's own end (serve stopping), so the message
-	// can say what happened.
+	// waiting), ErrGranted (a 1-hour grant made meanwhile covers it) or the
+	// server's own end (serve stopping), so the message can say what
+	// happened.
 	Ask(ctx context.Context, req Request) (Choice, error)
 }
 
@@ -31,6 +32,10 @@ type Owner interface {
 var (
 	ErrTimedOut  = errors.New("approval: the owner did not answer in time")
 	ErrWithdrawn = errors.New("approval: the command stopped waiting")
+	// ErrGranted: while the question waited, the owner tapped "Allow for
+	// 1 hour" on another question of the same profile and rule, which
+	// covers this one too.
+	ErrGranted = errors.New("approval: allowed by a grant for the same rule")
 )
 
 // Server answers Ask calls on a socket by asking the Owner, and remembers
@@ -41,9 +46,19 @@ type Server struct {
 	Timeout time.Duration // DefaultTimeout if 0
 	Log     *slog.Logger  // nil: no logs
 
-	now    func() time.Time // tests
-	mu     sync.Mutex
-	grants map[string]time.Time
+	now     func() time.Time // tests
+	mu      sync.Mutex
+	grants  map[string]time.Time
+	granted chan struct{} // closed and replaced when a grant is made; made on first use
+}
+
+// grantedLocked returns the channel closed at the next new grant.
+// Callers hold s.mu.
+func (s *Server) grantedLocked() chan struct{} {
+	if s.granted == nil {
+		s.granted = make(chan struct{})
+	}
+	return s.granted
 }
 
 func (s *Server) clock() time.Time {
@@ -185,6 +200,7 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 	now := s.clock()
 	s.mu.Lock()
 	until, ok := s.grants[key]
+	granted := s.grantedLocked()
 	s.mu.Unlock()
 	if ok && now.Before(until) {
 		return Decision{Allow: true, Until: until, Reason: ReasonGrant}
@@ -196,13 +212,38 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimedOut)
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimedOut)
 	defer cancel()
+	// A grant for the same rule made while this question waits answers it.
+	actx, grant := context.WithCancelCause(tctx)
+	defer grant(nil)
+	go func() {
+		for {
+			select {
+			case <-actx.Done():
+				return
+			case <-granted:
+			}
+			s.mu.Lock()
+			u, ok := s.grants[key]
+			granted = s.grantedLocked()
+			s.mu.Unlock()
+			if ok && s.clock().Before(u) {
+				grant(ErrGranted)
+				return
+			}
+		}
+	}()
 	c, err := s.Owner.Ask(actx, req)
 	if err != nil {
 		switch {
 		case serving.Err() != nil:
 			return Decision{Reason: ReasonServeStopped}
+		case errors.Is(context.Cause(actx), ErrGranted):
+			s.mu.Lock()
+			u := s.grants[key]
+			s.mu.Unlock()
+			return Decision{Allow: true, Until: u, Reason: ReasonGrant}
 		case errors.Is(context.Cause(actx), ErrTimedOut):
 			return Decision{Reason: ReasonTimeout}
 		case errors.Is(context.Cause(actx), ErrWithdrawn):
@@ -226,6 +267,8 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 			}
 		}
 		s.grants[key] = until
+		close(s.grantedLocked())
+		s.granted = make(chan struct{})
 		s.mu.Unlock()
 		return Decision{Allow: true, Until: until, Reason: ReasonAllow1h}
 	}

@@ -111,6 +111,8 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, approval.ErrTimedOut):
 			outcome = "⌛ No answer in time: denied."
+		case errors.Is(cause, approval.ErrGranted):
+			outcome = "✅ Allowed by your \"Allow for 1 hour\" for the same rule."
 		case errors.Is(cause, approval.ErrWithdrawn):
 			outcome = "↩️ The command stopped waiting: nothing was allowed."
 		default:

@@ -369,3 +369,32 @@ func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	id := tap(t, tg, ownerID, "Deny")
 	answered(t, tg, id, tapStale)
 }
+
+// Two questions of the same rule: "Allow for 1 hour" on one allows both,
+// and the other question says so.
+func TestApprovalHourCoversWaitingQuestion(t *testing.T) {
+	tg := newFake(t)
+	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
+	first := askAsync(g.sock, sendMail)
+	q1 := question(t, tg, 1)
+	second := askAsync(g.sock, sendMail)
+	q2 := question(t, tg, 2)
+	if q1.ID == q2.ID {
+		t.Fatal("one question for two requests")
+	}
+	if _, err := tg.Tap(ownerID, ownerID, q2.ID, q2.Buttons[0][1].CallbackData); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := <-first, <-second
+	if !r1.d.Allow || r1.d.Reason != approval.ReasonGrant || !r2.d.Allow || r2.d.Reason != approval.ReasonAllow1h {
+		t.Fatalf("decisions %+v %v, %+v %v", r1.d, r1.err, r2.d, r2.err)
+	}
+	waitView(t, tg, "the covered question edited", func(v telegramtest.View) bool {
+		for _, m := range v.Chat(ownerID) {
+			if m.ID == q1.ID {
+				return len(m.Buttons) == 0 && strings.Contains(m.Text, `Allowed by your "Allow for 1 hour" for the same rule.`)
+			}
+		}
+		return false
+	})
+}
