@@ -38,7 +38,26 @@ RUN go build -trimpath \
     && mkdir -p /out/data /out/run/guard \
     && chown 65532:65532 /out/data /out/run/guard
 
-FROM ${RUNTIME_IMAGE}
+FROM build AS demo-idp-build
+# The demo's identity provider (compose.demo.yaml), its own small image:
+#   docker build --target demo-idp -t devicegate/demo-idp:local .
+# Built from the build stage (the same layers, Dockerfile.tool's too, so no
+# second download of the modules); the sidecar image does not contain it.
+RUN go build -trimpath -ldflags="-s -w" -o /out/demo-idp ./cmd/demo-idp
+
+FROM ${RUNTIME_IMAGE} AS demo-idp
+LABEL org.opencontainers.image.title="devicegate demo identity provider" \
+      org.opencontainers.image.description="A demo OpenID provider with the device flow, for trying devicegate; not for real use" \
+      org.opencontainers.image.source="https://github.com/devicegate/devicegate"
+COPY --from=demo-idp-build /out/demo-idp /usr/local/bin/demo-idp
+USER 65532:65532
+EXPOSE 9000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["demo-idp", "health"]
+ENTRYPOINT ["demo-idp"]
+
+# The sidecar image (the default target: keep this stage last).
+FROM ${RUNTIME_IMAGE} AS sidecar
 ARG VERSION=dev
 ARG REVISION=
 ARG CREATED=

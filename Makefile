@@ -2,11 +2,11 @@
 GO       ?= go
 NODE_DIR := internal/oidctest/node
 
-.PHONY: test test-go deps check unit fuzz-short fuzz-long docker-e2e soak bench build clean
+.PHONY: test test-go deps check unit fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
 
-test: test-go docker-e2e
+test: test-go docker-e2e demo-e2e
 
-# Everything but the Docker suite.
+# Everything but the Docker suites.
 test-go: deps check unit fuzz-short
 
 # The test identity provider (oidc-provider) comes from the npm registry,
@@ -54,8 +54,14 @@ bench: deps
 docker-e2e: deps
 	bash scripts/docker-e2e.sh
 
+# The demo stack (compose.demo.yaml) on a real Docker engine, signed in and
+# declined by a headless Chromium (installs Debian's chromium where missing;
+# needs root for that and for the engine). Screenshots: e2e/demo/artifacts.
+demo-e2e:
+	bash scripts/demo-e2e.sh
+
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/sidecar ./cmd/tgauth
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/sidecar ./cmd/tgauth ./cmd/demo-idp
 
 clean:
 	rm -rf bin

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/devicegate/devicegate/internal/approval"
@@ -100,7 +101,10 @@ func runCommand(argv []string) string {
 const maxPreview = 300
 
 // secretField matches a JSON string member whose name says it is secret.
-var secretField = regexp.MustCompile(`(?i)("[^"]*(?:pass|secret|token|key|auth|credential|cookie)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+// Compiled on first use, not when sidecar starts.
+var secretField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)("[^"]*(?:pass|secret|token|key|auth|credential|cookie)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+})
 
 // preview is the start of a request body for the owner's approval message,
 // with secret-looking values masked; "" for a body that is not text.
@@ -118,7 +122,7 @@ func preview(body []byte) string {
 	if len(b) == 0 || !utf8.Valid(b) || strings.ContainsRune(string(b), 0) {
 		return ""
 	}
-	s := secretField.ReplaceAllString(string(b), `$1"[masked]"`)
+	s := secretField().ReplaceAllString(string(b), `$1"[masked]"`)
 	s = audit.Mask(s)
 	if len(s) > maxPreview {
 		cut := maxPreview

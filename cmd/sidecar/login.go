@@ -107,12 +107,13 @@ func (t *terminal) show(kind, profile string, c deviceflow.Code) {
 	}
 	fmt.Fprintf(t.w, "To sign in to %s (profile %s), open:\n\n  %s\n\nand enter the code:  %s\n\n", kind, profile, c.VerificationURI, c.UserCode)
 	if c.VerificationURIComplete != "" {
+		// The link too on a terminal: a browser on the same machine (the
+		// demo's localhost provider) cannot scan the QR code.
+		fmt.Fprintf(t.w, "Or open this link, which carries the code: %s\n\n", c.VerificationURIComplete)
 		if t.tty {
 			if q, err := qrcode.Terminal(c.VerificationURIComplete); err == nil {
 				fmt.Fprintf(t.w, "Or scan this with your phone:\n\n%s\n", q)
 			}
-		} else {
-			fmt.Fprintf(t.w, "Or open this link, which carries the code: %s\n\n", c.VerificationURIComplete)
 		}
 	}
 	left := time.Until(c.ExpiresAt).Round(time.Second)

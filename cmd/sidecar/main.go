@@ -13,7 +13,6 @@ import (
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/version"
 )
 
@@ -38,7 +37,7 @@ Usage:
   sidecar serve                                     keep sign-ins alive (container process)
   sidecar guard                                     filtering proxy for the Docker socket
   sidecar health                                    container health check
-  sidecar keygen                                    print a new SIDECAR_CACHE_KEY
+  sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
   sidecar version
   sidecar help
 
@@ -93,11 +92,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case confinedCmd:
 		return confinedChild(rest, stderr)
 	case "keygen":
-		if len(rest) > 0 {
-			err = cli.Usagef("keygen takes no arguments")
-			break
-		}
-		fmt.Fprintln(stdout, tokencache.NewKey())
+		err = keygen(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "sidecar %s\n", version.String())
 	case "help", "--help", "-h":

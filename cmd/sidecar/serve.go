@@ -10,25 +10,36 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
+	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/keeper"
+	"github.com/devicegate/devicegate/internal/telegram"
 )
 
 const serveUsage = `usage: sidecar serve
 
 The sidecar container's long-running process: keeps every profile's
-sign-in alive (refreshing before expiry and every SIDECAR_KEEPALIVE), tells
-the Telegram chat once when a sign-in is needed, and with
-TELEGRAM_LISTEN=true answers /auth [profile], /status and /logout [profile]
-from TELEGRAM_CHAT_ID.`
+sign-in alive (refreshing before expiry and every SIDECAR_KEEPALIVE) and
+tells the Telegram chat once when a sign-in is needed.
+
+With a bot of its own (the gatekeeper bot; TELEGRAM_LISTEN=true, the
+default) it also reads that bot's updates: it answers /auth [profile],
+/status, /logout [profile] and /audit from TELEGRAM_OWNER_ID in
+TELEGRAM_CHAT_ID, and asks the owner to approve what the policy says to
+ask about (the commands wait on the socket approval.sock in the data
+directory; no answer within SIDECAR_APPROVAL_TIMEOUT is a denial).
+TELEGRAM_LISTEN=false is the single-bot setup, where OpenClaw reads the
+bot's updates: sign-in notices only, no commands, no approvals.`
 
 // heartbeatName is touched by serve on every round and read by health.
 const heartbeatName = "serve.heartbeat"
@@ -66,27 +77,53 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !st.Encrypted() {
 		log.Warn("the token cache is not encrypted: set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
 	}
-	if tok, _ := c.Telegram.Token(); tok != "" {
+	tok, _ := c.Telegram.Token()
+	listen := tok != "" && bool(c.Telegram.Listen)
+	// The approvals' socket is served whenever serve listens, even if
+	// Telegram is down: a waiting command then gets "unavailable" at
+	// once, not "no listener" advice that does not fit.
+	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log}
+	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
 			// Keeping sign-ins alive matters more than the chat: go on
 			// without Telegram, loudly.
-			log.Error("Telegram is unavailable; sign-in notices and /auth are off", "err", err)
+			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", "err", err)
 		} else {
 			ch := &bridge.Chat{
 				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
 				Sessions: k.Sessions,
 				Log:      log,
+				Owner:    c.Telegram.Owner(),
+				Audit:    auditTail(c.DataDir),
 			}
-			if c.Telegram.Listen {
+			if listen {
 				ch.Listener = tg
+				if owner := c.Telegram.Owner(); owner != 0 {
+					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
+					appr.Owner = ch.Approvals
+				} else {
+					log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")
+				}
 			}
 			k.Chat = ch
 		}
-	} else if c.Telegram.Listen {
-		return &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required with TELEGRAM_LISTEN=true"}
 	}
-	return k.Run(ctx)
+	if !listen {
+		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands, and every approval the policy asks for is a denial")
+		return k.Run(ctx)
+	}
+	ln, err := approval.Listen(approval.SocketPath(c.DataDir))
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- appr.Serve(ctx, ln) }()
+	err = k.Run(ctx)
+	if aerr := <-done; err == nil {
+		err = aerr
+	}
+	return err
 }
 
 const guardUsage = `usage: sidecar guard
@@ -198,4 +235,35 @@ func health(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// auditChatLines is how many audit lines /audit shows.
+const auditChatLines = 10
+
+// auditTail answers /audit in the gatekeeper chat: the last ten audit
+// lines, oldest first, one per line (the log holds no secret to hide).
+func auditTail(dataDir string) func() (string, error) {
+	log := audit.Open(dataDir)
+	return func() (string, error) {
+		evs, err := log.Read(audit.Filter{Last: auditChatLines})
+		if err != nil || len(evs) == 0 {
+			return "", err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "The last %d audit lines (UTC):\n", len(evs))
+		for _, e := range evs {
+			fields := []string{e.Time.UTC().Format("01-02 15:04:05"), e.Profile, e.Caller, e.Action}
+			if e.Decision != "" {
+				fields = append(fields, e.Decision)
+			}
+			if w := auditWhat(e); w != "" {
+				fields = append(fields, w)
+			}
+			if e.Status != 0 {
+				fields = append(fields, strconv.Itoa(e.Status))
+			}
+			b.WriteString(telegram.Truncate(strings.Join(fields, " · "), 300) + "\n")
+		}
+		return strings.TrimSpace(b.String()), nil
+	}
 }

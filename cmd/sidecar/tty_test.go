@@ -81,6 +81,10 @@ func TestLoginOnATerminal(t *testing.T) {
 	if !strings.Contains(text, "Or scan this with your phone:") || strings.Count(text, "█") < 50 {
 		t.Errorf("no QR code on the terminal:\n%s", text)
 	}
+	// The link as text too: a browser on the same machine cannot scan.
+	if !regexp.MustCompile(`Or open this link, which carries the code: http://127\.0\.0\.1:\d+/device\S*`).MatchString(text) {
+		t.Errorf("no link with the code on the terminal:\n%s", text)
+	}
 	if !strings.Contains(text, "\rWaiting for approval... the code expires in") {
 		t.Errorf("no live countdown:\n%s", text)
 	}

@@ -261,6 +261,16 @@ func (s *stack) testNonroot(t *testing.T) {
 	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65532 || fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("token cache: owner %d, mode %v; want 65532 and no access for others", st.Uid, fi.Mode())
 	}
+	// The audit log (the sign-in and the api calls so far) sits beside it,
+	// mode 0600.
+	log := filepath.Join(filepath.Dir(cache), "audit.jsonl")
+	fi, err = os.Stat(log)
+	if err != nil {
+		t.Fatalf("the audit log is not on the volume: %v", err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65532 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("audit log: owner %d, mode %v; want 65532 and 0600", st.Uid, fi.Mode())
+	}
 }
 
 // testRestart takes the stack down without removing volumes and up again:

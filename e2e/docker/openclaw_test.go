@@ -39,10 +39,12 @@ const (
 func TestOpenClaw(t *testing.T) {
 	s := newStack(t)
 	s.tg.AddChat(strangerID)
+	s.agentBot.AddChat(strangerID)
 	model := openaitest.New(t, scriptedModel)
 	s.files = []string{openclawFile}
 	s.composeEnv = []string{
-		"TELEGRAM_BOT_TOKEN=" + s.tg.Token(),
+		// OpenClaw gets the agent's bot; the sidecar keeps the gatekeeper's.
+		"OPENCLAW_TELEGRAM_BOT_TOKEN=" + s.agentBot.Token(),
 		"TELEGRAM_OWNER_ID=" + strconv.Itoa(chatID),
 		"TELEGRAM_API_URL=" + s.tg.URL(),
 		"OPENCLAW_GATEWAY_TOKEN=" + gatewayToken,
@@ -60,6 +62,7 @@ func TestOpenClaw(t *testing.T) {
 	must(t.Run("build", o.build))
 	t.Run("owner id required", o.testOwnerRequired)
 	must(t.Run("up", o.up))
+	t.Run("phishing", o.testPhishing)
 	t.Run("menu", o.testMenu)
 	must(t.Run("auth", o.testAuth))
 	t.Run("auth_status", o.testStatus)
@@ -143,7 +146,7 @@ func (o *openclawRun) up(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), gatewayStartup)
 	defer cancel()
-	err := o.s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+	err := o.s.agentBot.WaitFor(ctx, func(v telegramtest.View) bool {
 		return v.Polling && slices.ContainsFunc(v.Calls, func(c telegramtest.Call) bool { return c.Method == "setMyCommands" })
 	})
 	if err != nil {
@@ -157,7 +160,7 @@ func (o *openclawRun) up(t *testing.T) {
 // testMenu checks the bot's command menu: our commands, with the plugin's
 // descriptions.
 func (o *openclawRun) testMenu(t *testing.T) {
-	cmds := o.s.tg.Commands("default")
+	cmds := o.s.agentBot.Commands("default")
 	byName := map[string]string{}
 	for _, c := range cmds {
 		byName[c.Command] = c.Description
@@ -172,22 +175,33 @@ func (o *openclawRun) testMenu(t *testing.T) {
 	}
 }
 
-// ownerSays sends text from the owner and returns the index of the next
-// message in the chat.
+// ownerSays sends text from the owner to the agent's bot and returns the
+// index of the next message in that chat.
 func (o *openclawRun) ownerSays(text string) int {
-	n := len(o.s.tg.Chat(chatID))
-	o.s.tg.PushUpdate(chatID, chatID, text)
+	n := len(o.s.agentBot.Chat(chatID))
+	o.s.agentBot.PushUpdate(chatID, chatID, text)
 	return n + 1
 }
 
-// waitChat waits until a bot message from index from on matches re and
-// returns it.
+// waitChat waits until a message of the agent's bot from index from on
+// matches re and returns it.
 func (o *openclawRun) waitChat(t *testing.T, chat int64, from int, re *regexp.Regexp) telegramtest.Message {
+	t.Helper()
+	return o.waitBot(t, o.s.agentBot, chat, from, re)
+}
+
+// waitGate is waitChat for the gatekeeper bot (sign-in codes).
+func (o *openclawRun) waitGate(t *testing.T, chat int64, from int, re *regexp.Regexp) telegramtest.Message {
+	t.Helper()
+	return o.waitBot(t, o.s.tg, chat, from, re)
+}
+
+func (o *openclawRun) waitBot(t *testing.T, bot *telegramtest.Server, chat int64, from int, re *regexp.Regexp) telegramtest.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), chatTimeout)
 	defer cancel()
 	var found telegramtest.Message
-	err := o.s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+	err := bot.WaitFor(ctx, func(v telegramtest.View) bool {
 		msgs := v.Chat(chat)
 		for i := min(from, len(msgs)); i < len(msgs); i++ {
 			if msgs[i].FromBot && re.MatchString(msgs[i].Text) {
@@ -198,7 +212,7 @@ func (o *openclawRun) waitChat(t *testing.T, chat int64, from int, re *regexp.Re
 		return false
 	})
 	if err != nil {
-		t.Fatalf("no message matching %q in chat %d after %s; chat: %s", re, chat, chatTimeout, chatDump(o.s.tg.Chat(chat)))
+		t.Fatalf("no message of @%s matching %q in chat %d after %s; chat: %s", bot.Username(), re, chat, chatTimeout, chatDump(bot.Chat(chat)))
 	}
 	return found
 }
@@ -217,7 +231,8 @@ func chatDump(msgs []telegramtest.Message) string {
 	return b.String()
 }
 
-// codeMessages counts the sign-in messages (with a code) in a chat.
+// codeMessages counts the sign-in messages (with a code) in a chat of the
+// gatekeeper bot, which sends them.
 func (o *openclawRun) codeMessages(chat int64) int {
 	n := 0
 	for _, m := range o.s.tg.Chat(chat) {
@@ -233,10 +248,10 @@ func (o *openclawRun) codeMessages(chat int64) int {
 	return n
 }
 
-// testAuth: the owner sends /auth, the plugin runs tgauth in the sidecar
-// through the guard, the code appears in the chat, a second /auth while it
-// runs starts nothing, the owner approves at the provider, and the chat
-// says who is signed in.
+// testAuth: the owner sends /auth to the agent's bot, the plugin runs
+// tgauth in the sidecar through the guard, the code comes from the
+// gatekeeper bot, a second /auth while it runs starts nothing, the owner
+// approves at the provider, and the chats say who is signed in.
 func (o *openclawRun) testAuth(t *testing.T) {
 	ctx := context.Background()
 	if err := o.s.idp.ResetStats(ctx); err != nil {
@@ -244,7 +259,7 @@ func (o *openclawRun) testAuth(t *testing.T) {
 	}
 	start := time.Now()
 	from := o.ownerSays("/auth")
-	code := o.waitChat(t, chatID, from, codeRe)
+	code := o.waitGate(t, chatID, 0, codeRe)
 	o.authToCode = time.Since(start)
 	t.Logf("/auth to the code in the chat: %s", o.authToCode)
 	userCode := codeRe.FindStringSubmatch(code.Text)[1]
@@ -254,6 +269,9 @@ func (o *openclawRun) testAuth(t *testing.T) {
 	if n := o.codeMessages(chatID); n != 1 {
 		t.Errorf("%d sign-in messages in the chat after a second /auth, want 1:%s", n, chatDump(o.s.tg.Chat(chatID)))
 	}
+	if n := len(o.s.agentBot.Chat(chatID)); n > 0 && slices.ContainsFunc(o.s.agentBot.Chat(chatID), func(m telegramtest.Message) bool { return codeRe.MatchString(m.Text) }) {
+		t.Errorf("a sign-in code came from the agent's bot:%s", chatDump(o.s.agentBot.Chat(chatID)))
+	}
 
 	actx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -262,7 +280,7 @@ func (o *openclawRun) testAuth(t *testing.T) {
 	}
 	// tgauth turns its message into the confirmation; the plugin adds one
 	// line when tgauth ends.
-	o.waitChat(t, chatID, 0, regexp.MustCompile(`Signed in as .*Alice Example`))
+	o.waitGate(t, chatID, 0, regexp.MustCompile(`Signed in as .*Alice Example`))
 	o.waitChat(t, chatID, from, regexp.MustCompile(`Sign-in finished: Alice Example \(alice@example\.com\) \(profile default\)`))
 	st, err := o.s.idp.Stats(ctx)
 	if err != nil {
@@ -295,12 +313,12 @@ func (o *openclawRun) testStranger(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := o.codeMessages(chatID)
-	o.s.tg.PushUpdate(strangerID, strangerID, "/auth")
+	o.s.agentBot.PushUpdate(strangerID, strangerID, "/auth")
 	// Wait until the gateway has taken the update, then give a sign-in
 	// that would have started time to post its code.
 	wctx, cancel := context.WithTimeout(ctx, chatTimeout)
 	defer cancel()
-	if err := o.s.tg.WaitFor(wctx, func(v telegramtest.View) bool { return v.PendingUpdates == 0 && v.Polling }); err != nil {
+	if err := o.s.agentBot.WaitFor(wctx, func(v telegramtest.View) bool { return v.PendingUpdates == 0 && v.Polling }); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Second)
@@ -317,7 +335,7 @@ func (o *openclawRun) testStranger(t *testing.T) {
 	if st.DeviceAuthorizations != 0 {
 		t.Errorf("the stranger's /auth started %d sign-ins", st.DeviceAuthorizations)
 	}
-	for _, m := range o.s.tg.Chat(strangerID) {
+	for _, m := range o.s.agentBot.Chat(strangerID) {
 		if m.FromBot {
 			t.Logf("the stranger was told: %q", m.Text)
 		}
@@ -418,11 +436,13 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 		}
 	}
 	for _, chat := range []int64{chatID, strangerID} {
-		for _, m := range o.s.tg.Chat(chat) {
-			outs = append(outs, m.Text, m.Raw)
+		for _, bot := range []*telegramtest.Server{o.s.tg, o.s.agentBot} {
+			for _, m := range bot.Chat(chat) {
+				outs = append(outs, m.Text, m.Raw)
+			}
 		}
 	}
-	for _, secret := range []string{o.s.tg.Token(), gatewayToken, "e2e-model-key"} {
+	for _, secret := range []string{o.s.tg.Token(), o.s.agentBot.Token(), gatewayToken, "e2e-model-key"} {
 		for _, out := range outs {
 			if strings.Contains(out, secret) {
 				t.Errorf("a secret (%d characters) appears in a log or the chat", len(secret))
@@ -471,18 +491,100 @@ func (o *openclawRun) testNoModelKey(t *testing.T) {
 	}
 }
 
+// testPhishing: nothing the agent's container can do makes a message
+// appear from the gatekeeper bot. The gateway holds only the agent's bot
+// token; the gatekeeper's is in no variable, file or inspect answer the
+// agent can reach; the guard refuses the ways to read or redirect it; and
+// what the agent can send with its own token lands in its own chat only.
+func (o *openclawRun) testPhishing(t *testing.T) {
+	gate := o.s.tg.Token()
+	// The gateway's environment and files: only the agent's token.
+	env := o.s.host(t, command{args: []string{"exec", gatewayName, "env"}, quiet: true})
+	if env.code != 0 {
+		t.Fatalf("env in the gateway: %s", env)
+	}
+	if strings.Contains(env.stdout, gate) {
+		t.Fatal("the gateway's environment holds the gatekeeper bot's token")
+	}
+	if !strings.Contains(env.stdout, "TELEGRAM_BOT_TOKEN="+o.s.agentBot.Token()) {
+		t.Error("the gateway does not have the agent's bot token")
+	}
+	scan := o.s.host(t, command{args: []string{"exec", gatewayName, "node", "-e", scanFilesJS, gate}, quiet: true, secret: true})
+	if scan.code != 0 || strings.TrimSpace(scan.stdout) != "scanned" {
+		t.Fatalf("files in the gateway hold the gatekeeper bot's token, or the scan failed: %s", scan.stderr)
+	}
+	// Through the guard, as the agent: every way to read the sidecar's
+	// secrets or to make the sidecar send elsewhere is refused or yields
+	// nothing.
+	attempts := []struct {
+		name string
+		args []string
+	}{
+		{"read the secret file", []string{"exec", sidecarName, "cat", "/run/secrets/telegram_bot_token"}},
+		{"a shell", []string{"exec", sidecarName, "sh", "-c", "cat /run/secrets/telegram_bot_token"}},
+		{"redirect the Bot API", []string{"exec", "-e", "TELEGRAM_API_URL=http://127.0.0.1:9/", sidecarName, "tgauth"}},
+		{"another chat", []string{"exec", "-e", "TELEGRAM_CHAT_ID=" + strconv.Itoa(strangerID), sidecarName, "tgauth"}},
+		{"the token from the environment", []string{"exec", "-e", "TELEGRAM_BOT_TOKEN_FILE=/dev/stdin", sidecarName, "tgauth"}},
+		{"a copy of the secret by run", []string{"exec", sidecarName, "sidecar", "run", "--", "cat", "/run/secrets/telegram_bot_token"}},
+	}
+	for _, a := range attempts {
+		r := o.s.agent(t, command{args: a.args, quiet: true})
+		if r.code == 0 || strings.Contains(r.stdout+r.stderr, gate) {
+			t.Errorf("%s: not refused: %s", a.name, r)
+		}
+	}
+	insp := o.s.agent(t, command{args: []string{"inspect", sidecarName}, quiet: true})
+	if strings.Contains(insp.stdout+insp.stderr, gate) {
+		t.Error("docker inspect of the sidecar shows the gatekeeper bot's token")
+	}
+	// What the agent can send, it sends as its own bot, in its own chat.
+	before := len(o.s.tg.Chat(chatID))
+	send := o.s.host(t, command{args: []string{"exec", gatewayName, "node", "-e",
+		`fetch(process.env.TELEGRAM_API_URL + "/bot" + process.env.TELEGRAM_BOT_TOKEN + "/sendMessage", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({chat_id: Number(process.env.TELEGRAM_OWNER_ID), text: "Sign in: code FAKE-CODE"})}).then(r => r.json()).then(j => console.log(j.ok))`}, quiet: true})
+	if send.code != 0 || !strings.Contains(send.stdout, "true") {
+		t.Fatalf("the agent's own send: %s", send)
+	}
+	if msgs := o.s.tg.Chat(chatID); len(msgs) != before {
+		t.Fatalf("a message appeared from the gatekeeper bot: %s", chatDump(msgs[before:]))
+	}
+	if !slices.ContainsFunc(o.s.agentBot.Chat(chatID), func(m telegramtest.Message) bool { return strings.Contains(m.Text, "FAKE-CODE") }) {
+		t.Error("the agent's message is not in the agent's chat")
+	}
+}
+
+// scanFilesJS looks for argv[1] in every readable file under the
+// gateway's directories (node is the one program the image surely has) and
+// prints the paths that hold it, or "scanned".
+const scanFilesJS = `
+const fs = require("fs"), path = require("path"), needle = process.argv[1];
+const hits = [];
+function walk(d) {
+  let ents; try { ents = fs.readdirSync(d, {withFileTypes: true}); } catch { return; }
+  for (const e of ents) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) { if (!["node_modules", "proc", "sys"].includes(e.name)) walk(p); continue; }
+    if (!e.isFile()) continue;
+    try { if (fs.statSync(p).size < (4 << 20) && fs.readFileSync(p).includes(needle)) hits.push(p); } catch {}
+  }
+}
+for (const d of ["/home/node", "/opt", "/run", "/etc", "/tmp"]) walk(d);
+process.stdout.write(hits.length ? hits.join("\n") : "scanned");
+`
+
 // testBotAPICalls: the fake Bot API knew every method the gateway and
 // tgauth called (an unknown method is 404, as on Telegram), and nothing
 // was refused as malformed.
 func (o *openclawRun) testBotAPICalls(t *testing.T) {
-	count := map[string]int{}
-	for _, c := range o.s.tg.Calls() {
-		count[c.Method]++
-		if c.Status == 404 || c.Status == 400 {
-			t.Errorf("%s: %d %s", c.Method, c.Status, c.Description)
+	for _, bot := range []*telegramtest.Server{o.s.agentBot, o.s.tg} {
+		count := map[string]int{}
+		for _, c := range bot.Calls() {
+			count[c.Method]++
+			if c.Status == 404 || c.Status == 400 {
+				t.Errorf("@%s: %s: %d %s", bot.Username(), c.Method, c.Status, c.Description)
+			}
 		}
+		t.Logf("Bot API calls of @%s by method: %v", bot.Username(), count)
 	}
-	t.Logf("Bot API calls by method: %v", count)
 }
 
 func (o *openclawRun) report(t *testing.T) {

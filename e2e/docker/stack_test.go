@@ -77,7 +77,11 @@ type stack struct {
 	gid    int    // group of /var/run/docker.sock
 
 	idp *oidctest.Server
-	tg  *telegramtest.Server
+	// tg is devicegate's gatekeeper bot (the sidecar's token: codes,
+	// approvals, the owner's commands); agentBot is the agent's own
+	// (OpenClaw's), on the same fake Bot API.
+	tg       *telegramtest.Server
+	agentBot *telegramtest.Server
 
 	// files are more compose files after compose.yaml and the test
 	// override; composeEnv more variables for compose, which win over the
@@ -144,6 +148,8 @@ func newStack(t *testing.T) *stack {
 	s.idp = oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	s.tg = telegramtest.New(t)
 	s.tg.AddChat(chatID)
+	s.agentBot = s.tg.AddBot(agentBotToken, "agent_test_bot", "Agent")
+	s.agentBot.AddChat(chatID)
 	s.writeConfig(t)
 
 	t.Cleanup(func() {
@@ -320,7 +326,7 @@ func (s *stack) compose(t testing.TB, c command) result {
 		// Required by compose.yaml for the gateway, which most of the
 		// suite does not start (the test plays the agent); TestOpenClaw
 		// sets its own in composeEnv.
-		"TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
+		"OPENCLAW_TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
 		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),
 		"OPENCLAW_GATEWAY_TOKEN=unused-by-the-e2e-suite",
 	)
@@ -351,6 +357,60 @@ func (s *stack) up(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// agentBotToken is the agent's (OpenClaw's) bot on the fake Bot API.
+const agentBotToken = "6161616161:AAAgentBotTokenForTheE2ESuite_0123456"
+
+// tapApproval waits for the gatekeeper bot's approval question in the
+// owner's chat and taps label ("Allow once", "Allow for 1 hour", "Deny")
+// as the owner. It returns the question as it was when tapped; the
+// decision shows in the same message (ID) once serve has edited it.
+func (s *stack) tapApproval(t testing.TB, label string) telegramtest.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var q telegramtest.Message
+	err := s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+		msgs := v.Chat(chatID)
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if m := msgs[i]; m.FromBot && !m.Deleted && strings.HasPrefix(m.Text, "🔐 The agent asks") && len(m.Buttons) > 0 {
+				q = m
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("no approval question in the chat: %v", err)
+	}
+	s.remember(q.Text + "\n" + q.Raw)
+	if _, _, err := s.tg.TapButton(chatID, chatID, label); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// approvalOutcome waits until the question q shows its outcome (serve
+// edits it after the tap) and returns the text.
+func (s *stack) approvalOutcome(t testing.TB, q telegramtest.Message) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var text string
+	err := s.tg.WaitFor(ctx, func(v telegramtest.View) bool {
+		for _, m := range v.Chat(chatID) {
+			if m.ID == q.ID && len(m.Buttons) == 0 && strings.HasPrefix(m.Text, "🔐 The agent asked") {
+				text = m.Text
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("the approval question was not edited with its outcome: %v", err)
+	}
+	return text
 }
 
 // down stops the stack; with volumes, it also removes the named volumes.

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -369,27 +370,32 @@ func clean(s string) string {
 // secretish matches what a token looks like: a JWT, the bearer scheme with
 // its credentials, the prefixed tokens of GitHub, Slack and Google, and any
 // run of 32 or more characters of the base64/hex alphabets (device codes,
-// refresh tokens, client secrets).
-var secretish = regexp.MustCompile(
-	`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*` +
-		`|(?i:bearer|basic)\s+\S+` +
-		`|\b(?:gh[pousr]_|github_pat_|xox[abprs]-|ya29\.)[A-Za-z0-9_.-]+` +
-		`|[A-Za-z0-9_+/=.~-]{32,}`)
+// refresh tokens, client secrets). Compiled on first use, not at start:
+// every sidecar command, `sidecar token` included, would pay for it.
+var secretish = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(
+		`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*` +
+			`|(?i:bearer|basic)\s+\S+` +
+			`|\b(?:gh[pousr]_|github_pat_|xox[abprs]-|ya29\.)[A-Za-z0-9_.-]+` +
+			`|[A-Za-z0-9_+/=.~-]{32,}`)
+})
 
 // secretishSegment is secretish for one path segment: a slash separates
 // segments there rather than being part of a base64 word.
-var secretishSegment = regexp.MustCompile(
-	`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*` +
-		`|\b(?:gh[pousr]_|github_pat_|xox[abprs]-|ya29\.)[A-Za-z0-9_.-]+` +
-		`|[A-Za-z0-9_+=.~%-]{32,}`)
+var secretishSegment = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(
+		`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*` +
+			`|\b(?:gh[pousr]_|github_pat_|xox[abprs]-|ya29\.)[A-Za-z0-9_.-]+` +
+			`|[A-Za-z0-9_+=.~%-]{32,}`)
+})
 
 // Mask replaces every secret-looking word in s with "[masked]".
 func Mask(s string) string {
-	return secretish.ReplaceAllString(s, "[masked]")
+	return secretish().ReplaceAllString(s, "[masked]")
 }
 
 // maskPath masks secret-looking path segments. Long opaque ids (a Graph
 // message id) are masked too: the log keeps what kind of thing was used.
 func maskPath(p string) string {
-	return secretishSegment.ReplaceAllString(p, "[masked]")
+	return secretishSegment().ReplaceAllString(p, "[masked]")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"github.com/devicegate/devicegate/internal/approval"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,9 @@ var (
 
 var oneOffEnd = t0.Add(8 * time.Hour)
 
+var apiApproval = approval.Request{Profile: "work", Account: "ada@example.com", Action: approval.ActionAPI, Method: "POST", Host: "graph.microsoft.com",
+	Path: "/v1.0/me/sendMail", BodySize: 2300, Preview: `{"message":{"subject":"Q4 *numbers*","body":"[masked]"}}`, Rule: "POST /v1.0/me/** ask"}
+
 // TestGolden renders every message; the golden file holds the MarkdownV2
 // sent and the text the person reads, which also proves it parses.
 func TestGolden(t *testing.T) {
@@ -50,6 +54,11 @@ func TestGolden(t *testing.T) {
 		"code_aws": CodeMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1", Access: "role ReadOnly in AWS account 123456789012"},
 			deviceflow.Code{UserCode: "BCDF-GHJK", VerificationURI: "https://device.sso.eu-west-1.amazonaws.com/",
 				VerificationURIComplete: "https://device.sso.eu-west-1.amazonaws.com/?user_code=BCDF-GHJK", ExpiresAt: t0.Add(10 * time.Minute)}, t0, false),
+		"approval_api":          ApprovalMessage(apiApproval, "0123456789abcdef", 0),
+		"approval_token":        ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Rule: "token: ask"}, "0123456789abcdef", 90*time.Second),
+		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
+		"approval_allowed_once": ApprovalOutcome(apiApproval, choiceOutcome(approval.AllowOnce), t0),
+		"approval_timed_out":    ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
 		"signed_in_aws_oneoff": SignedInMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1"},
 			Granted{Account: tokencache.Account{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly"},
 				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: oneOffEnd}),
@@ -66,7 +75,7 @@ func TestGolden(t *testing.T) {
 			var b strings.Builder
 			b.WriteString("-- markdownv2 --\n" + m.Text + "\n-- reads --\n" + plain + "\n")
 			for _, btn := range m.Buttons {
-				b.WriteString("-- button --\n" + btn.Text + " -> " + btn.URL + "\n")
+				b.WriteString("-- button --\n" + btn.Text + " -> " + btn.URL + btn.Data + "\n")
 			}
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -239,6 +248,9 @@ func FuzzMessagesParse(f *testing.F) {
 		for _, m := range []telegram.Message{
 			CodeMessage(r, deviceflow.Code{UserCode: name, VerificationURI: "https://x.example/" + email, ExpiresAt: t0}, t0, true),
 			SignedInMessage(r, ev), AlreadyMessage(r, ev), EndMessage(r, Failed, name), SignInNeededMessage(r, email),
+			ApprovalMessage(approval.Request{Profile: profile, Account: email, Action: approval.ActionAPI, Method: name, Host: host, Path: email, Preview: name + host, Rule: host}, "0123456789abcdef", time.Minute),
+			ApprovalMessage(approval.Request{Profile: profile, Action: approval.ActionRun, Command: []string{name, host, email}}, "0123456789abcdef", time.Minute),
+			ApprovalOutcome(approval.Request{Profile: profile, Action: name}, email, t0),
 		} {
 			if _, _, err := telegramtest.ParseMarkdownV2(m.Text); err != nil {
 				t.Fatalf("unparseable: %v\n%s", err, m.Text)

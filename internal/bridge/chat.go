@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -19,20 +20,43 @@ type Listener interface {
 
 // Chat is `sidecar serve`'s side of the conversation: it tells the person
 // when a profile needs a sign-in and, with a Listener, answers /auth
-// [profile] [force], /status and /logout [profile] from the bridge's chat.
-// It lives here, next to the sign-in messages, so that the keeper only
-// keeps sign-ins alive and never touches Telegram itself.
+// [profile] [force], /status, /logout [profile] and /audit from the
+// bridge's chat, and hands taps on approval buttons to Approvals. It lives
+// here, next to the sign-in messages, so that the keeper only keeps
+// sign-ins alive and never touches Telegram itself.
 type Chat struct {
 	Bridge   *Bridge
 	Sessions []*session.Session // the first is the default for /auth and /logout
 	// Listener, when set, is read for commands; nil means notices only.
 	Listener Listener
 	Log      *slog.Logger
+	// Owner, if set, is the only user whose commands count (in a group
+	// chat anyone could write them).
+	Owner int64
+	// Approvals, if set, receives the taps on approval buttons.
+	Approvals *Approvals
+	// Audit, if set, answers /audit: the last lines of the audit log as
+	// text.
+	Audit func() (string, error)
+	// Telegram answers 409 while another program polls the bot. Serve then
+	// waits RetryMin, doubling up to RetryMax, and polls again, for ever:
+	// a second poller must not silence the owner's /logout.
+	RetryMin, RetryMax time.Duration
+	// Sleep waits or returns ctx's error; a test hook (nil: a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu       sync.Mutex
 	running  map[string]bool // profiles with a /auth sign-in under way; made on first use
 	inflight sync.WaitGroup
 }
+
+// Defaults of Chat.RetryMin and RetryMax. The cap keeps a /logout sent
+// while another program polls answered within a minute: every poll of
+// ours gets the updates the other program left unconfirmed.
+const (
+	DefaultRetryMin = 2 * time.Second
+	DefaultRetryMax = 20 * time.Second
+)
 
 func (c *Chat) log() *slog.Logger {
 	if c.Log != nil {
@@ -51,23 +75,75 @@ func (c *Chat) SignInNeeded(ctx context.Context, s *session.Session, reason stri
 
 // Serve answers commands until ctx ends, then waits for the /auth
 // sign-ins it started (they tell the chat how they ended). Without a
-// Listener it returns at once. A 409 means another program (OpenClaw,
-// usually) reads this bot's updates: two pollers would steal each other's
-// messages, so it stops listening and says why.
+// Listener it returns at once.
+//
+// It never gives up listening: the owner's /logout is the kill switch.
+// A 409 means another program polls this bot (OpenClaw sharing the bot,
+// a second serve, or someone who holds the token): Serve tells the owner
+// once, in the chat, and keeps polling with a capped backoff, so that it
+// still gets the owner's commands within a minute. Other failures (a
+// refused token, say) are logged and retried the same way.
 func (c *Chat) Serve(ctx context.Context) {
 	if c.Listener == nil {
 		return
 	}
 	defer c.inflight.Wait()
-	err := c.Listener.Listen(ctx, func(u telegram.Update) { c.command(ctx, u) })
-	switch {
-	case err == nil || ctx.Err() != nil:
-	case errors.Is(err, telegram.ErrConflict):
-		c.log().Error("not listening for Telegram commands: another program reads this bot's updates (409 Conflict), probably OpenClaw; send /auth through it, or give devicegate its own bot; set TELEGRAM_LISTEN=false to silence this", "err", err)
-	case errors.Is(err, telegram.ErrUnauthorized):
-		c.log().Error("not listening for Telegram commands: the bot token was refused", "err", err)
-	default:
-		c.log().Error("not listening for Telegram commands", "err", err)
+	lo, hi := c.RetryMin, c.RetryMax
+	if lo <= 0 {
+		lo = DefaultRetryMin
+	}
+	if hi < lo {
+		hi = max(DefaultRetryMax, lo)
+	}
+	sleep := c.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	wait, told := lo, false
+	for {
+		err := c.Listener.Listen(ctx, func(u telegram.Update) {
+			wait = lo // polling worked
+			c.command(ctx, u)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errors.Is(err, telegram.ErrConflict):
+			c.log().Warn("another program polls this bot's updates (409 Conflict); polling again", "wait", wait.String(), "err", err)
+			if !told {
+				told = true
+				c.reply(ctx, "⚠️ Another program is reading this bot's updates (Telegram says 409 Conflict). "+
+					"devicegate keeps listening, but commands and approval taps may reach the other program first. "+
+					"If OpenClaw uses this bot, give devicegate a bot of its own (README: Two bots), or set TELEGRAM_LISTEN=false.")
+			}
+		case errors.Is(err, telegram.ErrUnauthorized):
+			c.log().Error("Telegram refused the bot token; polling again", "wait", wait.String(), "err", err)
+		default:
+			c.log().Error("reading Telegram updates failed; polling again", "wait", wait.String(), "err", err)
+		}
+		if sleep(ctx, wait) != nil {
+			return
+		}
+		wait = min(wait*2, hi)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// reply sends text to the chat; a failure is logged.
+func (c *Chat) reply(ctx context.Context, text string) {
+	if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, telegram.Message{Text: telegram.Escape(text)}); err != nil {
+		c.log().Warn("cannot reply", "err", err)
 	}
 }
 
@@ -90,8 +166,27 @@ func ParseCommand(text string) (cmd Command, ok bool) {
 
 func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	log := c.log()
+	if u.CallbackID != "" {
+		if c.Approvals != nil {
+			c.Approvals.Tap(ctx, u)
+			return
+		}
+		// Every tap is answered, or the button keeps spinning.
+		if tg, ok := c.Bridge.TG.(interface {
+			AnswerCallback(context.Context, string, string) error
+		}); ok {
+			if err := tg.AnswerCallback(ctx, u.CallbackID, tapStale); err != nil {
+				log.Warn("cannot answer a tap", "err", err)
+			}
+		}
+		return
+	}
 	if u.ChatID != c.Bridge.Chat {
 		log.Warn("ignored a message from a chat that is not TELEGRAM_CHAT_ID", "chat", u.ChatID, "from", u.FromID)
+		return
+	}
+	if c.Owner != 0 && u.FromID != c.Owner {
+		log.Warn("ignored a message from someone who is not TELEGRAM_OWNER_ID", "from", u.FromID)
 		return
 	}
 	cmd, ok := ParseCommand(u.Text)
@@ -99,11 +194,7 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		return
 	}
 	log.Info("command", "command", cmd.Name, "from", u.FromID)
-	reply := func(text string) {
-		if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, telegram.Message{Text: telegram.Escape(text)}); err != nil {
-			log.Warn("cannot reply", "err", err)
-		}
-	}
+	reply := func(text string) { c.reply(ctx, text) }
 	var s *session.Session
 	if cmd.Name == "/auth" || cmd.Name == "/logout" {
 		var err error
@@ -127,8 +218,22 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		default:
 			reply(fmt.Sprintf("Signed out of profile %s.", s.Profile))
 		}
+	case "/audit":
+		if c.Audit == nil {
+			reply("The audit log is not available here.")
+			return
+		}
+		text, err := c.Audit()
+		switch {
+		case err != nil:
+			reply(fmt.Sprintf("Cannot read the audit log: %v", err))
+		case text == "":
+			reply("The audit log is empty.")
+		default:
+			reply(text)
+		}
 	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile].")
+		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit.")
 	}
 }
 

@@ -176,11 +176,23 @@ func newCode(Program, error) []string {
 	return []string{"send /auth (or run `tgauth`) to get a new code, and enter it before it expires"}
 }
 
-// unreachable advises on a provider that did not answer at all: the host
-// is in the message once; say what to check.
+// unreachable advises on a provider that did not answer at all (the host
+// is in the message once; say what to check), or that does not know the
+// client.
 func unreachable(_ Program, err error) []string {
 	var oe *oauthhttp.Error
-	if !errors.As(err, &oe) || oe.Host == "" {
+	if !errors.As(err, &oe) {
+		return nil
+	}
+	if oe.Code == "invalid_client" || oe.Code == "unauthorized_client" {
+		v := "the client id"
+		var pe *session.ProviderError
+		if errors.As(err, &pe) && pe.Var != "" {
+			v = pe.Var
+		}
+		return []string{"check " + v + " and the app registration at the provider (a public client with the device grant)"}
+	}
+	if oe.Host == "" {
 		return nil
 	}
 	h := "check that " + oe.Host + " is reachable from here (network, DNS, HTTPS_PROXY)"

@@ -88,7 +88,10 @@ type Sidecar struct {
 	LoginRestarts Int      `split_words:"true"`
 	Keepalive     Duration `split_words:"true"`
 	HTTPTimeout   Duration `split_words:"true"`
-	Hostname      string   `split_words:"true"`
+	// ApprovalTimeout is how long serve waits for the owner's answer to an
+	// approval before it is a denial.
+	ApprovalTimeout Duration `split_words:"true"`
+	Hostname        string   `split_words:"true"`
 }
 
 // Telegram holds the TELEGRAM_* variables used by tgauth and sidecar serve.
@@ -97,7 +100,27 @@ type Telegram struct {
 	BotTokenFile string `split_words:"true"`
 	ChatID       Int    `split_words:"true"`
 	ApiURL       string `split_words:"true"` //nolint:revive
-	Listen       Bool   `split_words:"true"`
+	// Listen: serve reads the bot's updates (the owner's commands and
+	// taps on approval buttons). The default, because the bot is
+	// devicegate's own gatekeeper bot; false for the single-bot setup,
+	// where OpenClaw reads the updates of the one bot.
+	Listen Bool `split_words:"true"`
+	// OwnerID is the owner's Telegram user id: only their commands and
+	// taps count. Default: TELEGRAM_CHAT_ID when that is a private chat
+	// (positive: the chat id is the user id).
+	OwnerID Int `split_words:"true"`
+}
+
+// Owner returns the user id whose taps and commands count, 0 when neither
+// TELEGRAM_OWNER_ID nor a private TELEGRAM_CHAT_ID names one.
+func (t *Telegram) Owner() int64 {
+	if t.OwnerID > 0 {
+		return int64(t.OwnerID)
+	}
+	if t.ChatID > 0 {
+		return int64(t.ChatID)
+	}
+	return 0
 }
 
 // Int, Duration and Bool treat an empty variable as unset, keeping the
@@ -234,8 +257,8 @@ func digit(c byte) bool { return '0' <= c && c <= '9' }
 func Load() (*Config, error) {
 	c := &Config{
 		Profiles: map[string]*Profile{},
-		Sidecar:  Sidecar{LoginRestarts: 3, Keepalive: Duration(24 * time.Hour), HTTPTimeout: Duration(30 * time.Second)},
-		Telegram: Telegram{ApiURL: "https://api.telegram.org"},
+		Sidecar:  Sidecar{LoginRestarts: 3, Keepalive: Duration(24 * time.Hour), HTTPTimeout: Duration(30 * time.Second), ApprovalTimeout: Duration(2 * time.Minute)},
+		Telegram: Telegram{ApiURL: "https://api.telegram.org", Listen: true},
 	}
 	if err := process("SIDECAR", &c.Sidecar); err != nil {
 		return nil, err
@@ -334,6 +357,12 @@ func (c *Config) validateSidecar() error {
 	}
 	if s.HTTPTimeout.D() < time.Second {
 		return errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout.D())
+	}
+	if d := s.ApprovalTimeout.D(); d < time.Second || d > time.Hour {
+		return errf("SIDECAR_APPROVAL_TIMEOUT", "must be between 1s and 1h, not %s", d)
+	}
+	if c.Telegram.OwnerID < 0 {
+		return errf("TELEGRAM_OWNER_ID", "is a user id: a positive number, not %d", c.Telegram.OwnerID)
 	}
 	if c.Telegram.ApiURL == "" {
 		c.Telegram.ApiURL = "https://api.telegram.org"

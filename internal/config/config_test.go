@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"errors"
 	"net/url"
 	"os"
@@ -33,6 +35,11 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.Sidecar.LoginRestarts != 3 || c.Sidecar.Keepalive.D().Hours() != 24 || c.Telegram.ApiURL != "https://api.telegram.org" {
 		t.Fatalf("defaults: %+v %+v", c.Sidecar, c.Telegram)
+	}
+	// The bot is the gatekeeper's own: serve listens unless told not to,
+	// and waits two minutes for the owner.
+	if !c.Telegram.Listen || c.Sidecar.ApprovalTimeout.D() != 2*time.Minute || c.Telegram.Owner() != 0 {
+		t.Fatalf("defaults: listen %v, approval timeout %v, owner %d", c.Telegram.Listen, c.Sidecar.ApprovalTimeout.D(), c.Telegram.Owner())
 	}
 	p, err := c.Profile("")
 	if err != nil || p.Name != DefaultProfile || p.ClientID != "Iv1.abc" {
@@ -124,6 +131,11 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SIDECAR_KEEPALIVE": "daily"}, "SIDECAR_KEEPALIVE"},
 		{map[string]string{"SIDECAR_KEEPALIVE": "1s"}, "SIDECAR_KEEPALIVE"},
 		{map[string]string{"SIDECAR_HTTP_TIMEOUT": "0s"}, "SIDECAR_HTTP_TIMEOUT"},
+		{map[string]string{"SIDECAR_APPROVAL_TIMEOUT": "0s"}, "SIDECAR_APPROVAL_TIMEOUT"},
+		{map[string]string{"SIDECAR_APPROVAL_TIMEOUT": "2h"}, "SIDECAR_APPROVAL_TIMEOUT"},
+		{map[string]string{"SIDECAR_APPROVAL_TIMEOUT": "soon"}, "SIDECAR_APPROVAL_TIMEOUT"},
+		{map[string]string{"TELEGRAM_OWNER_ID": "-5"}, "TELEGRAM_OWNER_ID"},
+		{map[string]string{"TELEGRAM_OWNER_ID": "me"}, "TELEGRAM_OWNER_ID"},
 		{map[string]string{"SIDECAR_CACHE_KEY": "a", "SIDECAR_CACHE_KEY_FILE": "/x"}, "SIDECAR_CACHE_KEY"},
 		{map[string]string{"SIDECAR_CACHE_KEY_FILE": "/nonexistent"}, "SIDECAR_CACHE_KEY_FILE"},
 		{map[string]string{"TELEGRAM_CHAT_ID": "@me"}, "TELEGRAM_CHAT_ID"},
@@ -251,6 +263,24 @@ func FuzzValidators(f *testing.F) {
 			t.Errorf("validLabel(%q) = %v, want %v", s, got, want)
 		}
 	})
+}
+
+func TestTelegramOwner(t *testing.T) {
+	for _, tc := range []struct {
+		owner, chat int64
+		want        int64
+	}{
+		{0, 0, 0},
+		{0, 42, 42},     // a private chat: the chat id is the user id
+		{0, -100123, 0}, // a group names nobody
+		{7, -100123, 7}, // TELEGRAM_OWNER_ID wins
+		{7, 42, 7},
+	} {
+		tg := Telegram{OwnerID: Int(tc.owner), ChatID: Int(tc.chat)}
+		if got := tg.Owner(); got != tc.want {
+			t.Errorf("owner %d, chat %d: Owner() = %d, want %d", tc.owner, tc.chat, got, tc.want)
+		}
+	}
 }
 
 // splitWords names variables exactly as envconfig's split_words did, so

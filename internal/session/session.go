@@ -493,6 +493,14 @@ func (s *Session) providerErr(doing string, err error) error {
 	if errors.As(err, &ue) {
 		err = oauthhttp.Unreachable(ue.URL, ue.Err)
 	}
+	// The device authorization request (internal/deviceflow) answers an
+	// *oauthhttp.Error with the OAuth code: a client id the provider does
+	// not know is the setting to check (ZITADEL's library answers
+	// invalid_client with HTTP 401 there).
+	var oe *oauthhttp.Error
+	if errors.As(err, &oe) && (oe.Code == "invalid_client" || oe.Code == "unauthorized_client") {
+		v = s.Provider.Var("CLIENT_ID")
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		msg := re.ErrorCode

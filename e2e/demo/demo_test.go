@@ -1,0 +1,582 @@
+//go:build demoe2e
+
+package demo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
+
+	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+)
+
+const (
+	project     = "devicegate-demo"
+	sidecarName = project + "-sidecar-1"
+	guardName   = project + "-guard-1"
+	login       = "demo"
+	password    = "demo"
+)
+
+// demo is the running stack.
+type demo struct {
+	root, compose string
+	env           []string
+	issuer        string
+	shots         *shots
+}
+
+// result of a command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+}
+
+// run runs a host command (docker ...) with the demo's environment.
+func (d *demo) run(t testing.TB, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = d.root
+	cmd.Env = d.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{out.String(), errb.String(), 0}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+func (d *demo) composeCmd(t testing.TB, timeout time.Duration, args ...string) result {
+	t.Helper()
+	return d.run(t, timeout, append([]string{"docker", "compose", "-f", d.compose}, args...)...)
+}
+
+// inSidecar is `docker exec devicegate-demo-sidecar-1 ARGS...`, as in the README.
+func (d *demo) inSidecar(t testing.TB, args ...string) result {
+	t.Helper()
+	return d.run(t, 2*time.Minute, append([]string{"docker", "exec", sidecarName}, args...)...)
+}
+
+func newDemo(t *testing.T) *demo {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	d := &demo{root: root, compose: filepath.Join(root, "compose.demo.yaml")}
+
+	// A free port, so that the suite runs next to whatever uses 9000.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	d.issuer = "http://localhost:" + strconv.Itoa(port)
+
+	var st unix.Stat_t
+	gid := 0
+	if err := unix.Stat("/var/run/docker.sock", &st); err == nil {
+		gid = int(st.Gid)
+	}
+	// Only what the README's commands get: no .env, no TELEGRAM_*.
+	d.env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"DEMO_PORT=" + strconv.Itoa(port),
+		"DOCKER_GID=" + strconv.Itoa(gid),
+	}
+	for _, k := range []string{"DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_BUILDKIT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			d.env = append(d.env, k+"="+v)
+		}
+	}
+	if r := d.run(t, time.Minute, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("a %s stack exists already; remove it first: docker compose -f compose.demo.yaml down -v", project)
+	}
+	d.shots = newShots(t)
+	return d
+}
+
+func TestDemo(t *testing.T) {
+	d := newDemo(t)
+
+	buildStart := time.Now()
+	if r := d.composeCmd(t, 20*time.Minute, "build"); r.code != 0 {
+		t.Fatalf("docker compose build: %s", r)
+	}
+	t.Logf("measure: docker compose -f compose.demo.yaml build: %s", time.Since(buildStart).Round(100*time.Millisecond))
+	for _, img := range []string{"devicegate/demo-idp:local", "devicegate/sidecar:local"} {
+		r := d.run(t, time.Minute, "docker", "image", "inspect", "-f", "{{.Size}}", img)
+		n, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+		t.Logf("measure: image %s: %.1f MB", img, float64(n)/1e6)
+	}
+
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, c := range []string{"idp", "sidecar", "keygen", "guard"} {
+				r := d.composeCmd(t, time.Minute, "logs", "--no-color", c)
+				t.Logf("logs of %s:\n%s%s", c, r.stdout, r.stderr)
+			}
+		}
+		if r := d.composeCmd(t, 5*time.Minute, "down", "-v", "--remove-orphans"); r.code != 0 {
+			t.Errorf("docker compose down: %s", r)
+		}
+	})
+
+	// The README's first command, timed to a signed-in `sidecar api /me`.
+	start := time.Now()
+	if r := d.composeCmd(t, 5*time.Minute, "up", "-d"); r.code != 0 {
+		t.Fatalf("docker compose up -d: %s", r)
+	}
+	upDone := time.Since(start)
+
+	br := newBrowser(t)
+	t.Run("approve", func(t *testing.T) {
+		d.approve(t, br)
+		r := d.inSidecar(t, "sidecar", "api", "/me")
+		if r.code != 0 || !strings.Contains(r.stdout, `"email":"demo@example.com"`) {
+			t.Fatalf("sidecar api /me: %s", r)
+		}
+		t.Logf("measure: docker compose up -d: %s; up -d to a signed-in sidecar api /me (browser driving the sign-in): %s",
+			upDone.Round(10*time.Millisecond), time.Since(start).Round(10*time.Millisecond))
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("status", func(t *testing.T) {
+		r := d.inSidecar(t, "sidecar", "status", "--json")
+		var st struct {
+			State          string   `json:"state"`
+			ScopesGranted  []string `json:"scopes_granted"`
+			CacheEncrypted bool     `json:"cache_encrypted"`
+			HasRefresh     bool     `json:"has_refresh_token"`
+			Account        struct{ Email string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 0 {
+			t.Fatalf("status: %v\n%s", err, r)
+		}
+		if st.State != "ok" || !st.CacheEncrypted || !st.HasRefresh || st.Account.Email != "demo@example.com" ||
+			strings.Join(st.ScopesGranted, " ") != "openid profile email offline_access api:read" {
+			t.Fatalf("status: %+v", st)
+		}
+	})
+	var access string
+	t.Run("token and refresh", func(t *testing.T) {
+		r := d.inSidecar(t, "sidecar", "token")
+		access = strings.TrimSpace(r.stdout)
+		if r.code != 0 || access == "" || r.stderr != "" {
+			t.Fatalf("token: exit %d, stderr %q, %d bytes", r.code, r.stderr, len(access))
+		}
+		// A minimum lifetime beyond the token's forces a refresh (rotation).
+		r = d.inSidecar(t, "sidecar", "token", "--min-ttl", "2h")
+		if fresh := strings.TrimSpace(r.stdout); r.code != 0 || fresh == "" || fresh == access {
+			t.Fatalf("token --min-ttl 2h: exit %d, stderr %q, refreshed %v", r.code, r.stderr, fresh != access)
+		}
+		access = strings.TrimSpace(d.inSidecar(t, "sidecar", "token").stdout)
+		if code := d.me(t, access); code != http.StatusOK {
+			t.Fatalf("the provider's /me with the current token: %d", code)
+		}
+	})
+	t.Run("logout revokes", func(t *testing.T) {
+		r := d.inSidecar(t, "sidecar", "logout")
+		if r.code != 0 || !strings.Contains(r.stdout, "revoked") {
+			t.Fatalf("logout: %s", r)
+		}
+		if code := d.me(t, access); code != http.StatusUnauthorized && code != http.StatusForbidden {
+			t.Fatalf("the revoked token still works at the provider: %d", code)
+		}
+		r = d.inSidecar(t, "sidecar", "status")
+		if r.code != 4 || !strings.Contains(r.stdout, "signin_required") {
+			t.Fatalf("status after logout: %s", r)
+		}
+	})
+	t.Run("decline", func(t *testing.T) { d.decline(t, br) })
+	t.Run("tgauth", func(t *testing.T) { d.tgauth(t, br) })
+	t.Run("guard", func(t *testing.T) {
+		r := d.run(t, time.Minute, "docker", "inspect", "-f", "{{.State.Running}} {{.HostConfig.NetworkMode}}", guardName)
+		if strings.TrimSpace(r.stdout) != "true none" {
+			t.Fatalf("guard: %s", r)
+		}
+	})
+	t.Logf("screenshots: %s", d.shots.dir)
+}
+
+// me calls the provider's /me from the host (the browser's side of the
+// same issuer URL) with an access token, and returns the status.
+func (d *demo) me(t *testing.T, token string) int {
+	req, _ := http.NewRequest(http.MethodGet, d.issuer+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var (
+	codeRe = regexp.MustCompile(`enter the code:\s+([A-Z]{4}-[A-Z]{4})`)
+	linkRe = regexp.MustCompile(`Or open this link, which carries the code: (http://\S+)`)
+)
+
+// approve is the README: `docker exec -it devicegate-demo-sidecar-1 sidecar
+// login` on a terminal, the link it prints opened in the browser.
+func (d *demo) approve(t *testing.T, br *browser) {
+	master, slave := ptytest.Open(t, 50, 120)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "exec", "-it", sidecarName, "sidecar", "login")
+	cmd.Env = append(d.env, "TERM=xterm")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	out := &lockedBuffer{}
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(out, master) // ends with EIO once the CLI exits
+		close(copied)
+	}()
+	var code, link string
+	for deadline := time.Now().Add(time.Minute); code == "" || link == ""; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no code and link on the terminal:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if m := codeRe.FindStringSubmatch(out.String()); m != nil {
+			code = m[1]
+		}
+		if m := linkRe.FindStringSubmatch(out.String()); m != nil {
+			link = m[1]
+		}
+	}
+	if !strings.HasPrefix(link, d.issuer+"/device?") || strings.Count(out.String(), "█") < 50 {
+		t.Fatalf("want the link on %s and a QR code:\n%s", d.issuer, out)
+	}
+
+	// The link carries the code: the page shows it filled in.
+	br.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
+	if got := br.value(t, chromedp.ID("user_code")); got != code {
+		t.Fatalf("code field %q, want %q from verification_uri_complete", got, code)
+	}
+	if got := br.text(t, chromedp.ID("demo-account")); !strings.Contains(got, "demo") {
+		t.Fatalf("the demo page does not show the demo account: %q", got)
+	}
+	d.shots.take(t, br, "approve-1-signin")
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+	)
+	d.shots.take(t, br, "approve-2-typed")
+	br.do(t, chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("allow")))
+	if got := br.text(t, chromedp.ID("code")); got != code {
+		t.Fatalf("consent page for code %q, want %q", got, code)
+	}
+	d.shots.take(t, br, "approve-3-consent")
+	br.do(t, chromedp.Click(chromedp.ID("allow")), chromedp.WaitVisible(chromedp.ID("result")))
+	if got := br.title(t); got != "Device connected" {
+		t.Fatalf("after Allow: page %q", got)
+	}
+	d.shots.take(t, br, "approve-4-connected")
+
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sidecar login: %v\n%s", err, out)
+	}
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+	}
+	if !strings.Contains(out.String(), "Signed in as Demo User (demo@example.com).") {
+		t.Fatalf("no confirmation on the terminal:\n%s", out)
+	}
+}
+
+// decline: sidecar login --json, the person opens the bare verification
+// URI, types the code and a wrong password first, then denies.
+func (d *demo) decline(t *testing.T, br *browser) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "exec", sidecarName, "sidecar", "login", "--json")
+	cmd.Env = d.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb lockedBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var ev struct {
+		Event, UserCode, VerificationURI string
+	}
+	for sc.Scan() {
+		var raw struct {
+			Event           string `json:"event"`
+			UserCode        string `json:"user_code"`
+			VerificationURI string `json:"verification_uri"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
+			t.Fatalf("not a JSON line: %q", sc.Text())
+		}
+		if raw.Event == "code" {
+			ev.Event, ev.UserCode, ev.VerificationURI = raw.Event, raw.UserCode, raw.VerificationURI
+			break
+		}
+	}
+	if ev.UserCode == "" || ev.VerificationURI != d.issuer+"/device" {
+		t.Fatalf("code event %+v", ev)
+	}
+	br.do(t, chromedp.Navigate(ev.VerificationURI), chromedp.WaitVisible(chromedp.ID("user_code")))
+	if got := br.value(t, chromedp.ID("user_code")); got != "" {
+		t.Fatalf("code field %q on the bare verification URI", got)
+	}
+	// Typed the way people do: lower case, no dash.
+	typed := strings.ToLower(strings.ReplaceAll(ev.UserCode, "-", ""))
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("user_code"), typed),
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), "wrong"),
+	)
+	d.shots.take(t, br, "decline-1-typed")
+	br.do(t, chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("error")))
+	if got := br.text(t, chromedp.ID("error")); !strings.Contains(got, "Wrong user name or password") {
+		t.Fatalf("wrong password: %q", got)
+	}
+	d.shots.take(t, br, "decline-2-wrong-password")
+	// The code stays filled in; the password is typed again.
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("deny")),
+	)
+	d.shots.take(t, br, "decline-3-consent")
+	br.do(t, chromedp.Click(chromedp.ID("deny")), chromedp.WaitVisible(chromedp.ID("result")))
+	if got := br.title(t); got != "Access declined" {
+		t.Fatalf("after Deny: page %q", got)
+	}
+	d.shots.take(t, br, "decline-4-declined")
+
+	rest, _ := io.ReadAll(stdout)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 || !strings.Contains(string(rest), `"event":"error"`) {
+		t.Fatalf("login after Deny: %v, stdout %s, stderr %s", err, rest, errb.String())
+	}
+}
+
+// browser is a headless Chromium from Debian's package.
+type browser struct {
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("no chromium in PATH (%v); install it: apt-get install -y chromium", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		// As root (CI, containers) Chromium refuses to start sandboxed.
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(900, 800),
+		// Nothing but the demo: no QUIC, no update checks or other
+		// background connections (this network has no way out).
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// The first action starts the browser and ties it to its context: that
+	// must be ctx itself, not a child with a timeout that ends it early.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return &browser{ctx: ctx}
+}
+
+func (b *browser) do(t testing.TB, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+func get[T any](t testing.TB, b *browser, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+func (b *browser) value(t testing.TB, sel chromedp.ID) string { return get(t, b, chromedp.Value(sel)) }
+func (b *browser) text(t testing.TB, sel chromedp.ID) string {
+	return strings.TrimSpace(get(t, b, chromedp.Text(sel)))
+}
+func (b *browser) title(t testing.TB) string { return get(t, b, chromedp.Title()) }
+
+// shots keeps a screenshot of each page as a test artifact.
+type shots struct {
+	dir string
+	n   int
+}
+
+func newShots(t *testing.T) *shots {
+	dir := os.Getenv("DEMO_E2E_ARTIFACTS")
+	if dir == "" {
+		_, file, _, _ := runtime.Caller(0)
+		dir = filepath.Join(filepath.Dir(file), "artifacts")
+	}
+	dir, _ = filepath.Abs(dir)
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots go to %s", dir)
+	return &shots{dir: dir}
+}
+
+func (s *shots) take(t testing.TB, b *browser, name string) {
+	t.Helper()
+	png := get(t, b, chromedp.FullScreenshot(100))
+	s.n++
+	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// tgauth: with a bot token and a chat id in the environment of `up`, tgauth
+// sends the sign-in to the chat; the person opens the link the message
+// carries (verification_uri_complete, as text: Telegram refuses buttons to
+// localhost) and approves. The fake Bot API runs
+// on the host's loopback interface, so the demo runs with a test override
+// that puts the provider (and the sidecar in its namespace) on the host's
+// network.
+func (d *demo) tgauth(t *testing.T, br *browser) {
+	const chatID = 424242
+	tg := telegramtest.New(t)
+	tg.AddChat(chatID) // the person has talked to the bot
+	env := d.env
+	d.env = append(slices.Clone(env),
+		"TELEGRAM_BOT_TOKEN="+tg.Token(),
+		"TELEGRAM_CHAT_ID="+strconv.Itoa(chatID),
+		"TELEGRAM_API_URL="+tg.URL(),
+	)
+	defer func() { d.env = env }()
+	override := filepath.Join(d.root, "e2e", "demo", "testdata", "compose.telegram.yaml")
+	if r := d.run(t, 5*time.Minute, "docker", "compose", "-f", d.compose, "-f", override, "up", "-d"); r.code != 0 {
+		t.Fatalf("up with Telegram: %s", r)
+	}
+	done := make(chan result, 1)
+	go func() {
+		done <- d.run(t, 3*time.Minute, "docker", "exec", sidecarName, "tgauth")
+	}()
+	var link string
+	for deadline := time.Now().Add(time.Minute); link == ""; {
+		select {
+		case r := <-done:
+			t.Fatalf("tgauth ended before a link reached the chat: %s", r)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-in link in the chat; chat: %+v", tg.Chat(chatID))
+		}
+		// Telegram refuses a button to localhost, and does not turn it
+		// into a link either: the message carries it as text, to copy.
+		linkRe := regexp.MustCompile(regexp.QuoteMeta(d.issuer) + `/device\?user_code=[A-Z]{4}-[A-Z]{4}`)
+		for _, m := range tg.Chat(chatID) {
+			if l := linkRe.FindString(m.Text); l != "" {
+				link = l
+			}
+		}
+	}
+	br.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
+	if br.value(t, chromedp.ID("user_code")) == "" {
+		t.Fatal("the chat's link did not fill in the code")
+	}
+	d.shots.take(t, br, "tgauth-1-from-chat")
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("allow")),
+		chromedp.Click(chromedp.ID("allow")),
+		chromedp.WaitVisible(chromedp.ID("result")),
+	)
+	d.shots.take(t, br, "tgauth-2-connected")
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "signed in as Demo User") {
+		t.Fatalf("tgauth: %s\nchat: %+v", r, tg.Chat(chatID))
+	}
+	if r := d.inSidecar(t, "sidecar", "api", "/me"); r.code != 0 || !strings.Contains(r.stdout, "demo@example.com") {
+		t.Fatalf("api /me after tgauth: %s", r)
+	}
+	for _, m := range tg.Chat(chatID) {
+		if strings.Contains(m.Text, tg.Token()) {
+			t.Fatal("the bot token appears in the chat")
+		}
+	}
+}
