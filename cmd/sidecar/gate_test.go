@@ -223,3 +223,30 @@ func TestPreview(t *testing.T) {
 		}
 	}
 }
+
+func TestRunCommandAndClipArgs(t *testing.T) {
+	for _, tt := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"gh", "pr", "list", "-R", "o/r"}, "gh pr"},
+		{[]string{"gh", "--repo", "o/r"}, "gh"},
+		{[]string{"curl"}, "curl"},
+		{[]string{"aws", strings.Repeat("x", 40)}, "aws"},
+	} {
+		if got := runCommand(tt.argv); got != tt.want {
+			t.Errorf("runCommand(%q) = %q, want %q", tt.argv, got, tt.want)
+		}
+	}
+	long := make([]string, 100)
+	for i := range long {
+		long[i] = strings.Repeat("a", 300)
+	}
+	got := clipArgs(long)
+	if len(got) != approval.MaxCommandArgs || got[len(got)-1] != "…" || len(got[0]) > 210 {
+		t.Errorf("clipArgs: %d args, last %q, first %d bytes", len(got), got[len(got)-1], len(got[0]))
+	}
+	if r := (approval.Request{Profile: "p", Action: approval.ActionRun, Command: got}); r.Validate() != nil {
+		t.Errorf("a clipped command is not a valid request: %v", r.Validate())
+	}
+}

@@ -489,8 +489,8 @@ func (o *openclawRun) testPhishing(t *testing.T) {
 	}
 	for _, a := range attempts {
 		r := o.s.agent(t, command{args: a.args, quiet: true})
-		if r.code == 0 || strings.Contains(r.stdout+r.stderr, gate) {
-			t.Errorf("%s: not refused: %s", a.name, r)
+		if r.code == 0 || strings.Contains(r.stdout+r.stderr, gate) || !strings.Contains(r.stderr, "devicegate guard: ") {
+			t.Errorf("%s: not refused by the guard: %s", a.name, r)
 		}
 	}
 	insp := o.s.agent(t, command{args: []string{"inspect", sidecarName}, quiet: true})

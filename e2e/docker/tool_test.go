@@ -52,6 +52,7 @@ func TestTool(t *testing.T) {
 	t.Run("nonroot", s.testNonroot)
 	token := s.readToken(t)
 	t.Run("gh api", func(t *testing.T) { s.testGhAPI(t, api, token) })
+	t.Run("api write asks the owner", func(t *testing.T) { s.testAPIWriteAsks(t, api, token) })
 	t.Run("tool environment", func(t *testing.T) { s.testToolEnv(t, api, token) })
 	t.Run("hidden files", func(t *testing.T) { s.testHiddenFiles(t, api) })
 	t.Run("guard refuses other programs", func(t *testing.T) { s.testRunDenied(t, api) })
