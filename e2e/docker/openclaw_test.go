@@ -71,6 +71,7 @@ func TestOpenClaw(t *testing.T) {
 	t.Run("free-form request", o.testFreeForm)
 	t.Run("logout", o.testLogout)
 	t.Run("no secret leaked", o.testNoLeak)
+	t.Run("without a model key", o.testNoModelKey)
 	t.Run("bot api calls", o.testBotAPICalls)
 	o.report(t)
 }
@@ -448,6 +449,48 @@ func (o *openclawRun) testNoLeak(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// testNoModelKey recreates the gateway as .env.example leaves it (an
+// openai/ model and no key), on the same state volume: it starts again,
+// the commands still work, and a free-form message gets OpenClaw's error
+// instead of an answer, with no request to a model.
+func (o *openclawRun) testNoModelKey(t *testing.T) {
+	saved := o.s.composeEnv
+	o.s.composeEnv = append(slices.Clone(saved), "OPENCLAW_MODEL=openai/gpt-5.4-mini", "OPENAI_API_KEY=",
+		"OPENAI_COMPAT_BASE_URL=", "OPENAI_COMPAT_API_KEY=", "OPENAI_COMPAT_MODEL=")
+	defer func() { o.s.composeEnv = saved }()
+	before := len(o.s.agentBot.Calls())
+	if r := o.s.compose(t, command{args: []string{"up", "-d", "--no-build", "openclaw-gateway"}}); r.code != 0 {
+		t.Fatalf("compose up: %s", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), gatewayStartup)
+	defer cancel()
+	err := o.s.agentBot.WaitFor(ctx, func(v telegramtest.View) bool {
+		// The new process calls getMe, then polls (its menu is already
+		// set).
+		if !v.Polling || len(v.Calls) <= before {
+			return false
+		}
+		i := slices.IndexFunc(v.Calls[before:], func(c telegramtest.Call) bool { return c.Method == "getMe" })
+		return i >= 0 && slices.ContainsFunc(v.Calls[before+i:], func(c telegramtest.Call) bool { return c.Method == "getUpdates" })
+	})
+	if err != nil {
+		r := o.s.host(t, command{args: []string{"logs", "--tail", "40", gatewayName}, quiet: true})
+		t.Fatalf("the recreated gateway does not poll: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	completions := o.model.Completions()
+	from := o.ownerSays("/auth_status")
+	o.waitChat(t, chatID, from, regexp.MustCompile(`default \(oidc\): not signed in`))
+	from = o.ownerSays("hello")
+	// What the README promises a free-form message gets without a key.
+	m := o.waitChat(t, chatID, from, regexp.MustCompile(`.`))
+	if !strings.Contains(m.Text, "Authentication failed") {
+		t.Errorf("a free-form message without a model key got %q, not OpenClaw's \"Authentication failed\" notice", m.Text)
+	}
+	if n := o.model.Completions(); n != completions {
+		t.Errorf("%d requests reached the scripted model", n-completions)
 	}
 }
 
