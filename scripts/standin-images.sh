@@ -160,10 +160,11 @@ else
 	fi
 	# The mirror this machine's apt uses (the first Debian one), so that the
 	# stand-in needs no network this machine lacks.
-	mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null |
-		grep -m1 -E '/debian/?$' || true)
+	# DEBIAN_MIRROR overrides it.
+	mirror=${DEBIAN_MIRROR:-$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null |
+		grep -m1 -E '/debian/?$' || true)}
 	mirror=${mirror%/}
-	mirror=${mirror:-http://deb.debian.org/debian}
+	[ -n "$mirror" ] || die "no Debian mirror in apt's sources; set DEBIAN_MIRROR to one (e.g. the URI in /etc/apt/sources.list)"
 	d=$work/debian
 	note "debootstrap bookworm from $mirror"
 	debootstrap --variant=minbase bookworm "$d" "$mirror" >"$work/debootstrap.log" 2>&1 ||
