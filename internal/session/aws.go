@@ -177,11 +177,8 @@ func (s *Session) awsRefresh(ctx context.Context, e *tokencache.Entry) (*oauth2.
 		}
 		return nil, awsErr(err)
 	}
-	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}
-	if t.ExpiresIn > 0 {
-		tok.Expiry = s.now().Add(time.Duration(t.ExpiresIn) * time.Second)
-	}
-	return tok, nil
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken,
+		Expiry: expiresAt(s.now(), t.ExpiresIn)}, nil
 }
 
 // AWSCredentials returns role credentials valid for at least minTTL: the
@@ -304,10 +301,7 @@ func (w *awsWire) Authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 	out := &oauth2.DeviceAuthResponse{
 		DeviceCode: da.DeviceCode, UserCode: da.UserCode,
 		VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete,
-		Interval: da.Interval,
-	}
-	if da.ExpiresIn > 0 {
-		out.Expiry = start.Add(time.Duration(da.ExpiresIn) * time.Second)
+		Interval: da.Interval, Expiry: expiresAt(start, da.ExpiresIn),
 	}
 	return out, nil
 }

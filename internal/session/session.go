@@ -156,16 +156,65 @@ func (s *Session) Token(ctx context.Context, minTTL time.Duration) (*tokencache.
 	if s.Detach == nil {
 		return s.refresh(ctx, minTTL, false)
 	}
-	derr := s.Detach(ctx, minTTL, nil)
+	return s.detached(ctx, minTTL, nil)
+}
+
+// detached runs a refresh in another process (Detach) and reads back the
+// entry it saved. A *StaleError from it comes back with the entry, which
+// is still usable; any other error comes back alone.
+func (s *Session) detached(ctx context.Context, minTTL time.Duration, scopes []string) (*tokencache.Entry, error) {
+	derr := s.Detach(ctx, minTTL, scopes)
 	var stale *StaleError
 	if derr != nil && !errors.As(derr, &stale) {
 		return nil, derr
 	}
-	// The detached refresh saved its result: read it.
-	if e, err = s.Load(); err != nil {
+	e, err := s.Load()
+	if err != nil {
 		return nil, err
 	}
 	return e, derr
+}
+
+// lockFresh takes the profile's cross-process lock and re-reads the cache
+// under it, since someone may have refreshed while we waited. An entry the
+// provider already refused is a *SignInError. On success the caller must
+// call unlock, after saving what it refreshed.
+func (s *Session) lockFresh(ctx context.Context) (e *tokencache.Entry, unlock func(), err error) {
+	unlock, err = s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err = s.Load()
+	if err == nil && e.SignInRequired {
+		err = &SignInError{Profile: s.Profile, Reason: e.Reason}
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return e, unlock, nil
+}
+
+// rotate keeps the refresh token a refresh returned in place of the one it
+// spent (RFC 9700 §4.14.2), with its lifetime when the provider gave one
+// (zero otherwise).
+func rotate(e *tokencache.Entry, refreshToken string, now, expiresAt time.Time) {
+	if refreshToken == "" || refreshToken == e.RefreshToken {
+		return
+	}
+	e.RefreshToken = refreshToken
+	e.RefreshIssuedAt = now
+	e.RefreshExpiresAt = expiresAt
+}
+
+// saveRefreshed saves a refreshed entry (before the caller releases the
+// lock) and records the refresh.
+func (s *Session) saveRefreshed(e *tokencache.Entry, detail string) error {
+	if err := s.Store.Save(e); err != nil {
+		return err
+	}
+	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok", Detail: detail})
+	return nil
 }
 
 // Refresh refreshes the token now even if it is still valid, e.g. to keep a
@@ -176,19 +225,11 @@ func (s *Session) Refresh(ctx context.Context) (*tokencache.Entry, error) {
 }
 
 func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool) (*tokencache.Entry, error) {
-	unlock, err := s.Store.Lock(ctx, s.Profile)
+	e, unlock, err := s.lockFresh(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	// Someone may have refreshed while we waited for the lock: re-read.
-	e, err := s.Load()
-	if err != nil {
-		return nil, err
-	}
-	if e.SignInRequired {
-		return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
-	}
 	if !force && e.Valid(s.now(), minTTL) {
 		return e, nil
 	}
@@ -241,21 +282,16 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	e.TokenType = tok.TokenType
 	e.Expiry = tok.Expiry
 	e.RefreshedAt = now
-	if tok.RefreshToken != "" && tok.RefreshToken != e.RefreshToken {
-		e.RefreshToken = tok.RefreshToken
-		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
-	}
+	rotate(e, tok.RefreshToken, now, provider.RefreshExpiry(tok, now))
 	if sc := provider.GrantedScopes(tok); sc != nil {
 		e.ScopesGranted = sc
 	}
 	if id := provider.IDTokenIdentity(tok); id.Subject != "" {
 		e.Account = id.Merge(e.Account)
 	}
-	if err := s.Store.Save(e); err != nil {
+	if err := s.saveRefreshed(e, ""); err != nil {
 		return nil, err
 	}
-	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok"})
 	return e, nil
 }
 
@@ -507,9 +543,7 @@ func (s *Session) providerErr(doing string, err error) error {
 		if msg == "" && re.Response != nil {
 			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, oauthhttp.Snippet(re.Response.Header, re.Body))
 		}
-		if re.ErrorDescription != "" {
-			msg += ": " + oauthhttp.Clip(re.ErrorDescription, 300)
-		}
+		msg = described(msg, re.ErrorDescription)
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
 			v = s.Provider.Var("CLIENT_ID")
 			msg += " (check " + v + " and the app registration at the provider)"
