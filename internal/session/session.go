@@ -343,6 +343,21 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		return nil, s.loginErr(ctx, err)
 	}
 	now := s.now()
+	e := s.signedIn(tok, cfg.Scopes, oneOff, now, provider.RefreshExpiry(tok, now))
+	// Who signed in is a label, not a condition: a failing user endpoint
+	// does not undo the sign-in.
+	e.Account, _ = s.Provider.Identity(ctx, tok)
+	if err := s.save(ctx, e); err != nil {
+		return nil, err
+	}
+	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
+	return e, nil
+}
+
+// signedIn is the cache entry of a sign-in that got tok for the requested
+// scopes at now. A one-off sign-in keeps no refresh token; a kept one
+// expires at refreshExpiresAt (zero: the provider did not say).
+func (s *Session) signedIn(tok *oauth2.Token, requested []string, oneOff bool, now, refreshExpiresAt time.Time) *tokencache.Entry {
 	e := &tokencache.Entry{
 		Profile:         s.Profile,
 		Provider:        s.Provider.Kind,
@@ -350,13 +365,13 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		TokenType:       tok.TokenType,
 		RefreshToken:    tok.RefreshToken,
 		Expiry:          tok.Expiry,
-		ScopesRequested: cfg.Scopes,
+		ScopesRequested: requested,
 		ScopesGranted:   provider.GrantedScopes(tok),
 		SignedInAt:      now,
 	}
 	if e.ScopesGranted == nil {
 		// RFC 6749 §5.1: scope is omitted when identical to the request.
-		e.ScopesGranted = slices.Clone(cfg.Scopes)
+		e.ScopesGranted = slices.Clone(requested)
 	}
 	if oneOff {
 		// Kept nowhere, so access ends with the access token. It is not
@@ -367,16 +382,9 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	if e.RefreshToken != "" {
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
+		e.RefreshExpiresAt = refreshExpiresAt
 	}
-	// Who signed in is a label, not a condition: a failing user endpoint
-	// does not undo the sign-in.
-	e.Account, _ = s.Provider.Identity(ctx, tok)
-	if err := s.save(ctx, e); err != nil {
-		return nil, err
-	}
-	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
-	return e, nil
+	return e
 }
 
 // LoginScopes are the scopes a sign-in asks for. A one-off grant asks for
