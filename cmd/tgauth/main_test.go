@@ -377,9 +377,9 @@ func TestTelegramProblems(t *testing.T) {
 		code int
 		want string
 	}{
-		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "TELEGRAM_BOT_TOKEN: telegram: getMe: 401 Unauthorized; check it with @BotFather"},
+		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "tgauth: error: TELEGRAM_BOT_TOKEN: telegram: getMe: 401 Unauthorized\ntgauth: hint: check the bot token with @BotFather\n"},
 		{"no chat", []string{"TELEGRAM_CHAT_ID="}, exitcode.Usage, "TELEGRAM_CHAT_ID: is required"},
-		{"no token", []string{"TELEGRAM_BOT_TOKEN="}, exitcode.Usage, "TELEGRAM_BOT_TOKEN: is required"},
+		{"no token", []string{"TELEGRAM_BOT_TOKEN="}, exitcode.Usage, "tgauth: error: TELEGRAM_BOT_TOKEN: is required (or TELEGRAM_BOT_TOKEN_FILE)\ntgauth: hint: use the digits:letters token @BotFather gave you"},
 		{"unreachable", []string{"TELEGRAM_API_URL=http://127.0.0.1:1"}, exitcode.Telegram, "telegram"},
 		{"unknown chat", []string{"TELEGRAM_CHAT_ID=777"}, exitcode.Telegram, "chat not found"},
 		{"bad flag", []string{}, exitcode.Usage, "flag provided but not defined"},

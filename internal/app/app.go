@@ -153,7 +153,7 @@ func (a *App) Telegram(ctx context.Context, log *slog.Logger) (*telegram.Client,
 		return nil, 0, err
 	}
 	if token == "" {
-		return nil, 0, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required: the token @BotFather gave you (or set TELEGRAM_BOT_TOKEN_FILE)"}
+		return nil, 0, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required (or TELEGRAM_BOT_TOKEN_FILE)"}
 	}
 	if c.Telegram.ChatID == 0 {
 		return nil, 0, &config.Error{Var: "TELEGRAM_CHAT_ID", Msg: "is required: the id of the chat to send sign-in codes to"}
@@ -161,9 +161,9 @@ func (a *App) Telegram(ctx context.Context, log *slog.Logger) (*telegram.Client,
 	tg, err := telegram.New(ctx, telegram.Config{Token: token, APIURL: c.Telegram.ApiURL, Logger: log})
 	switch {
 	case errors.Is(err, telegram.ErrMalformedToken):
-		return nil, 0, &config.Error{Var: tokenVar(c), Msg: "is malformed: want the digits:letters token @BotFather gave you"}
+		return nil, 0, &config.Error{Var: tokenVar(c), Msg: "is malformed: want digits, a colon, then letters"}
 	case errors.Is(err, telegram.ErrUnauthorized):
-		return nil, 0, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w; check it with @BotFather", err)}
+		return nil, 0, &telegram.OpError{Err: fmt.Errorf("%s: %w", tokenVar(c), err)}
 	case err != nil:
 		return nil, 0, &telegram.OpError{Err: err}
 	}

@@ -171,7 +171,7 @@ func checkToken(token string) error {
 	}
 	for _, r := range token {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ':' || r == '_' || r == '-') {
-			return fmt.Errorf("telegram: %w (want the digits:letters token from @BotFather)", ErrMalformedToken)
+			return fmt.Errorf("telegram: %w: want digits, a colon, then letters", ErrMalformedToken)
 		}
 	}
 	return nil

@@ -339,7 +339,7 @@ func (s *Store) Writable(profile string) error {
 		n, _ := io.ReadFull(f, head)
 		f.Close()
 		if bytes.Equal(head[:n], magic) {
-			return fmt.Errorf("%w: set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE); refusing to write %s in plaintext next to encrypted caches", ErrNeedKey, filepath.Base(s.path(profile)))
+			return fmt.Errorf("%w: refusing to write %s in plaintext next to encrypted caches", ErrNeedKey, filepath.Base(s.path(profile)))
 		}
 	}
 	return nil
