@@ -21,6 +21,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/preset"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -43,7 +44,7 @@ func Load() (*App, error) {
 		return nil, err
 	}
 	for _, name := range c.Order {
-		if err := provider.Check(c.Profiles[name]); err != nil {
+		if err := preset.Check(c.Profiles[name]); err != nil {
 			return nil, err
 		}
 	}

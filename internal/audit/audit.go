@@ -133,8 +133,7 @@ func (l *Log) Append(e Event) error {
 		}
 		e.Time = now()
 	}
-	e = Sanitize(e)
-	line, err := json.Marshal(e)
+	line, err := Sanitize(e).appendJSON(make([]byte, 0, 256))
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -391,11 +390,17 @@ var secretishSegment = sync.OnceValue(func() *regexp.Regexp {
 
 // Mask replaces every secret-looking word in s with "[masked]".
 func Mask(s string) string {
+	if s == "" {
+		return s // most events have no command or detail: compile nothing
+	}
 	return secretish().ReplaceAllString(s, "[masked]")
 }
 
 // maskPath masks secret-looking path segments. Long opaque ids (a Graph
 // message id) are masked too: the log keeps what kind of thing was used.
 func maskPath(p string) string {
+	if p == "" {
+		return p
+	}
 	return secretishSegment().ReplaceAllString(p, "[masked]")
 }

@@ -387,7 +387,7 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	// aws registers its own client (provider.Check).
+	// aws registers its own client (preset.Check).
 	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
