@@ -30,11 +30,15 @@ RUN go mod download && go mod verify
 COPY . .
 ARG VERSION=dev
 # -trimpath and -s -w: no build paths, no symbol tables (smaller, and the
-# image does not depend on where it was built). -o DIR/ writes one binary
-# per main package.
-RUN go build -trimpath \
-        -ldflags="-s -w -X github.com/devicegate/devicegate/internal/version.Version=${VERSION}" \
-        -o /out/usr/local/bin/ ./cmd/sidecar ./cmd/tgauth \
+# image does not depend on where it was built).
+#
+# `sidecar` is the front (cmd/sidecar-front): it answers `sidecar token`
+# from a valid cache in a small binary that starts fast, and hands every
+# other command to the full program at ../libexec/devicegate/sidecar.
+RUN ldflags="-s -w -X github.com/devicegate/devicegate/internal/version.Version=${VERSION}" \
+    && go build -trimpath -ldflags="$ldflags" -o /out/usr/local/bin/ ./cmd/tgauth \
+    && go build -trimpath -ldflags="$ldflags" -o /out/usr/local/bin/sidecar ./cmd/sidecar-front \
+    && go build -trimpath -ldflags="$ldflags" -o /out/usr/local/libexec/devicegate/sidecar ./cmd/sidecar \
     && mkdir -p /out/data /out/run/guard \
     && chown 65532:65532 /out/data /out/run/guard
 
@@ -69,7 +73,7 @@ LABEL org.opencontainers.image.title="devicegate sidecar" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 
-COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+COPY --from=build /out/usr/local/ /usr/local/
 # /data (token cache) and /run/guard (the socket guard's listening socket)
 # belong to nonroot: a new named volume mounted on an image directory takes
 # that directory's owner, so the volumes start writable for nonroot.

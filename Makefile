@@ -60,8 +60,12 @@ docker-e2e: deps
 demo-e2e:
 	bash scripts/demo-e2e.sh
 
+# Laid out as the image installs them: bin/sidecar is the front, the full
+# program is libexec/devicegate/sidecar.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/sidecar ./cmd/tgauth ./cmd/demo-idp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./cmd/tgauth ./cmd/demo-idp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/sidecar ./cmd/sidecar-front
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o libexec/devicegate/sidecar ./cmd/sidecar
 
 clean:
-	rm -rf bin
+	rm -rf bin libexec

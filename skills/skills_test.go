@@ -1,5 +1,3 @@
-// Package skills holds the OpenClaw skills; this test checks them against
-// OpenClaw's skill rules and against the Docker socket guard's policy.
 package skills
 
 import (

@@ -1,5 +1,10 @@
 // Command sidecar holds an AI agent's OAuth sign-ins and hands out tokens
 // on demand. See `sidecar help` and README.md.
+//
+// It is complete on its own. The image installs it as
+// /usr/local/libexec/devicegate/sidecar behind cmd/sidecar-front, which
+// answers `sidecar token` from a valid cache faster than this program can
+// start and hands it every other command line.
 package main
 
 import (

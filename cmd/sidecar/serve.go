@@ -88,7 +88,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			// Keeping sign-ins alive matters more than the chat: go on
 			// without Telegram, loudly.
-			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", "err", err)
+			// The advice a command would print as hint lines (a bot
+			// token to check with @BotFather) goes in the log line.
+			attrs := []any{"err", err}
+			if h := prog.Hints(err); len(h) > 0 {
+				attrs = append(attrs, "hint", strings.Join(h, "; "))
+			}
+			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
 		} else {
 			ch := &bridge.Chat{
 				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},

@@ -200,6 +200,16 @@ func (r *rig) codeInChat(avoid string) (string, telegramtest.Message) {
 	return code, msg
 }
 
+// longCodesFromNow makes the codes the provider issues from now on live
+// a minute: the first code of a test expires quickly, the fresh one must
+// not expire before a busy machine has approved it.
+func (r *rig) longCodesFromNow() {
+	r.t.Helper()
+	if err := r.idp.SetDeviceCodeTTL(context.Background(), time.Minute); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 func botMessages(ms []telegramtest.Message) (texts, photos []telegramtest.Message) {
 	for _, m := range ms {
 		switch {
@@ -307,6 +317,7 @@ func TestExpiryGivesFreshCodeInSameMessage(t *testing.T) {
 	r := newRig(t, oidctest.Options{DeviceCodeTTL: 3 * time.Second})
 	x := r.start()
 	first, m1 := r.codeInChat("")
+	r.longCodesFromNow()
 	second, m2 := r.codeInChat(first)
 	if m1.ID != m2.ID {
 		t.Fatal("the fresh code came in a new message, not the same one")
@@ -348,6 +359,7 @@ func TestTelegram429InTheMiddle(t *testing.T) {
 	r.tg.Inject("deleteMessage", telegramtest.DropConnection())
 	x := r.start()
 	first, _ := r.codeInChat("")
+	r.longCodesFromNow()
 	second, _ := r.codeInChat(first)
 	r.idp.Approve(context.Background(), second, oidctest.ApproveOptions{})
 	if c := x.wait(t); c != 0 {
@@ -377,9 +389,9 @@ func TestTelegramProblems(t *testing.T) {
 		code int
 		want string
 	}{
-		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "TELEGRAM_BOT_TOKEN: telegram: getMe: 401 Unauthorized; check it with @BotFather"},
+		{"wrong bot token", []string{"TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA"}, exitcode.Telegram, "tgauth: error: TELEGRAM_BOT_TOKEN: telegram: getMe: 401 Unauthorized\ntgauth: hint: check the bot token with @BotFather\n"},
 		{"no chat", []string{"TELEGRAM_CHAT_ID="}, exitcode.Usage, "TELEGRAM_CHAT_ID: is required"},
-		{"no token", []string{"TELEGRAM_BOT_TOKEN="}, exitcode.Usage, "TELEGRAM_BOT_TOKEN: is required"},
+		{"no token", []string{"TELEGRAM_BOT_TOKEN="}, exitcode.Usage, "tgauth: error: TELEGRAM_BOT_TOKEN: is required (or TELEGRAM_BOT_TOKEN_FILE)\ntgauth: hint: use the digits:letters token @BotFather gave you"},
 		{"unreachable", []string{"TELEGRAM_API_URL=http://127.0.0.1:1"}, exitcode.Telegram, "telegram"},
 		{"unknown chat", []string{"TELEGRAM_CHAT_ID=777"}, exitcode.Telegram, "chat not found"},
 		{"bad flag", []string{}, exitcode.Usage, "flag provided but not defined"},

@@ -1,6 +1,8 @@
-// Package app turns the configuration into working parts: the token
-// cache, the HTTP client for providers, each profile's provider and
-// session, and the Telegram bot. It is the one place that assembles them,
+// Package app turns the configuration into working parts: the HTTP client
+// for providers, each profile's provider and session, and the Telegram
+// bot, on top of what internal/local opens (the configuration, the token
+// cache, each profile's policy and audit log). It is the one place that
+// assembles them,
 // so that `sidecar`, `tgauth`, `sidecar serve` and the benchmark all open a
 // profile the same way and a new setting is wired in once.
 //
@@ -18,19 +20,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
-	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/local"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-// App is a loaded configuration and the token cache it names.
+// App is a loaded configuration, the token cache it names and the HTTP
+// client for providers.
 type App struct {
-	Config *config.Config
-	Store  *tokencache.Store
+	*local.Setup
 	// HTTP is the client for provider requests, shared by every session.
 	HTTP *http.Client
 }
@@ -38,25 +38,24 @@ type App struct {
 // Load reads and validates the configuration from the environment,
 // including what each profile's provider demands, and opens the cache.
 func Load() (*App, error) {
-	c, err := config.Load()
+	l, err := local.Load()
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range c.Order {
-		if err := provider.Check(c.Profiles[name]); err != nil {
-			return nil, err
-		}
-	}
-	return New(c)
+	return withHTTP(l), nil
 }
 
 // New opens the token cache of an already validated configuration.
 func New(c *config.Config) (*App, error) {
-	st, err := openStore(c)
+	l, err := local.New(c)
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: c, Store: st, HTTP: HTTPClient(c.Sidecar.HTTPTimeout.D())}, nil
+	return withHTTP(l), nil
+}
+
+func withHTTP(l *local.Setup) *App {
+	return &App{Setup: l, HTTP: HTTPClient(l.Config.Sidecar.HTTPTimeout.D())}
 }
 
 // Open is Load followed by (*App).Open: the session of one profile.
@@ -70,27 +69,23 @@ func Open(profile string) (*session.Session, error) {
 
 // Open returns the session of the named profile ("" for the default one).
 func (a *App) Open(profile string) (*session.Session, error) {
-	p, err := a.Config.Profile(profile)
+	lp, err := a.Setup.Open(profile)
 	if err != nil {
 		return nil, err
 	}
-	pr, err := provider.New(p, a.HTTP)
+	pr, err := provider.New(lp.Profile, a.HTTP)
 	if err != nil {
 		return nil, err
-	}
-	pol, err := policy.Parse(p.Policy)
-	if err != nil {
-		return nil, &config.Error{Var: p.Var("POLICY"), Msg: err.Error()}
 	}
 	return &session.Session{
-		Profile:  p.Name,
+		Profile:  lp.Name,
 		Provider: pr,
 		Store:    a.Store,
 		HTTP:     a.HTTP,
 		Restarts: int(a.Config.Sidecar.LoginRestarts),
-		Policy:   pol,
-		Audit:    audit.Open(a.Config.DataDir),
-		Caller:   audit.Caller(os.Getenv),
+		Policy:   lp.Policy,
+		Audit:    lp.Audit,
+		Caller:   lp.Caller,
 	}, nil
 }
 
@@ -124,25 +119,6 @@ func HTTPClient(timeout time.Duration) *http.Client {
 	}
 }
 
-// openStore opens the token cache described by the configuration.
-func openStore(c *config.Config) (*tokencache.Store, error) {
-	raw, err := c.Sidecar.CacheKeyValue()
-	if err != nil {
-		return nil, err
-	}
-	var key []byte
-	if raw != "" {
-		if key, err = tokencache.ParseKey(raw); err != nil {
-			name := "SIDECAR_CACHE_KEY"
-			if c.Sidecar.CacheKeyFile != "" {
-				name += "_FILE"
-			}
-			return nil, &config.Error{Var: name, Msg: err.Error()}
-		}
-	}
-	return tokencache.Open(c.DataDir, key)
-}
-
 // Telegram connects to the bot configured by TELEGRAM_*. A missing or
 // malformed token, or a missing chat, is a *config.Error; a refused token
 // or an unreachable Bot API is a *telegram.OpError.
@@ -153,7 +129,7 @@ func (a *App) Telegram(ctx context.Context, log *slog.Logger) (*telegram.Client,
 		return nil, 0, err
 	}
 	if token == "" {
-		return nil, 0, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required: the token @BotFather gave you (or set TELEGRAM_BOT_TOKEN_FILE)"}
+		return nil, 0, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required (or TELEGRAM_BOT_TOKEN_FILE)"}
 	}
 	if c.Telegram.ChatID == 0 {
 		return nil, 0, &config.Error{Var: "TELEGRAM_CHAT_ID", Msg: "is required: the id of the chat to send sign-in codes to"}
@@ -161,9 +137,9 @@ func (a *App) Telegram(ctx context.Context, log *slog.Logger) (*telegram.Client,
 	tg, err := telegram.New(ctx, telegram.Config{Token: token, APIURL: c.Telegram.ApiURL, Logger: log})
 	switch {
 	case errors.Is(err, telegram.ErrMalformedToken):
-		return nil, 0, &config.Error{Var: tokenVar(c), Msg: "is malformed: want the digits:letters token @BotFather gave you"}
+		return nil, 0, &config.Error{Var: tokenVar(c), Msg: "is malformed: want digits, a colon, then letters"}
 	case errors.Is(err, telegram.ErrUnauthorized):
-		return nil, 0, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w; check it with @BotFather", err)}
+		return nil, 0, &telegram.OpError{Err: fmt.Errorf("%s: %w", tokenVar(c), err)}
 	case err != nil:
 		return nil, 0, &telegram.OpError{Err: err}
 	}

@@ -48,16 +48,25 @@ var outcomes = []outcome{
 	{match: isA[codedError], code: -1},
 	{match: isA[*UsageError], code: exitcode.Usage,
 		hints: func(p Program, _ error) []string { return []string{"run `" + p.Help + "` for usage"} }},
-	// The message already says what to set (SIDECAR_CACHE_KEY).
-	{match: is(tokencache.ErrNeedKey), code: exitcode.Usage},
-	{match: isA[*config.Error], code: exitcode.Usage,
-		hints: always("see .env.example for every variable and its format")},
+	// The cache is encrypted and no key is set: reading it wants the key it
+	// was written with; a write is refused rather than leave a plaintext
+	// cache next to encrypted ones.
+	{match: isA[*session.KeyError], code: exitcode.Usage,
+		hints: always("set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again")},
+	{match: is(tokencache.ErrNeedKey), code: exitcode.Usage,
+		hints: always("set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with")},
+	{match: isA[*config.Error], code: exitcode.Usage, hints: configHints},
 	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired,
 		hints: always("send /auth to your Telegram bot, or run `tgauth` (or `sidecar login` in a terminal) to sign in again")},
 	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
 		hints: always("send /auth again when you want to allow it")},
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
 	{match: is(session.ErrTimedOut), code: exitcode.TimedOut, hints: newCode},
+	// The bot token: one that cannot be a token is a configuration error,
+	// found before any request; one Telegram refuses is Telegram's.
+	{match: is(telegram.ErrMalformedToken), code: exitcode.Usage, hints: always(botToken)},
+	{match: is(telegram.ErrUnauthorized), code: exitcode.Telegram,
+		hints: always("check the bot token with @BotFather")},
 	{match: isA[*telegram.OpError], code: exitcode.Telegram},
 	// The owner's policy or the owner said no: an agent must not retry.
 	{match: is(policy.ErrRefused), code: exitcode.Refused, hints: refused},
@@ -170,6 +179,30 @@ func refused(_ Program, err error) []string {
 		h = append(h, "to be asked in Telegram, the owner runs `sidecar serve` with the gatekeeper bot listening (README \"Policy and approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
 	}
 	return h
+}
+
+// botToken says where a bot token comes from.
+const botToken = "use the digits:letters token @BotFather gave you, in TELEGRAM_BOT_TOKEN (or in the file TELEGRAM_BOT_TOKEN_FILE names)"
+
+// varHints says where the value of a variable comes from, advice that
+// holds for any error about it (missing, malformed, both forms set, file
+// unreadable): a config.Error names the variable and what is wrong with
+// it, not what to do.
+var varHints = map[string]string{
+	"TELEGRAM_BOT_TOKEN":      botToken,
+	"TELEGRAM_BOT_TOKEN_FILE": botToken,
+}
+
+// configHints advises on a configuration error: where the variable's
+// value comes from, if that needs saying, then where every variable is
+// described.
+func configHints(_ Program, err error) []string {
+	var h []string
+	var ce *config.Error
+	if errors.As(err, &ce) && varHints[ce.Var] != "" {
+		h = append(h, varHints[ce.Var])
+	}
+	return append(h, "see .env.example for every variable and its format")
 }
 
 func newCode(Program, error) []string {

@@ -62,12 +62,20 @@ func TestTable(t *testing.T) {
 		{"sidecar usage", Sidecar, Usagef("bad"), exitcode.Usage, "run `sidecar help` for usage"},
 		{"tgauth usage", Tgauth, Usagef("bad"), exitcode.Usage, "run `tgauth --help` for usage"},
 		{"config", Sidecar, &config.Error{Var: "X", Msg: "bad"}, exitcode.Usage, "see .env.example"},
-		{"need key", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage, ""},
+		{"no key to read", Sidecar, fmt.Errorf("x: %w", &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey}), exitcode.Usage,
+			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"},
+		{"no key to write", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage,
+			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with"},
 		{"sign-in", Sidecar, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "send /auth"},
 		{"declined", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrDeclined), exitcode.Declined, "send /auth again"},
 		{"expired", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrExpired), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
 		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
 		{"telegram", Tgauth, &telegram.OpError{Op: "sending", Err: telegram.ErrUnreachable}, exitcode.Telegram, ""},
+		{"no bot token", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required"}, exitcode.Usage, botToken},
+		{"bot token file", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN_FILE", Msg: "cannot read /x"}, exitcode.Usage, botToken},
+		{"malformed bot token", Tgauth, fmt.Errorf("x: %w", telegram.ErrMalformedToken), exitcode.Usage, botToken},
+		{"refused bot token", Tgauth, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w", telegram.ErrUnauthorized)}, exitcode.Telegram,
+			"check the bot token with @BotFather"},
 		{"unreachable", Sidecar, unreachable, exitcode.Provider, "check that idp.example.com is reachable from here (network, DNS, HTTPS_PROXY) and that OAUTH_WORK_ISSUER is right"},
 		{"provider answer", Sidecar, &session.ProviderError{Err: &oauthhttp.Error{Status: 400, Code: "invalid_grant"}}, exitcode.Provider, ""},
 		{"unknown client", Sidecar, &session.ProviderError{Var: "OAUTH_CLIENT_ID", Err: &oauthhttp.Error{Status: 401, Code: "invalid_client"}}, exitcode.Provider,
@@ -98,4 +106,77 @@ func TestTable(t *testing.T) {
 	if msg := unreachable.Error(); strings.Count(msg, "idp.example.com") != 1 {
 		t.Errorf("the host is named %d times: %s", strings.Count(msg, "idp.example.com"), msg)
 	}
+}
+
+// The advice is in the table only: each row's hint lines, exactly, for
+// errors built the way the domain packages build them, whose messages say
+// what is wrong and no more.
+func TestHints(t *testing.T) {
+	store, err := tokencache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, malformed := telegram.New(context.Background(), telegram.Config{Token: "123456:not a token!"})
+	seeEnv := "see .env.example for every variable and its format"
+	tests := []struct {
+		name  string
+		p     Program
+		err   error
+		msg   string
+		hints []string
+	}{
+		{"config", Sidecar, &config.Error{Var: "OAUTH_PROVIDER", Msg: "no account is configured"},
+			"OAUTH_PROVIDER: no account is configured", []string{seeEnv}},
+		{"no bot token", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required (or TELEGRAM_BOT_TOKEN_FILE)"},
+			"TELEGRAM_BOT_TOKEN: is required (or TELEGRAM_BOT_TOKEN_FILE)", []string{botToken, seeEnv}},
+		{"bot token file", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN_FILE", Msg: "cannot read /run/secrets/bot: no such file or directory"},
+			"TELEGRAM_BOT_TOKEN_FILE: cannot read /run/secrets/bot: no such file or directory", []string{botToken, seeEnv}},
+		{"malformed bot token", Tgauth, malformed,
+			"telegram: bot token malformed: want digits, a colon, then letters", []string{botToken}},
+		{"refused bot token", Tgauth, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w", telegram.ErrUnauthorized)},
+			"TELEGRAM_BOT_TOKEN: bot token refused", []string{"check the bot token with @BotFather"}},
+		{"no key to read", Sidecar, &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey},
+			"profile work: the token cache is encrypted and no key is set",
+			[]string{"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"}},
+		{"no key to write", Sidecar, writeRefused(t, store),
+			"the token cache is encrypted and no key is set: refusing to write work.token in plaintext next to encrypted caches",
+			[]string{"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("no error")
+			}
+			var b strings.Builder
+			tt.p.Report(&b, tt.err)
+			want := tt.p.Name + ": error: " + tt.msg + "\n"
+			for _, h := range tt.hints {
+				want += tt.p.Name + ": hint: " + h + "\n"
+			}
+			if got := b.String(); got != want {
+				t.Errorf("got\n%swant\n%s", got, want)
+			}
+			if strings.Contains(tt.msg, "@BotFather") || strings.Contains(tt.msg, "set SIDECAR") || strings.Contains(tt.msg, "not a token") {
+				t.Errorf("the message gives advice or echoes the token: %s", tt.msg)
+			}
+		})
+	}
+}
+
+// writeRefused returns the error of a plaintext write next to an
+// encrypted cache, from the cache itself.
+func writeRefused(t *testing.T, plain *tokencache.Store) error {
+	t.Helper()
+	key, err := tokencache.ParseKey(tokencache.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := tokencache.Open(plain.Dir(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Save(&tokencache.Entry{Profile: "home", AccessToken: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	return plain.Save(&tokencache.Entry{Profile: "work", AccessToken: "y"})
 }

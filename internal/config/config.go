@@ -9,7 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -387,7 +387,7 @@ func (p *Profile) validate() error {
 	if !slices.Contains(Providers, p.Provider) {
 		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
 	}
-	// aws registers its own client (provider.Check).
+	// aws registers its own client (preset.Check).
 	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
 	}
@@ -445,8 +445,11 @@ func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	// net.ParseIP's reading (it parses with netip and refuses a zone),
+	// without linking package net into every program that reads the
+	// configuration.
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Zone() == "" && a.Unmap().IsLoopback()
 }
 
 // secret returns a secret given directly in name or in the file named by

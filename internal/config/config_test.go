@@ -1,9 +1,8 @@
 package config
 
 import (
-	"time"
-
 	"errors"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/devicegate/devicegate/internal/config/configtest"
@@ -305,6 +305,20 @@ func FuzzSplitWords(f *testing.F) {
 		}
 		if got, want := splitWords(name), strings.Join(words, "_"); got != want {
 			t.Fatalf("splitWords(%q) = %q, envconfig made %q", name, got, want)
+		}
+	})
+}
+
+// isLoopback reads an address as net.ParseIP does.
+func FuzzIsLoopback(f *testing.F) {
+	for _, s := range []string{"localhost", "127.0.0.1", "127.255.0.9", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "::ffff:7f00:1",
+		"::1%lo", "fe80::1", "10.0.0.1", "127.1", "0127.0.0.1", "example.com", "", "[::1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ip := net.ParseIP(s)
+		if got, want := isLoopback(s), s == "localhost" || ip != nil && ip.IsLoopback(); got != want {
+			t.Fatalf("isLoopback(%q) = %v, net says %v", s, got, want)
 		}
 	})
 }

@@ -45,11 +45,11 @@ func TestKeepaliveAWS(t *testing.T) {
 	if fake.Counts().Refresh != 0 {
 		t.Fatal("refreshed a fresh sign-in")
 	}
-	k.Keepalive = 200 * time.Millisecond
-	time.Sleep(300 * time.Millisecond)
+	// Eleven minutes on, with a ten-minute keep-alive (the access token is
+	// still valid): one keep-alive refresh, and not another right after.
+	k.Keepalive = 10 * time.Minute
+	k.now = func() time.Time { return time.Now().Add(11 * time.Minute) }
 	k.Round(ctx)
-	// Not again right after (a slow machine may take longer than 200 ms
-	// to refresh, so the cadence goes back up first).
 	k.Keepalive = time.Hour
 	k.Round(ctx)
 	if got := fake.Counts().Refresh; got != 1 {

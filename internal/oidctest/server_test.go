@@ -305,6 +305,21 @@ func TestExpiredDeviceCode(t *testing.T) {
 	}
 }
 
+func TestSetDeviceCodeTTL(t *testing.T) {
+	t.Parallel()
+	s := oidctest.Start(t, oidctest.Options{DeviceCodeTTL: time.Second})
+	public := client{id: s.PublicClientID}
+	if err := s.SetDeviceCodeTTL(t.Context(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if da := deviceAuth(t, s, public, "openid"); da.ExpiresIn != 60 {
+		t.Errorf("expires_in %d after SetDeviceCodeTTL(1m), want 60", da.ExpiresIn)
+	}
+	if err := s.SetDeviceCodeTTL(t.Context(), 0); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("SetDeviceCodeTTL(0) = %v, want the provider's 400", err)
+	}
+}
+
 func TestApproveUnknownCode(t *testing.T) {
 	t.Parallel()
 	s := oidctest.Start(t, fast)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // Stats counts the requests the provider received since it started or since [Server.ResetStats].
@@ -37,18 +38,30 @@ func (s *Server) Stats(ctx context.Context) (Stats, error) {
 
 // ResetStats sets the provider's request counters to zero.
 func (s *Server) ResetStats(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Issuer+"/__test/reset", nil)
+	return s.post(ctx, "/__test/reset", "reset stats")
+}
+
+// SetDeviceCodeTTL sets the lifetime of the device codes issued from now
+// on, e.g. a short one to see the first code expire and a long one for the
+// fresh code a test then approves on a busy machine.
+func (s *Server) SetDeviceCodeTTL(ctx context.Context, d time.Duration) error {
+	return s.post(ctx, fmt.Sprintf("/__test/device-code-ttl?seconds=%d", int(d.Seconds())), "device code TTL")
+}
+
+// post sends a test-only POST that answers 204.
+func (s *Server) post(ctx context.Context, path, what string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Issuer+path, nil)
 	if err != nil {
-		return fmt.Errorf("oidctest: reset stats: %w", err)
+		return fmt.Errorf("oidctest: %s: %w", what, err)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("oidctest: reset stats: %w", err)
+		return fmt.Errorf("oidctest: %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("oidctest: reset stats: %s", resp.Status)
+		return fmt.Errorf("oidctest: %s: %s", what, resp.Status)
 	}
 	return nil
 }

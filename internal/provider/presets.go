@@ -8,10 +8,10 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 )
 
-// preset returns the setup of a preset: its endpoints, default scopes and
+// setupOf returns the setup of a preset: its endpoints, default scopes and
 // quirks; nil for an unknown one. (A switch, not a map, so that nothing is
 // built at start.)
-func preset(kind string) func(pr *Provider, p *config.Profile) {
+func setupOf(kind string) func(pr *Provider, p *config.Profile) {
 	switch kind {
 	case "microsoft":
 		return (*Provider).presetMicrosoft

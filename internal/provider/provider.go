@@ -95,7 +95,7 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 			RevokeURL: p.RevokeURL, APIURL: p.ApiURL,
 		},
 	}
-	setup := preset(p.Provider)
+	setup := setupOf(p.Provider)
 	if setup == nil {
 		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/preset"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -226,20 +226,6 @@ func FuzzParseIDToken(f *testing.F) {
 	})
 }
 
-// validTenant accepts exactly what the regular expression it replaces
-// accepted.
-func FuzzValidTenant(f *testing.F) {
-	for _, s := range []string{"consumers", "contoso.onmicrosoft.com", "a/b", "-x", strings.Repeat("a", 254), strings.Repeat("a", 255), ""} {
-		f.Add(s)
-	}
-	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$`)
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validTenant(s), re.MatchString(s); got != want {
-			t.Fatalf("validTenant(%q) = %v, want %v", s, got, want)
-		}
-	})
-}
-
 // TestAuth0AudienceAsAPIURL: the audience becomes the API base URL only
 // when it is a URL, and then gets the https:// check every token URL gets.
 func TestAuth0AudienceAsAPIURL(t *testing.T) {
@@ -259,7 +245,7 @@ func TestAuth0AudienceAsAPIURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &config.Profile{Name: "default", Prefix: "OAUTH", Provider: "auth0", ClientID: "x", Issuer: "https://t.eu.auth0.com", Audience: tt.aud, ApiURL: tt.api}
-			err := Check(p)
+			err := preset.Check(p)
 			if tt.wantErr != "" {
 				var ce *config.Error
 				if !errors.As(err, &ce) || ce.Var != "OAUTH_AUDIENCE" || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "OAUTH_API_URL is unset") {

@@ -11,9 +11,14 @@
 //
 // Outcomes are errors a caller branches on with errors.Is and errors.As:
 // ErrSignInRequired (*SignInError), deviceflow.ErrDeclined,
-// deviceflow.ErrExpired, ErrTimedOut, *ProviderError, *StaleError, and
-// tokencache.ErrNeedKey. Turning them into exit codes and advice is the
+// deviceflow.ErrExpired, ErrTimedOut, *ProviderError, *StaleError, *KeyError
+// and tokencache.ErrNeedKey. Turning them into exit codes and advice is the
 // command line's job, not this package's.
+//
+// It is larger than most packages here because every part of a sign-in's
+// life (the device flow, the refresh under the cache lock with rotation,
+// tokens for other scopes, AWS role credentials, status, logout) works on
+// one cache entry under one lock; the files split it by concern.
 package session
 
 import (
@@ -73,6 +78,18 @@ func (e *ProviderError) Error() string {
 	return fmt.Sprintf("profile %s: %s: %v", e.Profile, e.Doing, e.Err)
 }
 func (e *ProviderError) Unwrap() error { return e.Err }
+
+// KeyError means the profile's cache is encrypted and no key is set, so it
+// cannot be read. It wraps tokencache.ErrNeedKey, which is also returned
+// on its own when a write is refused (a plaintext cache would go next to
+// encrypted ones): reading wants the key the cache was written with.
+type KeyError struct {
+	Profile string
+	Err     error // tokencache.ErrNeedKey
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("profile %s: %v", e.Profile, e.Err) }
+func (e *KeyError) Unwrap() error { return e.Err }
 
 // Session is one profile.
 type Session struct {
@@ -135,7 +152,7 @@ func (s *Session) Load() (*tokencache.Entry, error) {
 	case errors.Is(err, tokencache.ErrNotFound):
 		return nil, &SignInError{Profile: s.Profile, Reason: "not signed in", Err: err}
 	case errors.Is(err, tokencache.ErrNeedKey):
-		return nil, fmt.Errorf("profile %s: %w: set SIDECAR_CACHE_KEY (or _FILE) to the key it was written with, or sign in again", s.Profile, err)
+		return nil, &KeyError{Profile: s.Profile, Err: err}
 	case errors.Is(err, tokencache.ErrDamaged):
 		return nil, &SignInError{Profile: s.Profile, Reason: err.Error(), Err: err}
 	default:

@@ -236,8 +236,15 @@ func TestEncryptedCache(t *testing.T) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	s.Store, _ = tokencache.Open(dir, nil)
-	if _, err := s.Token(context.Background(), 0); cli.Code(err) != exitcode.Usage || !errors.Is(err, tokencache.ErrNeedKey) {
+	_, err = s.Token(context.Background(), 0)
+	var ke *session.KeyError
+	if cli.Code(err) != exitcode.Usage || !errors.Is(err, tokencache.ErrNeedKey) || !errors.As(err, &ke) || ke.Profile != s.Profile {
 		t.Fatalf("no key: %v", err)
+	}
+	// What to do is the command line's to say, not the message's.
+	if strings.Contains(err.Error(), "set SIDECAR_CACHE_KEY") || !slices.Contains(cli.Sidecar.Hints(err),
+		"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again") {
+		t.Fatalf("no key: %v, hints %q", err, cli.Sidecar.Hints(err))
 	}
 }
 

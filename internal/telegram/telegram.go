@@ -19,6 +19,10 @@
 //   - escapers for MarkdownV2 (Escape, EscapeCode, EscapeURL).
 //
 // Tests use the fake server in package telegramtest.
+//
+// Its size is the Bot API's failure modes: retry_after, 5xx answers and
+// dropped connections (attempt.go), the errors people must act on
+// (errors.go, operr.go), and the MarkdownV2 escaping every message needs.
 package telegram
 
 import (
@@ -171,7 +175,7 @@ func checkToken(token string) error {
 	}
 	for _, r := range token {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == ':' || r == '_' || r == '-') {
-			return fmt.Errorf("telegram: %w (want the digits:letters token from @BotFather)", ErrMalformedToken)
+			return fmt.Errorf("telegram: %w: want digits, a colon, then letters", ErrMalformedToken)
 		}
 	}
 	return nil

@@ -239,10 +239,13 @@ func (s *Store) decode(profile string, b []byte) (*Entry, error) {
 	}
 	// A plaintext file is still read when a key is set: it is upgraded to
 	// an encrypted one on the next write.
-	var e Entry
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
+	e, ok := readEntry(b)
+	if !ok {
+		// Not exactly what Save writes: encoding/json decides.
+		e = new(Entry)
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(e); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
+		}
 	}
 	if e.Version != Version {
 		return nil, fmt.Errorf("%w: unsupported format version %d", ErrDamaged, e.Version)
@@ -250,7 +253,7 @@ func (s *Store) decode(profile string, b []byte) (*Entry, error) {
 	if e.Profile != profile {
 		return nil, fmt.Errorf("%w: the file belongs to profile %q", ErrDamaged, e.Profile)
 	}
-	return &e, nil
+	return e, nil
 }
 
 func aad(profile string) []byte { return []byte("devicegate token cache v1; profile=" + profile) }
@@ -339,7 +342,7 @@ func (s *Store) Writable(profile string) error {
 		n, _ := io.ReadFull(f, head)
 		f.Close()
 		if bytes.Equal(head[:n], magic) {
-			return fmt.Errorf("%w: set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE); refusing to write %s in plaintext next to encrypted caches", ErrNeedKey, filepath.Base(s.path(profile)))
+			return fmt.Errorf("%w: refusing to write %s in plaintext next to encrypted caches", ErrNeedKey, filepath.Base(s.path(profile)))
 		}
 	}
 	return nil

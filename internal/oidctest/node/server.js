@@ -37,6 +37,8 @@
 //   GET  /__test/stats   request counters as JSON (see zeroStats below), counted as requests
 //                        arrive, before the provider handles them.
 //   POST /__test/reset   sets all counters to zero.
+//   POST /__test/device-code-ttl?seconds=N
+//                        the lifetime of device codes issued from now on (DEVICE_CODE_TTL).
 //
 // Sign-in pages are this file's own minimal HTML, without JavaScript: the device pages at /device
 // (oidc-provider's routes and forms, our page around them), then /interaction/:uid for login (any
@@ -498,6 +500,15 @@ function testEndpoints(ctx) {
   } else if (ctx.path === '/__test/reset' && ctx.method === 'POST') {
     stats = zeroStats();
     ctx.status = 204;
+  } else if (ctx.path === '/__test/device-code-ttl' && ctx.method === 'POST') {
+    const n = Number(ctx.query.seconds);
+    if (!Number.isInteger(n) || n < 1) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'seconds: want a whole number of at least 1' };
+      return;
+    }
+    config.deviceCodeTTL = n;
+    ctx.status = 204;
   } else {
     ctx.status = 404;
     ctx.body = { error: 'not_found' };
@@ -564,7 +575,7 @@ function newProvider(issuer) {
     ttl: {
       AccessToken: config.accessTokenTTL,
       IdToken: config.accessTokenTTL,
-      DeviceCode: config.deviceCodeTTL,
+      DeviceCode: () => config.deviceCodeTTL, // read per code: /__test/device-code-ttl changes it
       RefreshToken: config.refreshTokenTTL,
       // A grant must outlive its refresh tokens, or refreshing fails with "grant not found".
       Grant: Math.max(config.refreshTokenTTL, 14 * 24 * 60 * 60),

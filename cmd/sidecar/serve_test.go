@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+)
+
+// serve goes on without Telegram when the bot token is wrong, and its log
+// line carries the advice a command prints as hint lines, never the token.
+func TestServeBotTokenAdvice(t *testing.T) {
+	t.Parallel()
+	api := telegramtest.New(t)
+	tests := []struct {
+		name, env, hint string
+	}{
+		{"refused", "TELEGRAM_BOT_TOKEN=123456:wrong-token-value-AAAAAAAAAAAAAAA",
+			`hint="check the bot token with @BotFather"`},
+		{"malformed", "TELEGRAM_BOT_TOKEN=123456:not/a-token-value",
+			`hint="use the digits:letters token @BotFather gave you, in TELEGRAM_BOT_TOKEN (or in the file TELEGRAM_BOT_TOKEN_FILE names); see .env.example for every variable and its format"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &lockedBuffer{}
+			cmd := exec.Command("sidecar", "serve")
+			cmd.Env = []string{
+				"PATH=" + os.Getenv("PATH"),
+				"HOME=" + t.TempDir(),
+				"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
+				"OAUTH_PROVIDER=github",
+				"OAUTH_CLIENT_ID=Iv1.test",
+				"TELEGRAM_CHAT_ID=42",
+				"TELEGRAM_API_URL=" + api.URL(),
+				tt.env,
+			}
+			cmd.Stderr = logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			deadline := time.Now().Add(20 * time.Second)
+			var line string
+			for line == "" {
+				for l := range strings.Lines(logs.String()) {
+					if strings.Contains(l, "Telegram is unavailable") {
+						line = l
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no Telegram error in serve's log:\n%s", logs)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !strings.Contains(line, tt.hint) {
+				t.Errorf("log line %q, want %s", line, tt.hint)
+			}
+			_, token, _ := strings.Cut(tt.env, ":")
+			if strings.Contains(logs.String(), token) {
+				t.Errorf("the bot token is in serve's log:\n%s", logs)
+			}
+		})
+	}
+}
