@@ -13,10 +13,12 @@ import (
 )
 
 // owner is a scripted Owner: each Ask is reported on asked and answered
-// from answers (or waits for ctx when answers has nothing).
+// from answers (or waits for ctx when answers has nothing). With byRule
+// set, each question is answered from the channel of its rule instead.
 type owner struct {
 	asked   chan Request
 	answers chan Choice
+	byRule  map[string]chan Choice
 	mu      sync.Mutex
 	causes  []error
 }
@@ -27,8 +29,12 @@ func newOwner() *owner {
 
 func (o *owner) Ask(ctx context.Context, req Request) (Choice, error) {
 	o.asked <- req
+	answers := o.answers
+	if o.byRule != nil {
+		answers = o.byRule[req.Rule]
+	}
 	select {
-	case c := <-o.answers:
+	case c := <-answers:
 		return c, nil
 	case <-ctx.Done():
 		o.mu.Lock()
@@ -357,33 +363,12 @@ func FuzzDecodeRequest(f *testing.F) {
 	})
 }
 
-// ruleOwner answers each question from the channel of its rule.
-type ruleOwner struct {
-	asked   chan Request
-	answers map[string]chan Choice
-	mu      sync.Mutex
-	causes  []error
-}
-
-func (o *ruleOwner) Ask(ctx context.Context, req Request) (Choice, error) {
-	o.asked <- req
-	select {
-	case c := <-o.answers[req.Rule]:
-		return c, nil
-	case <-ctx.Done():
-		o.mu.Lock()
-		o.causes = append(o.causes, context.Cause(ctx))
-		o.mu.Unlock()
-		return 0, ctx.Err()
-	}
-}
-
 // Two questions of the same rule wait; the owner taps "Allow for 1 hour"
 // on one: the other is allowed by that grant without a tap of its own, and
 // its question ends with ErrGranted. A question of another rule waits on.
 func TestGrantAnswersWaitingQuestion(t *testing.T) {
 	const rule, otherRule = "POST /v1.0/me/*", "DELETE /**"
-	o := &ruleOwner{asked: make(chan Request, 10), answers: map[string]chan Choice{rule: make(chan Choice, 1), otherRule: make(chan Choice, 1)}}
+	o := &owner{asked: make(chan Request, 10), byRule: map[string]chan Choice{rule: make(chan Choice, 1), otherRule: make(chan Choice, 1)}}
 	sock, _ := start(t, &Server{Owner: o})
 	first, _ := ask(t, sock, apiReq(rule))
 	<-o.asked
@@ -391,7 +376,7 @@ func TestGrantAnswersWaitingQuestion(t *testing.T) {
 	<-o.asked
 	other, _ := ask(t, sock, apiReq(otherRule))
 	<-o.asked
-	o.answers[rule] <- AllowHour // taken by one of the two
+	o.byRule[rule] <- AllowHour // taken by one of the two
 	d1, d2 := <-first, <-second
 	if !d1.Allow || !d2.Allow || d1.Reason == d2.Reason || (d1.Reason != ReasonGrant && d2.Reason != ReasonGrant) {
 		t.Fatalf("decisions %+v and %+v: want one allow_1h and one grant", d1, d2)
@@ -407,7 +392,7 @@ func TestGrantAnswersWaitingQuestion(t *testing.T) {
 		t.Fatalf("another rule's question was answered by the grant: %+v", d)
 	case <-time.After(200 * time.Millisecond):
 	}
-	o.answers[otherRule] <- Deny
+	o.byRule[otherRule] <- Deny
 	if d := <-other; d.Allow {
 		t.Fatalf("other rule: %+v", d)
 	}
