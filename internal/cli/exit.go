@@ -75,6 +75,7 @@ var outcomes = []outcome{
 		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},
 	{match: is(session.ErrScopeRefused), code: exitcode.Provider,
 		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
+	{match: is(session.ErrNoRole), code: exitcode.Provider, hints: noRole},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }
@@ -203,6 +204,16 @@ func configHints(_ Program, err error) []string {
 		h = append(h, varHints[ce.Var])
 	}
 	return append(h, "see .env.example for every variable and its format")
+}
+
+// noRole advises on an AWS role the signed-in person does not have.
+func noRole(_ Program, err error) []string {
+	v := "the role name and the account id"
+	var pe *session.ProviderError
+	if errors.As(err, &pe) && pe.Var != "" {
+		v = pe.Var
+	}
+	return []string{"check " + v + ": the role must be one assigned to the person who signs in, in that account"}
 }
 
 func newCode(Program, error) []string {
