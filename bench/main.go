@@ -81,13 +81,32 @@ func run(runs, procs int, out string) error {
 	if err != nil {
 		return err
 	}
-
 	// 2. The real provider: latency, slow_down, refresh storm.
-	srv, err := oidctest.StartProcess(ctx, oidctest.Options{PollInterval: time.Second, SlowDown: true, AccessTokenTTL: 30 * time.Second})
+	prow, penv, stop, err := withProvider(ctx, work, front, procs)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer stop() // serve, measured idle below, keeps this profile alive
+	rows = append(rows, prow...)
+	// 3. Idle memory.
+	rows = append(rows, idle(work, bin, penv)...)
+	return report(rows, runs, out)
+}
+
+// withProvider signs in at the real provider and measures the approval's
+// latency, the slow_down answers drawn and the refresh storm of procs
+// processes that want an expired token at once. It returns the rows and
+// the environment of that profile, and stop, which stops the provider.
+func withProvider(ctx context.Context, work, front string, procs int) (rows []row, penv []string, stop func(), err error) {
+	srv, err := oidctest.StartProcess(ctx, oidctest.Options{PollInterval: time.Second, SlowDown: true, AccessTokenTTL: 30 * time.Second})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			srv.Close()
+		}
+	}()
 	pdata := filepath.Join(work, "pdata")
 	pa, err := app.New(&config.Config{
 		Profiles: map[string]*config.Profile{"default": {Name: "default", Prefix: "OAUTH", Provider: "oidc", Issuer: srv.Issuer, ClientID: srv.PublicClientID, Scopes: "openid profile email offline_access"}},
@@ -96,12 +115,12 @@ func run(runs, procs int, out string) error {
 		Sidecar:  config.Sidecar{HTTPTimeout: config.Duration(10 * time.Second)},
 	})
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	pstore := pa.Store
 	s, err := pa.Open("")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	var approved time.Time
 	e, err := s.Login(ctx, session.LoginOptions{Display: func(_ context.Context, c deviceflow.Code) error {
@@ -113,7 +132,7 @@ func run(runs, procs int, out string) error {
 		return nil
 	}})
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	latency := time.Since(approved)
 	st, _ := srv.Stats(ctx)
@@ -125,10 +144,10 @@ func run(runs, procs int, out string) error {
 	// as after a night without use.
 	e.Expiry = time.Now().Add(-time.Second)
 	if err := pstore.Save(e); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	srv.ResetStats(ctx)
-	penv := append(os.Environ(), "XDG_DATA_HOME="+pdata, "OAUTH_PROVIDER=oidc", "OAUTH_ISSUER="+srv.Issuer, "OAUTH_CLIENT_ID="+srv.PublicClientID)
+	penv = append(os.Environ(), "XDG_DATA_HOME="+pdata, "OAUTH_PROVIDER=oidc", "OAUTH_ISSUER="+srv.Issuer, "OAUTH_CLIENT_ID="+srv.PublicClientID)
 	var wg sync.WaitGroup
 	fails := 0
 	var mu sync.Mutex
@@ -152,9 +171,7 @@ func run(runs, procs int, out string) error {
 	rows = append(rows, row{fmt.Sprintf("refresh requests, %d processes at once want an expired token", procs), strconv.Itoa(st.RefreshRequests),
 		fmt.Sprintf("%d invalid_grant, %d failed processes, all done in %s", st.InvalidGrantResponses, fails, storm.Round(time.Millisecond))})
 
-	// 3. Idle memory.
-	rows = append(rows, idle(work, bin, penv)...)
-	return report(rows, runs, out)
+	return rows, penv, func() { srv.Close() }, nil
 }
 
 // cachedToken times printing a cached valid token: sidecar token as

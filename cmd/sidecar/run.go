@@ -69,6 +69,8 @@ func newRunFlags(stderr io.Writer) *runFlags {
 	return f
 }
 
+// runCmd is `sidecar run`: it returns CMD's exit code, or ours when CMD
+// never started.
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRunFlags(stderr)
 	// Flags end at the first positional argument or "--": everything after
@@ -80,24 +82,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return prog.Report(stderr, cli.Usagef("run: %v", err))
 	}
 	argv := f.fs.Args()
-	if len(argv) == 0 {
-		return prog.Report(stderr, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]"))
-	}
-	for _, n := range f.names {
-		if !validEnvName(n) {
-			return prog.Report(stderr, cli.Usagef("--env %q is not a valid variable name", n))
-		}
-		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer
-		// the tool (or a sidecar it starts) rather than authenticate it:
-		// the names the guard protects are refused here too.
-		if dockerguard.ProtectedEnv(n) {
-			return prog.Report(stderr, cli.Usagef("--env %s: a protected name (it configures how programs run or whom they trust); pick another name for the token", n))
-		}
-	}
-	if *f.minTTL < 0 {
-		return prog.Report(stderr, cli.Usagef("--min-ttl must not be negative"))
-	}
-	scopes, err := parseScopes(*f.scope)
+	scopes, err := f.check(argv)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
@@ -130,34 +115,70 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	env := append(childEnv(os.Environ()), vars...)
+	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
+	cmd, err := startConfined(argv, hide, append(childEnv(os.Environ()), vars...), stdin, stdout, stderr)
+	if err != nil {
+		return prog.Report(stderr, err)
+	}
+	record(s, ev, stderr)
+	return wait(cmd, stderr)
+}
 
+// check validates what the flags and CMD say before anything is opened,
+// and returns the --scope scopes.
+func (f *runFlags) check(argv []string) ([]string, error) {
+	if len(argv) == 0 {
+		return nil, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]")
+	}
+	for _, n := range f.names {
+		if !validEnvName(n) {
+			return nil, cli.Usagef("--env %q is not a valid variable name", n)
+		}
+		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer
+		// the tool (or a sidecar it starts) rather than authenticate it:
+		// the names the guard protects are refused here too.
+		if dockerguard.ProtectedEnv(n) {
+			return nil, cli.Usagef("--env %s: a protected name (it configures how programs run or whom they trust); pick another name for the token", n)
+		}
+	}
+	if *f.minTTL < 0 {
+		return nil, cli.Usagef("--min-ttl must not be negative")
+	}
+	return parseScopes(*f.scope)
+}
+
+// startConfined starts CMD as `sidecar __confined`, which hides the paths
+// in hide (the token cache and our secret files) from it and then becomes
+// CMD: the same process, so signals and the exit status are CMD's. A CMD
+// that cannot be found or started is exit 127, as in a shell.
+func startConfined(argv, hide, env []string, stdin io.Reader, stdout, stderr io.Writer) (*exec.Cmd, error) {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
-		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+		return nil, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error()))
 	}
-	// CMD starts as `sidecar __confined`, which hides the token cache and
-	// our secret files from it and then becomes CMD (same process, so
-	// signals and the exit status are CMD's).
 	self, err := os.Executable()
 	if err != nil {
-		return prog.Report(stderr, fmt.Errorf("finding the sidecar binary: %w", err))
+		return nil, fmt.Errorf("finding the sidecar binary: %w", err)
 	}
-	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
 	cargs := append([]string{confinedCmd, strconv.Itoa(len(hide))}, hide...)
 	cargs = append(append(cargs, path), argv...)
 	cmd := exec.Command(self, cargs...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	if err := cmd.Start(); err != nil {
-		return prog.Report(stderr, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error())))
+		return nil, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error()))
 	}
-	record(s, ev, stderr)
-	// Pass signals on, so CMD can clean up; we exit when it does.
+	return cmd, nil
+}
+
+// wait passes our signals on to CMD, so it can clean up, and returns its
+// exit code once it exits (128 + the signal when one killed it, as a
+// shell reports it).
+func wait(cmd *exec.Cmd, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
@@ -172,7 +193,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	close(done)
 	if err == nil {
 		return exitcode.OK
@@ -180,7 +201,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()) // as a shell reports it
+			return 128 + int(ws.Signal())
 		}
 		return xe.ExitCode()
 	}

@@ -7,6 +7,11 @@
 // when one expires; and finally replaces it with the outcome. When the
 // provider gives a verification_uri_complete, a QR code picture of it is
 // sent too, and deleted at the end.
+//
+// The sign-in messages, the chat commands (chat.go) and the approval
+// questions (approvals.go) are one package because they are one
+// conversation with the owner: the same message formats, the same bot and
+// the same rules for editing a message.
 package bridge
 
 import (

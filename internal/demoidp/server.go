@@ -13,6 +13,10 @@
 // package in internal/oidctest): another implementation, another language,
 // other error bodies and defaults. Not for production: one account whose
 // password is printed on the sign-in page when Options.ShowPassword is set.
+//
+// Its size is a provider's worth of parts on top of the library: the
+// device, sign-in and consent pages, the storage behind them and the
+// client registry, each in its own file.
 package demoidp
 
 import (

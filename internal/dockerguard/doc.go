@@ -51,4 +51,8 @@
 //   - POST /exec/{id}/start, POST /exec/{id}/resize and GET /exec/{id}/json
 //     only for exec IDs that this guard created. Start is proxied as a
 //     hijacked stream in both directions, half-closes included.
+//
+// It is one package, larger than most here, because it is one security
+// boundary: the routes, the exec and run policies and the stream proxy
+// are read and reviewed together, and nothing else uses a part of them.
 package dockerguard

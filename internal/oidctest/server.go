@@ -7,6 +7,10 @@
 // packages, installed once with:
 //
 //	npm ci --prefix internal/oidctest/node
+//
+// Most of its size is playing the person: browser.go and form.go read the
+// provider's own HTML pages and submit their forms as a browser would,
+// instead of calling a test-only shortcut that real sign-ins never take.
 package oidctest
 
 import (

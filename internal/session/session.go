@@ -14,6 +14,11 @@
 // deviceflow.ErrExpired, ErrTimedOut, *ProviderError (with ErrNoRole for
 // AWS), *StaleError, *KeyError and tokencache.ErrNeedKey. Turning them into exit codes and advice is the
 // command line's job, not this package's.
+//
+// It is larger than most packages here because every part of a sign-in's
+// life (the device flow, the refresh under the cache lock with rotation,
+// tokens for other scopes, AWS role credentials, status, logout) works on
+// one cache entry under one lock; the files split it by concern.
 package session
 
 import (

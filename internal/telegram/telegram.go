@@ -19,6 +19,10 @@
 //   - escapers for MarkdownV2 (Escape, EscapeCode, EscapeURL).
 //
 // Tests use the fake server in package telegramtest.
+//
+// Its size is the Bot API's failure modes: retry_after, 5xx answers and
+// dropped connections (attempt.go), the errors people must act on
+// (errors.go, operr.go), and the MarkdownV2 escaping every message needs.
 package telegram
 
 import (

@@ -25,6 +25,12 @@
 //		m, ok := v.Last(42)
 //		return ok && strings.Contains(m.Text, "WDJB-MJHT")
 //	})
+//
+// It is the largest package here, on purpose: a fake that accepts what
+// Telegram refuses lets a broken message pass every test, so it ports
+// Telegram's own entity parsers (markdown.go, html.go) and error answers
+// rather than approximating them. The files split it by what a test
+// meets: methods, chats, updates, callbacks, commands, links.
 package telegramtest
 
 import (
