@@ -16,15 +16,10 @@
 set -euo pipefail
 
 prog=demo-e2e
-die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
-note() { printf '%s: %s\n' "$prog" "$*" >&2; }
-
 cd "$(dirname "$0")/.."
-command -v go >/dev/null 2>&1 || die "no go in PATH"
-
-bash scripts/docker-engine.sh
-bash scripts/compose-plugin.sh
-bash scripts/standin-images.sh
+# shellcheck source=scripts/lib/e2e.sh
+. scripts/lib/e2e.sh
+docker_ready
 
 if ! command -v chromium >/dev/null 2>&1; then
 	[ "$(id -u)" = 0 ] || die "chromium is not installed; run: sudo apt-get install -y chromium"
@@ -49,8 +44,4 @@ if [ -n "$(docker ps -aq --filter label=com.docker.compose.project=devicegate-de
 fi
 trap cleanup EXIT
 
-start=$(date +%s)
-status=0
-go test -tags demoe2e -count=1 -v -timeout "${DEMO_E2E_TIMEOUT:-30m}" "$@" ./e2e/demo/ || status=$?
-note "go test took $(($(date +%s) - start))s"
-exit "$status"
+run_suite demoe2e "${DEMO_E2E_TIMEOUT:-30m}" ./e2e/demo/ "$@"

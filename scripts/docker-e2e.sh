@@ -17,15 +17,10 @@
 set -euo pipefail
 
 prog=docker-e2e
-die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
-note() { printf '%s: %s\n' "$prog" "$*" >&2; }
-
 cd "$(dirname "$0")/.."
-command -v go >/dev/null 2>&1 || die "no go in PATH"
-
-bash scripts/docker-engine.sh
-bash scripts/compose-plugin.sh
-bash scripts/standin-images.sh
+# shellcheck source=scripts/lib/e2e.sh
+. scripts/lib/e2e.sh
+docker_ready
 
 node_dir=internal/oidctest/node
 if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
@@ -55,8 +50,4 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start=$(date +%s)
-status=0
-go test -tags dockere2e -count=1 -v -timeout "${DOCKER_E2E_TIMEOUT:-30m}" "$@" ./e2e/docker/ || status=$?
-note "go test took $(($(date +%s) - start))s"
-exit "$status"
+run_suite dockere2e "${DOCKER_E2E_TIMEOUT:-30m}" ./e2e/docker/ "$@"

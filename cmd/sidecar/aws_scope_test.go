@@ -21,19 +21,12 @@ func TestCLIAWS(t *testing.T) {
 	t.Parallel()
 	fake := awsssotest.Start(t, awsssotest.Options{})
 	data := filepath.Join(t.TempDir(), "data")
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"XDG_DATA_HOME=" + data,
-		"OAUTH_PROVIDER=aws",
-		"OAUTH_START_URL=" + fake.StartURL(),
-		"OAUTH_REGION=eu-west-1",
-		"OAUTH_ACCOUNT_ID=" + fake.AccountID(),
-		"OAUTH_ROLE_NAME=" + fake.RoleName(),
-		"OAUTH_OIDC_URL=" + fake.URL,
-		"OAUTH_PORTAL_URL=" + fake.URL,
+	env := append(fake.ProfileEnv("OAUTH"),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+t.TempDir(),
+		"XDG_DATA_HOME="+data,
 		"AWS_PROFILE=someone-elses", // must not reach the program
-	}
+	)
 	events, code, stderr := loginJSON(t, env, func(ev cli.Event) {
 		time.Sleep(1200 * time.Millisecond)
 		if err := fake.Approve(ev.UserCode); err != nil {

@@ -21,15 +21,21 @@ import (
 
 // cliEnv is the environment of a sidecar process talking to srv.
 func cliEnv(t *testing.T, srv *oidctest.Server, extra ...string) []string {
+	return oidcEnv(t, srv.Issuer, srv.PublicClientID, extra...)
+}
+
+// oidcEnv is the environment of a sidecar process signing in at an OpenID
+// provider, with a cache of its own; extra comes last and wins.
+func oidcEnv(t *testing.T, issuer, clientID string, extra ...string) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
 		"OAUTH_PROVIDER=oidc",
-		"OAUTH_ISSUER=" + srv.Issuer,
-		"OAUTH_CLIENT_ID=" + srv.PublicClientID,
+		"OAUTH_ISSUER=" + issuer,
+		"OAUTH_CLIENT_ID=" + clientID,
 		"OAUTH_SCOPES=openid profile email offline_access api:read",
-		"OAUTH_API_URL=" + srv.Issuer,
+		"OAUTH_API_URL=" + issuer,
 		"SIDECAR_LOGIN_RESTARTS=1",
 	}
 	return append(env, extra...)
@@ -256,17 +262,37 @@ func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
-	var before struct {
+	before := waitInsideMinTTL(t, env, minTTL)
+	srv.ResetStats(ctx)
+	tokensAtOnce(t, env, 32, minTTL, before)
+	stats, err := srv.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.RefreshRequests != 1 || stats.InvalidGrantResponses != 0 {
+		t.Fatalf("%d refresh requests and %d invalid_grant answers; want 1 and 0", stats.RefreshRequests, stats.InvalidGrantResponses)
+	}
+}
+
+// waitInsideMinTTL waits until env's access token is inside minTTL of its
+// expiry, so that every `sidecar token --min-ttl minTTL` wants a refresh
+// (and a refreshed token, living longer than minTTL, is outside it again).
+// It returns that token.
+func waitInsideMinTTL(t *testing.T, env []string, minTTL time.Duration) string {
+	t.Helper()
+	var tok struct {
 		AccessToken string    `json:"access_token"`
 		ExpiresAt   time.Time `json:"expires_at"`
 	}
-	json.Unmarshal([]byte(sidecar(t, env, "token", "--json").stdout), &before)
-	// Wait until the token is inside --min-ttl: every process now wants a
-	// refresh, and the refreshed token (20 s) is outside it again.
-	time.Sleep(time.Until(before.ExpiresAt.Add(-minTTL)) + 500*time.Millisecond)
-	srv.ResetStats(ctx)
+	json.Unmarshal([]byte(sidecar(t, env, "token", "--json").stdout), &tok)
+	time.Sleep(time.Until(tok.ExpiresAt.Add(-minTTL)) + 500*time.Millisecond)
+	return tok.AccessToken
+}
 
-	const n = 32
+// tokensAtOnce runs n `sidecar token --min-ttl minTTL` at once. All must
+// print the same token, a new one (not old); it returns that token.
+func tokensAtOnce(t *testing.T, env []string, n int, minTTL time.Duration, old string) string {
+	t.Helper()
 	var wg sync.WaitGroup
 	results := make([]result, n)
 	for i := range n {
@@ -277,19 +303,13 @@ func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	stats, err := srv.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stats.RefreshRequests != 1 || stats.InvalidGrantResponses != 0 {
-		t.Fatalf("%d refresh requests and %d invalid_grant answers; want 1 and 0", stats.RefreshRequests, stats.InvalidGrantResponses)
-	}
 	first := strings.TrimSpace(results[0].stdout)
 	for i, r := range results {
-		if r.code != 0 || strings.TrimSpace(r.stdout) != first || first == before.AccessToken {
+		if r.code != 0 || strings.TrimSpace(r.stdout) != first || first == old {
 			t.Fatalf("process %d: %+v", i, r)
 		}
 	}
+	return first
 }
 
 func assertNoSecrets(t *testing.T, secrets []string, rs ...result) {

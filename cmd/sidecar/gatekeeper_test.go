@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
@@ -26,18 +25,6 @@ const (
 	gatekeeperTok = "5151515151:AAGatekeeperTokenForSidecarTests_0987"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // gatekeeperServe is `sidecar serve` with a gatekeeper bot of its own on
 // the fake Bot API, which also plays the agent's bot.
 type gatekeeperServe struct {
@@ -46,7 +33,7 @@ type gatekeeperServe struct {
 	gate  *telegramtest.Server // devicegate's gatekeeper bot
 	sock  string
 	cmd   *exec.Cmd
-	logs  *lockedBuffer
+	logs  *syncbuf.Buffer
 }
 
 func newGatekeeper(t *testing.T, srv *oidctest.Server, extra ...string) *gatekeeperServe {
@@ -62,7 +49,7 @@ func newGatekeeper(t *testing.T, srv *oidctest.Server, extra ...string) *gatekee
 		"TELEGRAM_API_URL=" + agent.URL(),
 		"SIDECAR_APPROVAL_TIMEOUT=3s",
 	}, extra...)...)
-	g := &gatekeeperServe{env: env, agent: agent, gate: gate, logs: &lockedBuffer{}}
+	g := &gatekeeperServe{env: env, agent: agent, gate: gate, logs: &syncbuf.Buffer{}}
 	for _, e := range env {
 		if v, ok := strings.CutPrefix(e, "XDG_DATA_HOME="); ok {
 			g.sock = approval.SocketPath(filepath.Join(v, "devicegate"))

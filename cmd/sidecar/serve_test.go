@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
 
@@ -27,7 +28,7 @@ func TestServeBotTokenAdvice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			logs := &lockedBuffer{}
+			logs := &syncbuf.Buffer{}
 			cmd := exec.Command("sidecar", "serve")
 			cmd.Env = []string{
 				"PATH=" + os.Getenv("PATH"),

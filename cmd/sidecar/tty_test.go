@@ -1,58 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/ptytest"
-
 	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/ptytest"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // On a terminal, login shows a QR code of verification_uri_complete and a
 // live countdown.
 func TestLoginOnATerminal(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
-	master, slave := ptytest.Open(t, 40, 120)
 	cmd := exec.Command("sidecar", "login")
 	cmd.Env = cliEnv(t, srv)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := &lockedBuf{}
-	drained := make(chan struct{}) // the terminal has no writer left
-	go func() {
-		defer close(drained)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	out := ptytest.Start(t, cmd, 40, 120)
 	codeRe := regexp.MustCompile(`enter the code:\s+(\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	var code string
@@ -73,7 +40,7 @@ func TestLoginOnATerminal(t *testing.T) {
 		t.Fatalf("login: %v\n%s", err, out)
 	}
 	select {
-	case <-drained:
+	case <-out.Drained():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the terminal was not drained after login exited")
 	}

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,18 +28,7 @@ import (
 
 // zEnv is the environment of a sidecar process talking to the ZITADEL-based provider.
 func zEnv(t *testing.T, srv *demoidptest.Server, extra ...string) []string {
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
-		"OAUTH_PROVIDER=oidc",
-		"OAUTH_ISSUER=" + srv.Issuer,
-		"OAUTH_CLIENT_ID=" + srv.ClientID,
-		"OAUTH_SCOPES=openid profile email offline_access api:read",
-		"OAUTH_API_URL=" + srv.Issuer,
-		"SIDECAR_LOGIN_RESTARTS=1",
-	}
-	return append(env, extra...)
+	return oidcEnv(t, srv.Issuer, srv.ClientID, extra...)
 }
 
 func envValue(env []string, name string) string {
@@ -228,34 +216,12 @@ func TestZitadelConcurrentRefreshIsSingle(t *testing.T) {
 	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, nil) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
-	var before struct {
-		AccessToken string    `json:"access_token"`
-		ExpiresAt   time.Time `json:"expires_at"`
-	}
-	json.Unmarshal([]byte(sidecar(t, env, "token", "--json").stdout), &before)
-	time.Sleep(time.Until(before.ExpiresAt.Add(-minTTL)) + 500*time.Millisecond)
+	before := waitInsideMinTTL(t, env, minTTL)
 	oldRT := cachedRefreshToken(t, env)
 	base := srv.Stats().TokenRequestsByGrant["refresh_token"]
-
-	const n = 32
-	var wg sync.WaitGroup
-	results := make([]result, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = sidecar(t, env, "token", "--min-ttl", minTTL.String())
-		}()
-	}
-	wg.Wait()
+	first := tokensAtOnce(t, env, 32, minTTL, before)
 	if got := srv.Stats().TokenRequestsByGrant["refresh_token"] - base; got != 1 {
 		t.Fatalf("%d refresh requests, want 1", got)
-	}
-	first := strings.TrimSpace(results[0].stdout)
-	for i, r := range results {
-		if r.code != 0 || strings.TrimSpace(r.stdout) != first || first == before.AccessToken {
-			t.Fatalf("process %d: %+v", i, r)
-		}
 	}
 	if meStatus(t, srv, first) != http.StatusOK {
 		t.Fatal("the refreshed token does not work")

@@ -55,22 +55,15 @@ func TestAWSThroughTelegram(t *testing.T) {
 	tg.AddChat(chatID)
 	remember("secret", tg.Token())
 	data := filepath.Join(t.TempDir(), "data")
-	r := &rig{t: t, tg: tg, data: data, env: []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"XDG_DATA_HOME=" + data,
-		"OAUTH_PROVIDER=aws",
-		"OAUTH_START_URL=" + fake.StartURL(),
-		"OAUTH_REGION=eu-west-1",
-		"OAUTH_ACCOUNT_ID=" + fake.AccountID(),
-		"OAUTH_ROLE_NAME=" + fake.RoleName(),
-		"OAUTH_OIDC_URL=" + fake.URL,
-		"OAUTH_PORTAL_URL=" + fake.URL,
+	r := &rig{t: t, tg: tg, data: data, env: append(fake.ProfileEnv("OAUTH"),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+t.TempDir(),
+		"XDG_DATA_HOME="+data,
 		"SIDECAR_HOSTNAME=myapp-sidecar-1",
-		"TELEGRAM_API_URL=" + tg.URL(),
-		"TELEGRAM_BOT_TOKEN=" + tg.Token(),
-		"TELEGRAM_CHAT_ID=" + fmt.Sprint(chatID),
-	}}
+		"TELEGRAM_API_URL="+tg.URL(),
+		"TELEGRAM_BOT_TOKEN="+tg.Token(),
+		"TELEGRAM_CHAT_ID="+fmt.Sprint(chatID),
+	)}
 	t.Cleanup(func() {
 		r.rememberChat()
 		b, _ := os.ReadFile(filepath.Join(data, "devicegate", "default.token"))

@@ -19,8 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
 
@@ -251,23 +250,11 @@ var (
 // approve is the README: `docker exec -it devicegate-demo-sidecar-1 sidecar
 // login` on a terminal, the link it prints opened in the browser.
 func (d *demo) approve(t *testing.T, br *browser) {
-	master, slave := ptytest.Open(t, 50, 120)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "exec", "-it", sidecarName, "sidecar", "login")
 	cmd.Env = append(d.env, "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := &lockedBuffer{}
-	copied := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(out, master) // ends with EIO once the CLI exits
-		close(copied)
-	}()
+	out := ptytest.Start(t, cmd, 50, 120)
 	// The link and the QR code are separate writes: wait for all three
 	// instead of judging the screen after the link alone.
 	var code, link string
@@ -317,7 +304,7 @@ func (d *demo) approve(t *testing.T, br *browser) {
 		t.Fatalf("sidecar login: %v\n%s", err, out)
 	}
 	select {
-	case <-copied:
+	case <-out.Drained():
 	case <-time.After(5 * time.Second):
 	}
 	if !strings.Contains(out.String(), "Signed in as Demo User (demo@example.com).") {
@@ -336,7 +323,7 @@ func (d *demo) decline(t *testing.T, br *browser) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errb lockedBuffer
+	var errb syncbuf.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -492,23 +479,6 @@ func (s *shots) take(t testing.TB, b *browser, name string) {
 	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // tgauth: with a bot token and a chat id in the environment of `up`, tgauth

@@ -3,13 +3,10 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,56 +42,26 @@ func (s *stack) testStreams(t *testing.T) {
 	t.Run("tty", s.testTTY)
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testTTY runs `docker exec -it` on a real terminal: the CLI sets it to raw
 // mode, resizes the exec and copies both ways; the sidecar reads what is
 // typed from its own terminal, where ^D at the start of a line ends input.
 func (s *stack) testTTY(t *testing.T) {
-	master, slave := ptytest.Open(t, 24, 80)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args := append([]string{"exec", "-it", sidecarName}, formAPI...)
 	cmd := exec.CommandContext(ctx, s.docker, args...)
 	cmd.Env = append(s.agentEnv(), "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := &lockedBuffer{}
-	copied := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(out, master) // ends with EIO once the CLI exits
-		close(copied)
-	}()
-	ptytest.WaitRaw(t, master, 30*time.Second)
-	if _, err := io.WriteString(master, "e2e=tty\r\x04"); err != nil {
+	term := ptytest.Start(t, cmd, 24, 80)
+	ptytest.WaitRaw(t, term.Master, 30*time.Second)
+	if _, err := io.WriteString(term.Master, "e2e=tty\r\x04"); err != nil {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
 	select {
-	case <-copied:
+	case <-term.Drained():
 	case <-time.After(5 * time.Second):
 	}
-	got := out.String()
+	got := term.String()
 	s.remember(got)
 	t.Logf("$ %s (on a terminal)\n%s", strings.Join(args, " "), got)
 	if err != nil || !strings.Contains(got, "e2e=tty") || !strings.Contains(got, `"email":"alice@example.com"`) {

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
@@ -26,22 +26,10 @@ type gate struct {
 	tg     *telegramtest.Server
 	sock   string
 	ap     *Approvals
-	logs   *lockedBuf
+	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.Duration) *gate {
 	t.Helper()
@@ -49,7 +37,7 @@ func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{tg: tg, sock: sock, logs: &lockedBuf{}, done: make(chan struct{})}
+	g := &gate{tg: tg, sock: sock, logs: &syncbuf.Buffer{}, done: make(chan struct{})}
 	log := slog.New(slog.NewTextHandler(g.logs, nil))
 	g.ap = &Approvals{TG: client, Chat: ownerID, Owner: ownerID, Timeout: timeout, Log: log}
 	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID, Log: log}, Listener: client, Log: log, Owner: ownerID, Approvals: g.ap}
@@ -336,7 +324,7 @@ func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID}, Listener: client, Log: slog.New(slog.NewTextHandler(logs, nil)), Owner: ownerID,
 		Audit: func() (string, error) {
 			return "12:00 work agent api allow_once POST graph.microsoft.com/v1.0/me/sendMail", nil

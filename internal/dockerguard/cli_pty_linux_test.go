@@ -2,10 +2,10 @@ package dockerguard
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,35 +21,23 @@ func TestDockerCLIInteractiveTTY(t *testing.T) {
 		t.Skip("no docker CLI on PATH")
 	}
 	env := newTestEnv(t)
-	master, slave := ptytest.Open(t, 24, 80)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "exec", "-it", "myapp-sidecar-1", "sidecar", "login")
 	dir := shortTempDir(t)
 	cmd.Env = []string{"DOCKER_HOST=unix://" + env.sock, "DOCKER_CONFIG=" + dir, "HOME=" + dir, "TERM=xterm"}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := &syncBuffer{}
-	copied := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(out, master) // ends with EIO once the CLI exits
-		close(copied)
-	}()
-	waitFor(t, out, "out: sidecar login")
+	term := ptytest.Start(t, cmd, 24, 80)
+	waitFor(t, term, "out: sidecar login")
 	// The CLI has put the terminal in raw mode before copying output, so ^D
 	// reaches the process as a byte.
-	if _, err := io.WriteString(master, "typed\x04"); err != nil {
+	if _, err := io.WriteString(term.Master, "typed\x04"); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("docker exec -it: %v\n%s", err, out)
+		t.Errorf("docker exec -it: %v\n%s", err, term)
 	}
-	<-copied
-	if s := out.String(); !strings.Contains(s, "typedstdin closed") {
+	<-term.Drained()
+	if s := term.String(); !strings.Contains(s, "typedstdin closed") {
 		t.Errorf("terminal shows %q", s)
 	}
 	env.fake.mu.Lock()
@@ -60,7 +48,7 @@ func TestDockerCLIInteractiveTTY(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, b *syncBuffer, s string) {
+func waitFor(t *testing.T, b fmt.Stringer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(b.String(), s) {

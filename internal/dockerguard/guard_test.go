@@ -2,7 +2,6 @@ package dockerguard
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/syncbuf"
 )
 
 // testEnv is a guard serving on a unix socket in front of a fake daemon.
@@ -22,30 +23,13 @@ type testEnv struct {
 	fake *fakeDaemon
 	g    *Guard
 	sock string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	stop func() error // cancels Serve and returns its result
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	env := &testEnv{fake: newFakeDaemon(t), logs: &syncBuffer{}}
+	env := &testEnv{fake: newFakeDaemon(t), logs: &syncbuf.Buffer{}}
 	g, err := New(Config{
 		Upstream:     env.fake.sock,
 		RunTools:     []string{"gh", "az"},

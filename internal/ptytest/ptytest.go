@@ -7,11 +7,16 @@ package ptytest
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/devicegate/devicegate/internal/syncbuf"
 )
 
 // Open returns a pseudo-terminal pair of rows x cols, closed when the test
@@ -62,3 +67,41 @@ func WaitRaw(t testing.TB, tty *os.File, timeout time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Term is a command running on a pseudo-terminal of its own, the way a
+// person's shell runs it: the terminal is its standard input, output and
+// error and its controlling terminal, in a session of its own.
+type Term struct {
+	// Master is the test's end: what is written to it is typed.
+	Master *os.File
+	out    syncbuf.Buffer
+	// drained is closed once the terminal has no writer left (reading it
+	// fails with EIO after the command and its children exit).
+	drained chan struct{}
+}
+
+// Start starts cmd on a new rows x cols pseudo-terminal and collects
+// everything it shows. The caller still waits for cmd.
+func Start(t testing.TB, cmd *exec.Cmd, rows, cols uint16) *Term {
+	t.Helper()
+	master, slave := Open(t, rows, cols)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Only the command holds the terminal now, so its end shows at master.
+	slave.Close()
+	term := &Term{Master: master, drained: make(chan struct{})}
+	go func() {
+		defer close(term.drained)
+		_, _ = io.Copy(&term.out, master) // ends with EIO once nobody holds the terminal
+	}()
+	return term
+}
+
+// String returns what the terminal has shown so far.
+func (term *Term) String() string { return term.out.String() }
+
+// Drained is closed once everything the command wrote has been read.
+func (term *Term) Drained() <-chan struct{} { return term.drained }

@@ -92,30 +92,12 @@ func (s *Session) awsLogin(ctx context.Context, o LoginOptions) (*tokencache.Ent
 		return nil, s.loginErr(ctx, awsErr(err))
 	}
 	a := s.Provider.AWS
-	now := s.now()
-	e := &tokencache.Entry{
-		Profile:         s.Profile,
-		Provider:        s.Provider.Kind,
-		AccessToken:     tok.AccessToken,
-		TokenType:       tok.TokenType,
-		RefreshToken:    tok.RefreshToken,
-		Expiry:          tok.Expiry,
-		ScopesRequested: s.Provider.Scopes,
-		ScopesGranted:   s.Provider.Scopes,
-		SignedInAt:      now,
-		Account:         AWSAccount(a.AccountID, a.RoleName),
-		AWS: &tokencache.AWS{
-			StartURL: a.StartURL, Region: a.Region, AccountID: a.AccountID, RoleName: a.RoleName,
-			ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RegistrationExpiresAt: reg.RegistrationExpiresAt,
-		},
-	}
-	if o.OneOff || s.Provider.OneOff {
-		e.RefreshToken, e.OneOff = "", true
-	}
-	if e.RefreshToken != "" {
-		e.RefreshIssuedAt = now
-		// The refresh token cannot outlive the client it was issued to.
-		e.RefreshExpiresAt = reg.RegistrationExpiresAt
+	// The refresh token cannot outlive the client it was issued to.
+	e := s.signedIn(tok, s.Provider.Scopes, o.OneOff || s.Provider.OneOff, s.now(), reg.RegistrationExpiresAt)
+	e.Account = AWSAccount(a.AccountID, a.RoleName)
+	e.AWS = &tokencache.AWS{
+		StartURL: a.StartURL, Region: a.Region, AccountID: a.AccountID, RoleName: a.RoleName,
+		ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RegistrationExpiresAt: reg.RegistrationExpiresAt,
 	}
 	// Buy the role credentials now: a wrong account or role shows at once,
 	// while the person is still at the sign-in, not at the agent's first use.
@@ -188,11 +170,8 @@ func (s *Session) awsRefresh(ctx context.Context, e *tokencache.Entry) (*oauth2.
 		}
 		return nil, awsErr(err)
 	}
-	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}
-	if t.ExpiresIn > 0 {
-		tok.Expiry = s.now().Add(time.Duration(t.ExpiresIn) * time.Second)
-	}
-	return tok, nil
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken,
+		Expiry: expiresAt(s.now(), t.ExpiresIn)}, nil
 }
 
 // AWSCredentials returns role credentials valid for at least minTTL: the
@@ -315,10 +294,7 @@ func (w *awsWire) Authorize(ctx context.Context) (*oauth2.DeviceAuthResponse, er
 	out := &oauth2.DeviceAuthResponse{
 		DeviceCode: da.DeviceCode, UserCode: da.UserCode,
 		VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete,
-		Interval: da.Interval,
-	}
-	if da.ExpiresIn > 0 {
-		out.Expiry = start.Add(time.Duration(da.ExpiresIn) * time.Second)
+		Interval: da.Interval, Expiry: expiresAt(start, da.ExpiresIn),
 	}
 	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -56,34 +55,26 @@ func (s *Session) ScopedToken(ctx context.Context, minTTL time.Duration, scopes 
 	if s.Detach == nil {
 		return s.refreshScoped(ctx, minTTL, scopes)
 	}
-	derr := s.Detach(ctx, minTTL, scopes)
-	var stale *StaleError
-	if derr != nil && !errors.As(derr, &stale) {
-		return nil, derr
-	}
-	if e, err = s.Load(); err != nil {
+	e, err = s.detached(ctx, minTTL, scopes)
+	if e == nil {
 		return nil, err
 	}
 	t := e.ScopedFor(scopes)
 	if t == nil {
 		return nil, fmt.Errorf("profile %s: the refresh saved no token for %q", s.Profile, strings.Join(scopes, " "))
 	}
-	return t, derr
+	return t, err
 }
 
+// refreshScoped is refresh for a scope set: under the same lock, it spends
+// the one refresh token on a token for scopes and keeps whatever refresh
+// token comes back.
 func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scopes []string) (*tokencache.ScopedToken, error) {
-	unlock, err := s.Store.Lock(ctx, s.Profile)
+	e, unlock, err := s.lockFresh(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	e, err := s.Load()
-	if err != nil {
-		return nil, err
-	}
-	if e.SignInRequired {
-		return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
-	}
 	old := e.ScopedFor(scopes)
 	if old.Valid(s.now(), minTTL) {
 		return old, nil
@@ -96,9 +87,42 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 		return nil, fmt.Errorf("profile %s: %w: it holds no refresh token (%s); sign in with %s including %s instead",
 			s.Profile, ErrNoScopedRefresh, why, s.Provider.Var("SCOPES"), strings.Join(scopes, " "))
 	}
+	tr, transient, err := s.scopedGrant(ctx, e.RefreshToken, scopes)
+	if err != nil {
+		if transient && old.Valid(s.now(), 0) {
+			// Still usable: hand it out and let the caller warn.
+			return old, &StaleError{Err: err}
+		}
+		return nil, err
+	}
+	now := s.now()
+	t := &tokencache.ScopedToken{
+		Scopes:      scopes,
+		AccessToken: tr.AccessToken,
+		TokenType:   tr.TokenType,
+		RefreshedAt: now,
+		Expiry:      expiresAt(now, tr.ExpiresIn),
+	}
+	if sc := strings.FieldsFunc(tr.Scope, func(r rune) bool { return r == ' ' || r == ',' }); len(sc) > 0 {
+		t.ScopesGranted = sc
+	}
+	rotate(e, tr.RefreshToken, now, expiresAt(now, tr.RefreshTokenExpiresIn))
+	e.SetScoped(t)
+	if err := s.saveRefreshed(e, "scopes: "+strings.Join(scopes, " ")); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// scopedGrant sends the refresh request for scopes (RFC 6749 §6) and
+// returns the provider's successful answer. A failure that may pass (no
+// answer, HTTP 5xx or 429) is transient: a still-valid token may then be
+// handed out instead.
+func (s *Session) scopedGrant(ctx context.Context, refreshToken string, scopes []string) (tr *oauthhttp.TokenResponse, transient bool, err error) {
+	doing := "getting a token for " + strings.Join(scopes, " ")
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
-		return nil, s.providerErr("refreshing the token", err)
+		return nil, false, s.providerErr("refreshing the token", err)
 	}
 	req := scopes
 	if s.Provider.Kind == "microsoft" && !containsFold(req, "offline_access") {
@@ -108,7 +132,7 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 	}
 	v := url.Values{
 		"grant_type":    {"refresh_token"},
-		"refresh_token": {e.RefreshToken},
+		"refresh_token": {refreshToken},
 		"client_id":     {s.Provider.ClientID},
 		"scope":         {strings.Join(req, " ")},
 	}
@@ -119,68 +143,46 @@ func (s *Session) refreshScoped(ctx context.Context, minTTL time.Duration, scope
 	// must be saved even if we were told to stop.
 	res, err := oauthhttp.PostForm(context.WithoutCancel(ctx), s.HTTP, ep.TokenURL, v)
 	if err != nil {
-		perr := s.providerErr("getting a token for "+strings.Join(scopes, " "), err)
-		if old.Valid(s.now(), 0) {
-			return old, &StaleError{Err: perr}
-		}
-		return nil, perr
+		return nil, true, s.providerErr(doing, err)
 	}
 	tr, perr := oauthhttp.ParseTokenResponse(res.Header, res.Body)
 	if perr != nil || (tr.Error == "" && tr.AccessToken == "") {
 		err := &oauthhttp.Error{Op: "token", Status: res.Status,
 			Msg: fmt.Sprintf("the provider answered HTTP %d%s", res.Status, oauthhttp.Snippet(res.Header, res.Body))}
-		if (res.Status >= 500 || res.Status == http.StatusTooManyRequests) && old.Valid(s.now(), 0) {
-			return old, &StaleError{Err: s.providerErr("getting a scoped token", err)}
-		}
-		return nil, s.providerErr("getting a token for "+strings.Join(scopes, " "), err)
+		return nil, res.Status >= 500 || res.Status == http.StatusTooManyRequests, s.providerErr(doing, err)
 	}
 	switch tr.Error {
 	case "":
+		return tr, false, nil
 	case "invalid_scope", "invalid_grant", "consent_required", "interaction_required":
 		// invalid_grant here is not taken as a lost sign-in: Microsoft
 		// answers it for a resource without consent (AADSTS65001) while
 		// the refresh token stays good for everything else. A truly dead
 		// refresh token shows at the next plain refresh.
-		msg := tr.Error
-		if tr.ErrorDescription != "" {
-			msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
-		}
-		return nil, fmt.Errorf("profile %s: %w %q (%s); only scopes granted at sign-in can be asked for — sign in with them in %s",
-			s.Profile, ErrScopeRefused, strings.Join(scopes, " "), msg, s.Provider.Var("SCOPES"))
+		return nil, false, fmt.Errorf("profile %s: %w %q (%s); only scopes granted at sign-in can be asked for — sign in with them in %s",
+			s.Profile, ErrScopeRefused, strings.Join(scopes, " "), described(tr.Error, tr.ErrorDescription), s.Provider.Var("SCOPES"))
 	default:
-		msg := tr.Error
-		if tr.ErrorDescription != "" {
-			msg += ": " + oauthhttp.Clip(tr.ErrorDescription, 300)
-		}
-		return nil, s.providerErr("getting a scoped token", &oauthhttp.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: msg})
+		return nil, false, s.providerErr("getting a scoped token",
+			&oauthhttp.Error{Op: "token", Status: res.Status, Code: tr.Error, Msg: described(tr.Error, tr.ErrorDescription)})
 	}
-	now := s.now()
-	t := &tokencache.ScopedToken{
-		Scopes:      scopes,
-		AccessToken: tr.AccessToken,
-		TokenType:   tr.TokenType,
-		RefreshedAt: now,
+}
+
+// expiresAt turns a lifetime in seconds (expires_in) into a time; zero
+// when the provider gave none.
+func expiresAt(now time.Time, seconds int64) time.Time {
+	if seconds <= 0 {
+		return time.Time{}
 	}
-	if tr.ExpiresIn > 0 {
-		t.Expiry = now.Add(time.Duration(tr.ExpiresIn) * time.Second)
+	return now.Add(time.Duration(seconds) * time.Second)
+}
+
+// described joins an OAuth error code and its error_description (RFC 6749
+// §5.2), clipped: the description is the provider's free text.
+func described(code, description string) string {
+	if description == "" {
+		return code
 	}
-	if sc := strings.FieldsFunc(tr.Scope, func(r rune) bool { return r == ' ' || r == ',' }); len(sc) > 0 {
-		t.ScopesGranted = sc
-	}
-	if tr.RefreshToken != "" && tr.RefreshToken != e.RefreshToken {
-		e.RefreshToken = tr.RefreshToken
-		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = time.Time{}
-		if tr.RefreshTokenExpiresIn > 0 {
-			e.RefreshExpiresAt = now.Add(time.Duration(tr.RefreshTokenExpiresIn) * time.Second)
-		}
-	}
-	e.SetScoped(t)
-	if err := s.Store.Save(e); err != nil {
-		return nil, err
-	}
-	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok", Detail: "scopes: " + strings.Join(scopes, " ")})
-	return t, nil
+	return code + ": " + oauthhttp.Clip(description, 300)
 }
 
 func containsFold(list []string, s string) bool {

@@ -173,16 +173,65 @@ func (s *Session) Token(ctx context.Context, minTTL time.Duration) (*tokencache.
 	if s.Detach == nil {
 		return s.refresh(ctx, minTTL, false)
 	}
-	derr := s.Detach(ctx, minTTL, nil)
+	return s.detached(ctx, minTTL, nil)
+}
+
+// detached runs a refresh in another process (Detach) and reads back the
+// entry it saved. A *StaleError from it comes back with the entry, which
+// is still usable; any other error comes back alone.
+func (s *Session) detached(ctx context.Context, minTTL time.Duration, scopes []string) (*tokencache.Entry, error) {
+	derr := s.Detach(ctx, minTTL, scopes)
 	var stale *StaleError
 	if derr != nil && !errors.As(derr, &stale) {
 		return nil, derr
 	}
-	// The detached refresh saved its result: read it.
-	if e, err = s.Load(); err != nil {
+	e, err := s.Load()
+	if err != nil {
 		return nil, err
 	}
 	return e, derr
+}
+
+// lockFresh takes the profile's cross-process lock and re-reads the cache
+// under it, since someone may have refreshed while we waited. An entry the
+// provider already refused is a *SignInError. On success the caller must
+// call unlock, after saving what it refreshed.
+func (s *Session) lockFresh(ctx context.Context) (e *tokencache.Entry, unlock func(), err error) {
+	unlock, err = s.Store.Lock(ctx, s.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err = s.Load()
+	if err == nil && e.SignInRequired {
+		err = &SignInError{Profile: s.Profile, Reason: e.Reason}
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return e, unlock, nil
+}
+
+// rotate keeps the refresh token a refresh returned in place of the one it
+// spent (RFC 9700 §4.14.2), with its lifetime when the provider gave one
+// (zero otherwise).
+func rotate(e *tokencache.Entry, refreshToken string, now, expiresAt time.Time) {
+	if refreshToken == "" || refreshToken == e.RefreshToken {
+		return
+	}
+	e.RefreshToken = refreshToken
+	e.RefreshIssuedAt = now
+	e.RefreshExpiresAt = expiresAt
+}
+
+// saveRefreshed saves a refreshed entry (before the caller releases the
+// lock) and records the refresh.
+func (s *Session) saveRefreshed(e *tokencache.Entry, detail string) error {
+	if err := s.Store.Save(e); err != nil {
+		return err
+	}
+	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok", Detail: detail})
+	return nil
 }
 
 // Refresh refreshes the token now even if it is still valid, e.g. to keep a
@@ -193,19 +242,11 @@ func (s *Session) Refresh(ctx context.Context) (*tokencache.Entry, error) {
 }
 
 func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool) (*tokencache.Entry, error) {
-	unlock, err := s.Store.Lock(ctx, s.Profile)
+	e, unlock, err := s.lockFresh(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	// Someone may have refreshed while we waited for the lock: re-read.
-	e, err := s.Load()
-	if err != nil {
-		return nil, err
-	}
-	if e.SignInRequired {
-		return nil, &SignInError{Profile: s.Profile, Reason: e.Reason}
-	}
 	if !force && e.Valid(s.now(), minTTL) {
 		return e, nil
 	}
@@ -258,21 +299,16 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	e.TokenType = tok.TokenType
 	e.Expiry = tok.Expiry
 	e.RefreshedAt = now
-	if tok.RefreshToken != "" && tok.RefreshToken != e.RefreshToken {
-		e.RefreshToken = tok.RefreshToken
-		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
-	}
+	rotate(e, tok.RefreshToken, now, provider.RefreshExpiry(tok, now))
 	if sc := provider.GrantedScopes(tok); sc != nil {
 		e.ScopesGranted = sc
 	}
 	if id := provider.IDTokenIdentity(tok); id.Subject != "" {
 		e.Account = id.Merge(e.Account)
 	}
-	if err := s.Store.Save(e); err != nil {
+	if err := s.saveRefreshed(e, ""); err != nil {
 		return nil, err
 	}
-	_ = s.Record(audit.Event{Action: audit.ActionRefresh, Decision: "ok"})
 	return e, nil
 }
 
@@ -324,6 +360,21 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		return nil, s.loginErr(ctx, err)
 	}
 	now := s.now()
+	e := s.signedIn(tok, cfg.Scopes, oneOff, now, provider.RefreshExpiry(tok, now))
+	// Who signed in is a label, not a condition: a failing user endpoint
+	// does not undo the sign-in.
+	e.Account, _ = s.Provider.Identity(ctx, tok)
+	if err := s.save(ctx, e); err != nil {
+		return nil, err
+	}
+	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
+	return e, nil
+}
+
+// signedIn is the cache entry of a sign-in that got tok for the requested
+// scopes at now. A one-off sign-in keeps no refresh token; a kept one
+// expires at refreshExpiresAt (zero: the provider did not say).
+func (s *Session) signedIn(tok *oauth2.Token, requested []string, oneOff bool, now, refreshExpiresAt time.Time) *tokencache.Entry {
 	e := &tokencache.Entry{
 		Profile:         s.Profile,
 		Provider:        s.Provider.Kind,
@@ -331,13 +382,13 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 		TokenType:       tok.TokenType,
 		RefreshToken:    tok.RefreshToken,
 		Expiry:          tok.Expiry,
-		ScopesRequested: cfg.Scopes,
+		ScopesRequested: requested,
 		ScopesGranted:   provider.GrantedScopes(tok),
 		SignedInAt:      now,
 	}
 	if e.ScopesGranted == nil {
 		// RFC 6749 §5.1: scope is omitted when identical to the request.
-		e.ScopesGranted = slices.Clone(cfg.Scopes)
+		e.ScopesGranted = slices.Clone(requested)
 	}
 	if oneOff {
 		// Kept nowhere, so access ends with the access token. It is not
@@ -348,16 +399,9 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	if e.RefreshToken != "" {
 		e.RefreshIssuedAt = now
-		e.RefreshExpiresAt = provider.RefreshExpiry(tok, now)
+		e.RefreshExpiresAt = refreshExpiresAt
 	}
-	// Who signed in is a label, not a condition: a failing user endpoint
-	// does not undo the sign-in.
-	e.Account, _ = s.Provider.Identity(ctx, tok)
-	if err := s.save(ctx, e); err != nil {
-		return nil, err
-	}
-	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
-	return e, nil
+	return e
 }
 
 // LoginScopes are the scopes a sign-in asks for. A one-off grant asks for
@@ -524,9 +568,7 @@ func (s *Session) providerErr(doing string, err error) error {
 		if msg == "" && re.Response != nil {
 			msg = fmt.Sprintf("the provider answered HTTP %d%s", re.Response.StatusCode, oauthhttp.Snippet(re.Response.Header, re.Body))
 		}
-		if re.ErrorDescription != "" {
-			msg += ": " + oauthhttp.Clip(re.ErrorDescription, 300)
-		}
+		msg = described(msg, re.ErrorDescription)
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
 			v = s.Provider.Var("CLIENT_ID")
 			msg += " (check " + v + " and the app registration at the provider)"

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
 )
@@ -41,29 +42,11 @@ func (s *sleeps) got() []time.Duration {
 	return append([]time.Duration(nil), s.d...)
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	tg     *telegramtest.Server
 	c      *telegram.Client
 	sleeps *sleeps
-	logs   *logBuffer
+	logs   *syncbuf.Buffer
 }
 
 func testContext(t *testing.T) context.Context {
@@ -74,7 +57,7 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func config(tg *telegramtest.Server, s *sleeps, logs *logBuffer) telegram.Config {
+func config(tg *telegramtest.Server, s *sleeps, logs *syncbuf.Buffer) telegram.Config {
 	return telegram.Config{
 		Token:       tg.Token(),
 		APIURL:      tg.URL(),
@@ -86,7 +69,7 @@ func config(tg *telegramtest.Server, s *sleeps, logs *logBuffer) telegram.Config
 
 func setup(t *testing.T, mods ...func(*telegram.Config)) *env {
 	t.Helper()
-	e := &env{tg: telegramtest.New(t), sleeps: &sleeps{}, logs: &logBuffer{}}
+	e := &env{tg: telegramtest.New(t), sleeps: &sleeps{}, logs: &syncbuf.Buffer{}}
 	e.tg.AddChat(chatID)
 	cfg := config(e.tg, e.sleeps, e.logs)
 	for _, m := range mods {

@@ -155,6 +155,21 @@ func (s *Server) StartURL() string  { return s.opt.StartURL }
 func (s *Server) AccountID() string { return s.opt.AccountID }
 func (s *Server) RoleName() string  { return s.opt.RoleName }
 
+// ProfileEnv is the environment of a devicegate profile (variables named
+// prefix_..., e.g. OAUTH) that signs in through the fake, in region
+// eu-west-1: both the SSO-OIDC and the portal URL point at it.
+func (s *Server) ProfileEnv(prefix string) []string {
+	return []string{
+		prefix + "_PROVIDER=aws",
+		prefix + "_START_URL=" + s.StartURL(),
+		prefix + "_REGION=eu-west-1",
+		prefix + "_ACCOUNT_ID=" + s.AccountID(),
+		prefix + "_ROLE_NAME=" + s.RoleName(),
+		prefix + "_OIDC_URL=" + s.URL,
+		prefix + "_PORTAL_URL=" + s.URL,
+	}
+}
+
 // Counts returns the request counts so far.
 func (s *Server) Counts() Counts {
 	s.mu.Lock()
