@@ -192,7 +192,11 @@ const botToken = "use the digits:letters token @BotFather gave you, in TELEGRAM_
 var varHints = map[string]string{
 	"TELEGRAM_BOT_TOKEN":      botToken,
 	"TELEGRAM_BOT_TOKEN_FILE": botToken,
+	"SIDECAR_CACHE_KEY":       cacheKey,
+	"SIDECAR_CACHE_KEY_FILE":  cacheKey,
 }
+
+const cacheKey = "make a key with `sidecar keygen` (or `sidecar keygen --out FILE` for SIDECAR_CACHE_KEY_FILE)"
 
 // configHints advises on a configuration error: where the variable's
 // value comes from, if that needs saying, then where every variable is

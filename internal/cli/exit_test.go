@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/local"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/session"
@@ -62,6 +64,7 @@ func TestTable(t *testing.T) {
 		{"sidecar usage", Sidecar, Usagef("bad"), exitcode.Usage, "run `sidecar help` for usage"},
 		{"tgauth usage", Tgauth, Usagef("bad"), exitcode.Usage, "run `tgauth --help` for usage"},
 		{"config", Sidecar, &config.Error{Var: "X", Msg: "bad"}, exitcode.Usage, "see .env.example"},
+		{"malformed cache key", Sidecar, badKey(t), exitcode.Usage, "make a key with `sidecar keygen`"},
 		{"no key to read", Sidecar, fmt.Errorf("x: %w", &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey}), exitcode.Usage,
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"},
 		{"no key to write", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage,
@@ -138,6 +141,8 @@ func TestHints(t *testing.T) {
 			"telegram: bot token malformed: want digits, a colon, then letters", []string{botToken}},
 		{"refused bot token", Tgauth, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w", telegram.ErrUnauthorized)},
 			"TELEGRAM_BOT_TOKEN: bot token refused", []string{"check the bot token with @BotFather"}},
+		{"malformed cache key", Sidecar, badKey(t),
+			"SIDECAR_CACHE_KEY: want 32 random bytes in base64 (44 characters)", []string{cacheKey, seeEnv}},
 		{"no key to read", Sidecar, &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey},
 			"profile work: the token cache is encrypted and no key is set",
 			[]string{"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"}},
@@ -159,11 +164,23 @@ func TestHints(t *testing.T) {
 			if got := b.String(); got != want {
 				t.Errorf("got\n%swant\n%s", got, want)
 			}
-			if strings.Contains(tt.msg, "@BotFather") || strings.Contains(tt.msg, "set SIDECAR") || strings.Contains(tt.msg, "not a token") {
+			if strings.Contains(tt.msg, "@BotFather") || strings.Contains(tt.msg, "set SIDECAR") || strings.Contains(tt.msg, "keygen") || strings.Contains(tt.msg, "not a token") {
 				t.Errorf("the message gives advice or echoes the token: %s", tt.msg)
 			}
 		})
 	}
+}
+
+// badKey returns the error of a malformed SIDECAR_CACHE_KEY, from the
+// code that reads it.
+func badKey(t *testing.T) error {
+	t.Helper()
+	configtest.ClearEnv(t)
+	t.Setenv("OAUTH_PROVIDER", "github")
+	t.Setenv("OAUTH_CLIENT_ID", "Iv1.x")
+	t.Setenv("SIDECAR_CACHE_KEY", "too-short")
+	_, err := local.Load()
+	return err
 }
 
 // writeRefused returns the error of a plaintext write next to an
