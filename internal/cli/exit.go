@@ -12,6 +12,7 @@ import (
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -76,6 +77,7 @@ var outcomes = []outcome{
 	{match: is(session.ErrScopeRefused), code: exitcode.Provider,
 		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
 	{match: is(session.ErrNoRole), code: exitcode.Provider, hints: noRole},
+	{match: isA[*provider.EndpointError], code: exitcode.Provider, hints: overrideDiscovery},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }
@@ -208,6 +210,14 @@ func configHints(_ Program, err error) []string {
 		h = append(h, varHints[ce.Var])
 	}
 	return append(h, "see .env.example for every variable and its format")
+}
+
+// overrideDiscovery advises on a discovery document that names an
+// endpoint we refuse: the owner can name the endpoints instead.
+func overrideDiscovery(_ Program, err error) []string {
+	var ee *provider.EndpointError
+	errors.As(err, &ee)
+	return []string{fmt.Sprintf("set %s and %s to the provider's endpoints to use them instead of its discovery document", ee.Override[0], ee.Override[1])}
 }
 
 // noRole advises on an AWS role the signed-in person does not have.

@@ -14,6 +14,7 @@ import (
 	"github.com/devicegate/devicegate/internal/local"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -70,6 +71,10 @@ func TestTable(t *testing.T) {
 		{"no key to write", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage,
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with"},
 		{"sign-in", Sidecar, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "send /auth"},
+		{"discovery names a plain-http endpoint", Sidecar, &session.ProviderError{Profile: "work", Doing: "signing in", Err: &provider.EndpointError{
+			URL: "https://idp.example/.well-known/openid-configuration", Err: errors.New("token_endpoint: refusing plain http:// to idp.example"),
+			Override: [2]string{"OAUTH_WORK_DEVICE_AUTH_URL", "OAUTH_WORK_TOKEN_URL"}}},
+			exitcode.Provider, "set OAUTH_WORK_DEVICE_AUTH_URL and OAUTH_WORK_TOKEN_URL to the provider's endpoints"},
 		{"declined", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrDeclined), exitcode.Declined, "send /auth again"},
 		{"expired", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrExpired), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
 		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
