@@ -12,6 +12,7 @@ import (
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -75,6 +76,8 @@ var outcomes = []outcome{
 		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},
 	{match: is(session.ErrScopeRefused), code: exitcode.Provider,
 		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
+	{match: is(session.ErrNoRole), code: exitcode.Provider, hints: noRole},
+	{match: isA[*provider.EndpointError], code: exitcode.Provider, hints: overrideDiscovery},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }
@@ -191,7 +194,11 @@ const botToken = "use the digits:letters token @BotFather gave you, in TELEGRAM_
 var varHints = map[string]string{
 	"TELEGRAM_BOT_TOKEN":      botToken,
 	"TELEGRAM_BOT_TOKEN_FILE": botToken,
+	"SIDECAR_CACHE_KEY":       cacheKey,
+	"SIDECAR_CACHE_KEY_FILE":  cacheKey,
 }
+
+const cacheKey = "make a key with `sidecar keygen` (or `sidecar keygen --out FILE` for SIDECAR_CACHE_KEY_FILE)"
 
 // configHints advises on a configuration error: where the variable's
 // value comes from, if that needs saying, then where every variable is
@@ -203,6 +210,24 @@ func configHints(_ Program, err error) []string {
 		h = append(h, varHints[ce.Var])
 	}
 	return append(h, "see .env.example for every variable and its format")
+}
+
+// overrideDiscovery advises on a discovery document that names an
+// endpoint we refuse: the owner can name the endpoints instead.
+func overrideDiscovery(_ Program, err error) []string {
+	var ee *provider.EndpointError
+	errors.As(err, &ee)
+	return []string{fmt.Sprintf("set %s and %s to the provider's endpoints to use them instead of its discovery document", ee.Override[0], ee.Override[1])}
+}
+
+// noRole advises on an AWS role the signed-in person does not have.
+func noRole(_ Program, err error) []string {
+	v := "the role name and the account id"
+	var pe *session.ProviderError
+	if errors.As(err, &pe) && pe.Var != "" {
+		v = pe.Var
+	}
+	return []string{"check " + v + ": the role must be one assigned to the person who signs in, in that account"}
 }
 
 func newCode(Program, error) []string {

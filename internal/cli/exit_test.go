@@ -8,10 +8,13 @@ import (
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/local"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -62,11 +65,16 @@ func TestTable(t *testing.T) {
 		{"sidecar usage", Sidecar, Usagef("bad"), exitcode.Usage, "run `sidecar help` for usage"},
 		{"tgauth usage", Tgauth, Usagef("bad"), exitcode.Usage, "run `tgauth --help` for usage"},
 		{"config", Sidecar, &config.Error{Var: "X", Msg: "bad"}, exitcode.Usage, "see .env.example"},
+		{"malformed cache key", Sidecar, badKey(t), exitcode.Usage, "make a key with `sidecar keygen`"},
 		{"no key to read", Sidecar, fmt.Errorf("x: %w", &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey}), exitcode.Usage,
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"},
 		{"no key to write", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage,
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with"},
 		{"sign-in", Sidecar, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "send /auth"},
+		{"discovery names a plain-http endpoint", Sidecar, &session.ProviderError{Profile: "work", Doing: "signing in", Err: &provider.EndpointError{
+			URL: "https://idp.example/.well-known/openid-configuration", Err: errors.New("token_endpoint: refusing plain http:// to idp.example"),
+			Override: [2]string{"OAUTH_WORK_DEVICE_AUTH_URL", "OAUTH_WORK_TOKEN_URL"}}},
+			exitcode.Provider, "set OAUTH_WORK_DEVICE_AUTH_URL and OAUTH_WORK_TOKEN_URL to the provider's endpoints"},
 		{"declined", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrDeclined), exitcode.Declined, "send /auth again"},
 		{"expired", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrExpired), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
 		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
@@ -78,6 +86,9 @@ func TestTable(t *testing.T) {
 			"check the bot token with @BotFather"},
 		{"unreachable", Sidecar, unreachable, exitcode.Provider, "check that idp.example.com is reachable from here (network, DNS, HTTPS_PROXY) and that OAUTH_WORK_ISSUER is right"},
 		{"provider answer", Sidecar, &session.ProviderError{Err: &oauthhttp.Error{Status: 400, Code: "invalid_grant"}}, exitcode.Provider, ""},
+		{"no such AWS role", Sidecar, &session.ProviderError{Profile: "aws", Var: "OAUTH_AWS_ROLE_NAME and OAUTH_AWS_ACCOUNT_ID",
+			Err: fmt.Errorf("x: %w", session.ErrNoRole)}, exitcode.Provider,
+			"check OAUTH_AWS_ROLE_NAME and OAUTH_AWS_ACCOUNT_ID: the role must be one assigned to the person who signs in, in that account"},
 		{"unknown client", Sidecar, &session.ProviderError{Var: "OAUTH_CLIENT_ID", Err: &oauthhttp.Error{Status: 401, Code: "invalid_client"}}, exitcode.Provider,
 			"check OAUTH_CLIENT_ID and the app registration at the provider"},
 		{"unauthorized client", Sidecar, &oauthhttp.Error{Status: 400, Code: "unauthorized_client"}, exitcode.Provider, "check the client id and the app registration"},
@@ -135,6 +146,8 @@ func TestHints(t *testing.T) {
 			"telegram: bot token malformed: want digits, a colon, then letters", []string{botToken}},
 		{"refused bot token", Tgauth, &telegram.OpError{Err: fmt.Errorf("TELEGRAM_BOT_TOKEN: %w", telegram.ErrUnauthorized)},
 			"TELEGRAM_BOT_TOKEN: bot token refused", []string{"check the bot token with @BotFather"}},
+		{"malformed cache key", Sidecar, badKey(t),
+			"SIDECAR_CACHE_KEY: want 32 random bytes in base64 (44 characters)", []string{cacheKey, seeEnv}},
 		{"no key to read", Sidecar, &session.KeyError{Profile: "work", Err: tokencache.ErrNeedKey},
 			"profile work: the token cache is encrypted and no key is set",
 			[]string{"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"}},
@@ -156,11 +169,23 @@ func TestHints(t *testing.T) {
 			if got := b.String(); got != want {
 				t.Errorf("got\n%swant\n%s", got, want)
 			}
-			if strings.Contains(tt.msg, "@BotFather") || strings.Contains(tt.msg, "set SIDECAR") || strings.Contains(tt.msg, "not a token") {
+			if strings.Contains(tt.msg, "@BotFather") || strings.Contains(tt.msg, "set SIDECAR") || strings.Contains(tt.msg, "keygen") || strings.Contains(tt.msg, "not a token") {
 				t.Errorf("the message gives advice or echoes the token: %s", tt.msg)
 			}
 		})
 	}
+}
+
+// badKey returns the error of a malformed SIDECAR_CACHE_KEY, from the
+// code that reads it.
+func badKey(t *testing.T) error {
+	t.Helper()
+	configtest.ClearEnv(t)
+	t.Setenv("OAUTH_PROVIDER", "github")
+	t.Setenv("OAUTH_CLIENT_ID", "Iv1.x")
+	t.Setenv("SIDECAR_CACHE_KEY", "too-short")
+	_, err := local.Load()
+	return err
 }
 
 // writeRefused returns the error of a plaintext write next to an

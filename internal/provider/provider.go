@@ -112,6 +112,18 @@ type AWS struct {
 	OIDCURL, PortalURL                    string // SSO-OIDC and portal endpoints
 }
 
+// EndpointError means the provider's discovery document names an endpoint
+// that fails the check a configured URL gets (https://, or plain http only
+// to a loopback host; no user in the URL). It is the provider's fault, not
+// the configuration's, so it does not unwrap to the *config.Error in Err.
+type EndpointError struct {
+	URL      string    // the discovery document
+	Err      error     // what is wrong, naming the document's member
+	Override [2]string // the variables that set the endpoints instead
+}
+
+func (e *EndpointError) Error() string { return e.URL + ": " + e.Err.Error() }
+
 // ScopedRefreshError says why the provider cannot issue a token for other
 // scopes from a refresh token (RFC 6749 §6's scope parameter), or nil.
 func (p *Provider) ScopedRefreshError() error {
@@ -229,7 +241,7 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 			continue
 		}
 		if err := config.CheckURL(f.name, f.val); err != nil {
-			return Endpoints{}, &oauthhttp.Error{Op: "discovery", Msg: fmt.Sprintf("%s: %v (set %s and %s to override)", u, err, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+			return Endpoints{}, &EndpointError{URL: u, Err: err, Override: [2]string{p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL")}}
 		}
 	}
 	return Endpoints{

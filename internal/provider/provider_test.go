@@ -136,9 +136,20 @@ func TestDiscovery(t *testing.T) {
 		"/relative":    `device_authorization_endpoint: invalid URL "/d"`,
 		"/userpass":    "device_authorization_endpoint: URL must not contain a user",
 	} {
-		pr, _ := New(&config.Profile{Provider: "oidc", ClientID: "x", Issuer: srv.URL + path}, srv.Client())
-		if _, err := pr.Endpoints(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
+		pr, _ := New(&config.Profile{Name: "work", Prefix: "OAUTH_WORK", Provider: "oidc", ClientID: "x", Issuer: srv.URL + path}, srv.Client())
+		_, err := pr.Endpoints(context.Background())
+		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", path, err, want)
+		}
+		var ee *EndpointError
+		if strings.HasPrefix(want, "token_endpoint") || strings.Contains(want, "_endpoint:") {
+			if !errors.As(err, &ee) || ee.Override != [2]string{"OAUTH_WORK_DEVICE_AUTH_URL", "OAUTH_WORK_TOKEN_URL"} {
+				t.Errorf("%s: err = %#v, want an *EndpointError naming the variables that override discovery", path, err)
+			}
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				t.Errorf("%s: a document's fault unwraps to a configuration error", path)
+			}
 		}
 	}
 }

@@ -131,12 +131,23 @@ func awsCredentials(rc *awssso.RoleCredentials) *tokencache.AWSCredentials {
 	}
 }
 
+// ErrNoRole means AWS gives the signed-in person no such role in the
+// account: the profile's ROLE_NAME or ACCOUNT_ID is not one of theirs. It
+// is returned in a *ProviderError whose Var names both settings.
+var ErrNoRole = errors.New("no such role for the signed-in person")
+
+// noRole is AWS's answer, marked as ErrNoRole.
+type noRole struct{ err error }
+
+func (e noRole) Error() string   { return e.err.Error() }
+func (e noRole) Unwrap() []error { return []error{ErrNoRole, e.err} }
+
 func (s *Session) credentialsErr(err error) error {
 	a := s.Provider.AWS
 	if awssso.IsType(err, awssso.ResourceNotFound) || awssso.IsType(err, awssso.InvalidRequest) {
-		return &ProviderError{Profile: s.Profile, Var: s.Provider.Var("ROLE_NAME"), Err: awsErr(err),
-			Doing: fmt.Sprintf("AWS gives the signed-in person no role %s in account %s (check %s and %s)",
-				a.RoleName, a.AccountID, s.Provider.Var("ROLE_NAME"), s.Provider.Var("ACCOUNT_ID"))}
+		role, account := s.Provider.Var("ROLE_NAME"), s.Provider.Var("ACCOUNT_ID")
+		return &ProviderError{Profile: s.Profile, Var: role + " and " + account, Err: noRole{awsErr(err)},
+			Doing: fmt.Sprintf("AWS gives the signed-in person no role %s (%s) in account %s (%s)", a.RoleName, role, a.AccountID, account)}
 	}
 	return s.providerErr("getting AWS role credentials", awsErr(err))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,11 @@ func TestAWSFailures(t *testing.T) {
 		_, err := awsSession(t, fake, "Admin", nil).Login(ctx, awsPerson(t, fake, false))
 		if cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "OAUTH_AWS_ROLE_NAME") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
 			t.Fatalf("got %v", err)
+		}
+		// The message says what AWS answered; what to check is a hint.
+		hint := "check OAUTH_AWS_ROLE_NAME and OAUTH_AWS_ACCOUNT_ID: the role must be one assigned to the person who signs in, in that account"
+		if !errors.Is(err, session.ErrNoRole) || strings.Contains(err.Error(), "check") || !slices.Equal(cli.Sidecar.Hints(err), []string{hint}) {
+			t.Fatalf("got %v, hints %q", err, cli.Sidecar.Hints(err))
 		}
 	})
 	t.Run("session ended elsewhere", func(t *testing.T) {

@@ -11,8 +11,8 @@
 //
 // Outcomes are errors a caller branches on with errors.Is and errors.As:
 // ErrSignInRequired (*SignInError), deviceflow.ErrDeclined,
-// deviceflow.ErrExpired, ErrTimedOut, *ProviderError, *StaleError, *KeyError
-// and tokencache.ErrNeedKey. Turning them into exit codes and advice is the
+// deviceflow.ErrExpired, ErrTimedOut, *ProviderError (with ErrNoRole for
+// AWS), *StaleError, *KeyError and tokencache.ErrNeedKey. Turning them into exit codes and advice is the
 // command line's job, not this package's.
 //
 // It is larger than most packages here because every part of a sign-in's
@@ -68,8 +68,8 @@ var ErrTimedOut = errors.New("the sign-in was not completed in time")
 type ProviderError struct {
 	Profile string
 	Doing   string // "refreshing the token", "signing in", ...
-	// Var names a setting of the profile worth checking (its issuer or
-	// endpoint URL, or its client id), for advice.
+	// Var names the settings of the profile worth checking (its issuer or
+	// endpoint URL, its client id, or AWS's role and account), for advice.
 	Var string
 	Err error
 }

@@ -159,7 +159,7 @@ func ParseKey(s string) ([]byte, error) {
 			return k, nil
 		}
 	}
-	return nil, fmt.Errorf("want %d random bytes in base64 (44 characters); make one with `sidecar keygen`", KeySize)
+	return nil, fmt.Errorf("want %d random bytes in base64 (44 characters)", KeySize)
 }
 
 // NewKey returns a fresh random key, base64-encoded.
