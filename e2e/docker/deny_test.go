@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -75,6 +76,21 @@ func (s *stack) guardDenials(t *testing.T) int {
 	t.Helper()
 	r := s.host(t, command{args: []string{"logs", guardName}, quiet: true})
 	return strings.Count(r.stdout+r.stderr, `msg="docker api request denied"`)
+}
+
+// denialsSince returns how many refusals the guard logged after it had
+// logged before, waiting up to ten seconds for want of them: the engine
+// writes a container's log a moment after the container does.
+func (s *stack) denialsSince(t *testing.T, before, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := s.guardDenials(t) - before
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // testDenyRaw sends requests the Docker CLI would not, or would for other
@@ -194,7 +210,7 @@ func (s *stack) testDenyRaw(t *testing.T) {
 			}
 		})
 	}
-	if n := s.guardDenials(t) - denials; n != len(tests) {
+	if n := s.denialsSince(t, denials, len(tests)); n != len(tests) {
 		t.Errorf("the guard logged %d refusals for %d refused requests", n, len(tests))
 	}
 	if after := s.engineState(t); after != before {
