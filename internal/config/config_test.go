@@ -146,8 +146,8 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"OAUTH_ONE_OFF": "once"}, "OAUTH_ONE_OFF"},
 		{map[string]string{"OAUTH_POLICY": "allow token; alow GET /me"}, "OAUTH_POLICY"},
 		{map[string]string{"SIDECAR_PROFILES": "gh", "OAUTH_GH_PROVIDER": "github", "OAUTH_GH_CLIENT_ID": "x", "OAUTH_GH_POLICY": "allow GET repos"}, "OAUTH_GH_POLICY"},
-		{awsEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
-		{awsEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
+		{configtest.AWSEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
+		{configtest.AWSEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {
@@ -166,19 +166,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	}
 }
 
-// awsEnv is a valid aws profile with name set to value.
-func awsEnv(name, value string) map[string]string {
-	env := map[string]string{
-		"OAUTH_PROVIDER": "aws", "OAUTH_CLIENT_ID": "", "OAUTH_START_URL": "https://d-1234567890.awsapps.com/start",
-		"OAUTH_REGION": "eu-west-1", "OAUTH_ACCOUNT_ID": "123456789012", "OAUTH_ROLE_NAME": "ReadOnly",
-	}
-	env[name] = value
-	return env
-}
-
 func TestAWSProfile(t *testing.T) {
 	configtest.ClearEnv(t)
-	setEnv(t, awsEnv("OAUTH_ONE_OFF", "true"))
+	setEnv(t, configtest.AWSEnv("OAUTH_ONE_OFF", "true"))
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)

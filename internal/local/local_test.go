@@ -3,6 +3,7 @@ package local
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/audit"
@@ -33,8 +34,23 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// The checks the full sidecar makes, each naming its variable: the front
-// opens profiles through here, so it refuses what the full program refuses.
+func TestAWSPresetValid(t *testing.T) {
+	configtest.ClearEnv(t)
+	for k, v := range configtest.AWSEnv("OAUTH_ONE_OFF", "true") {
+		t.Setenv(k, v)
+	}
+	// A region with three words and a role with every character IAM allows.
+	t.Setenv("OAUTH_REGION", "us-gov-west-1")
+	t.Setenv("OAUTH_ROLE_NAME", "Read.Only+x@y=z,_-")
+	if _, err := Load(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The checks the full sidecar makes, each naming the variable of the
+// profile at fault: the front opens profiles through here, so it refuses
+// what the full program refuses. What a preset demands is checked at load
+// time, like every other variable.
 func TestRefuses(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -42,7 +58,19 @@ func TestRefuses(t *testing.T) {
 		profile string
 		wantVar string
 	}{
-		{"a preset's demand", map[string]string{"OAUTH_PROVIDER": "google"}, "", "OAUTH_CLIENT_SECRET"},
+		{"google without a secret", map[string]string{"OAUTH_PROVIDER": "google"}, "", "OAUTH_CLIENT_SECRET"},
+		{"a tenant outside Microsoft's URL", map[string]string{"OAUTH_PROVIDER": "microsoft", "OAUTH_TENANT": "a/b"}, "", "OAUTH_TENANT"},
+		{"oidc without an issuer", map[string]string{"OAUTH_PROVIDER": "oidc"}, "", "OAUTH_ISSUER"},
+		{"a named profile's issuer", map[string]string{"SIDECAR_PROFILES": "work", "OAUTH_WORK_PROVIDER": "okta", "OAUTH_WORK_CLIENT_ID": "x"}, "", "OAUTH_WORK_ISSUER"},
+		{"aws with a client id", configtest.AWSEnv("OAUTH_CLIENT_ID", "x"), "", "OAUTH_CLIENT_ID"},
+		{"aws without a start URL", configtest.AWSEnv("OAUTH_START_URL", ""), "", "OAUTH_START_URL"},
+		{"aws without a region", configtest.AWSEnv("OAUTH_REGION", ""), "", "OAUTH_REGION"},
+		{"aws region Europe", configtest.AWSEnv("OAUTH_REGION", "Europe"), "", "OAUTH_REGION"},
+		{"aws region eu-west-x", configtest.AWSEnv("OAUTH_REGION", "eu-west-x"), "", "OAUTH_REGION"},
+		{"aws short account", configtest.AWSEnv("OAUTH_ACCOUNT_ID", "1234"), "", "OAUTH_ACCOUNT_ID"},
+		{"aws account with a letter", configtest.AWSEnv("OAUTH_ACCOUNT_ID", "12345678901x"), "", "OAUTH_ACCOUNT_ID"},
+		{"aws without a role", configtest.AWSEnv("OAUTH_ROLE_NAME", ""), "", "OAUTH_ROLE_NAME"},
+		{"aws role with a space", configtest.AWSEnv("OAUTH_ROLE_NAME", "a role"), "", "OAUTH_ROLE_NAME"},
 		{"a bad policy", map[string]string{"OAUTH_POLICY": "frobnicate"}, "", "OAUTH_POLICY"},
 		{"a malformed cache key", map[string]string{"SIDECAR_CACHE_KEY": "short"}, "", "SIDECAR_CACHE_KEY"},
 		{"an unreadable secret file", map[string]string{"OAUTH_CLIENT_SECRET_FILE": filepath.Join(t.TempDir(), "missing")}, "", "OAUTH_CLIENT_SECRET_FILE"},
@@ -61,7 +89,7 @@ func TestRefuses(t *testing.T) {
 				_, err = s.Open(tt.profile)
 			}
 			var ce *config.Error
-			if !errors.As(err, &ce) || tt.wantVar != "" && ce.Var != tt.wantVar {
+			if !errors.As(err, &ce) || tt.wantVar != "" && (ce.Var != tt.wantVar || !strings.Contains(err.Error(), tt.wantVar)) {
 				t.Fatalf("err = %v, want a *config.Error naming %q", err, tt.wantVar)
 			}
 		})

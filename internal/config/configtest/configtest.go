@@ -24,3 +24,14 @@ func ClearEnv(t testing.TB) {
 	}
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 }
+
+// AWSEnv is the environment of a valid aws profile (the default one), with
+// name set to value: a test changes one variable and sees what it does.
+func AWSEnv(name, value string) map[string]string {
+	env := map[string]string{
+		"OAUTH_PROVIDER": "aws", "OAUTH_CLIENT_ID": "", "OAUTH_START_URL": "https://d-1234567890.awsapps.com/start",
+		"OAUTH_REGION": "eu-west-1", "OAUTH_ACCOUNT_ID": "123456789012", "OAUTH_ROLE_NAME": "ReadOnly",
+	}
+	env[name] = value
+	return env
+}
