@@ -22,6 +22,7 @@ import (
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/redact"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -101,27 +102,50 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return prog.Report(stderr, err)
 	}
 	ev.Decision = decision
-	var vars []string
+	var vars, secrets []string
 	if s.Provider.AWS != nil {
 		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
+		secrets = values(vars, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 	} else {
 		// Refresh first when the token expires within --min-ttl: the tool
 		// cannot refresh it, and a long command needs it to last.
 		var t *tokencache.ScopedToken
 		if t, err = validToken(ctx, s, *f.minTTL, scopes, stderr); err == nil {
 			vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+			secrets = []string{t.AccessToken}
 		}
 	}
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
+	// The agent gets CMD's output, not the token in it (`gh auth token`,
+	// `env`): every occurrence is masked (internal/redact). The owner's own
+	// commands pass through untouched, terminal and all.
+	out, errOut := stdout, stderr
+	if s.Caller == audit.CallerAgent {
+		mo, me := redact.NewWriter(stdout, secrets...), redact.NewWriter(stderr, secrets...)
+		defer mo.Flush()
+		defer me.Flush()
+		out, errOut = mo, me
+	}
 	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
-	cmd, err := startConfined(argv, hide, append(childEnv(os.Environ()), vars...), stdin, stdout, stderr)
+	cmd, err := startConfined(argv, hide, append(childEnv(os.Environ()), vars...), stdin, out, errOut)
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
 	record(s, ev, stderr)
 	return wait(cmd, stderr)
+}
+
+// values returns the values of the named variables in vars.
+func values(vars []string, names ...string) []string {
+	var out []string
+	for _, kv := range vars {
+		if k, v, _ := strings.Cut(kv, "="); slices.Contains(names, k) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // check validates what the flags and CMD say before anything is opened,

@@ -188,23 +188,42 @@ func (s *stack) testGhAPI(t *testing.T, api *githubAPI, token string) {
 }
 
 // testToolEnv prints the tool's environment: the token is there under the
-// names gh reads, our configuration and secrets are not.
+// names gh reads, our configuration and secrets are not. The owner (on the
+// engine's socket) reads the token there; the agent (through the guard)
+// reads it masked, as in anything else a tool prints.
 func (s *stack) testToolEnv(t *testing.T, api *githubAPI, token string) {
-	r := s.agent(t, command{args: []string{"exec", sidecarName, "sidecar", "run", "--", "env"}, secret: true})
-	if r.code != 0 {
-		t.Fatalf("sidecar run -- env: %s", r)
+	envOf := func(r result) map[string]string {
+		if r.code != 0 {
+			t.Fatalf("sidecar run -- env: %s", r)
+		}
+		env := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			env[k] = v
+		}
+		return env
 	}
-	env := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
+	owner := envOf(s.host(t, command{args: []string{"exec", sidecarName, "sidecar", "run", "--", "env"}, secret: true}))
+	r := s.agent(t, command{args: []string{"exec", sidecarName, "sidecar", "run", "--", "env"}, secret: true})
+	env := envOf(r)
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Error("the agent read the access token in the tool's output")
 	}
 	host := strings.TrimPrefix(api.URL, "https://")
 	for _, k := range []string{"ACCESS_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"} {
-		if env[k] != token {
+		if owner[k] != token {
 			t.Errorf("%s does not hold the access token", k)
 		}
+		if env[k] != "[masked]" {
+			t.Errorf("the agent reads %s as %d bytes, not [masked]", k, len(env[k]))
+		}
 	}
+	// gh prints the token it was given; the agent reads it masked.
+	g := s.agent(t, command{args: []string{"exec", sidecarName, "sidecar", "run", "--", "gh", "auth", "token"}, secret: true})
+	if strings.Contains(g.stdout+g.stderr, token) || g.code == 0 && strings.TrimSpace(g.stdout) != "[masked]" {
+		t.Errorf("gh auth token through sidecar run: exit %d, %d bytes on stdout, want [masked]", g.code, len(g.stdout))
+	}
+	t.Logf("gh auth token, as the agent reads it: exit %d, stdout %q", g.code, strings.TrimSpace(g.stdout))
 	if env["GH_HOST"] != host {
 		t.Errorf("GH_HOST=%q, want %q", env["GH_HOST"], host)
 	}
