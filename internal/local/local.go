@@ -66,8 +66,6 @@ func New(c *config.Config) (*Setup, error) {
 // Profile is what one profile keeps on this machine, and who is asking.
 type Profile struct {
 	*config.Profile
-	// Secret is the client secret, read from its variable or file.
-	Secret string
 	Policy *policy.Policy
 	Audit  *audit.Log
 	// Caller is audit.CallerAgent for a command the Docker guard let
@@ -81,8 +79,9 @@ func (s *Setup) Open(name string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := p.Secret()
-	if err != nil {
+	// The client secret is the provider's to use, but an unreadable
+	// secret file stops the full sidecar, so it stops every program here.
+	if _, err := p.Secret(); err != nil {
 		return nil, err
 	}
 	pol, err := policy.Parse(p.Policy)
@@ -91,7 +90,6 @@ func (s *Setup) Open(name string) (*Profile, error) {
 	}
 	return &Profile{
 		Profile: p,
-		Secret:  secret,
 		Policy:  pol,
 		Audit:   audit.Open(s.Config.DataDir),
 		Caller:  audit.Caller(os.Getenv),
