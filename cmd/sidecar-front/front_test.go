@@ -111,7 +111,11 @@ func run(t *testing.T, data string, setup func(t *testing.T, data string), env [
 const key = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=" // 32 bytes, for tests only
 
 // cached writes a profile's cache entry, encrypted with k when it is set.
+// The expiry is fixed when the case is made, not when the entry is written:
+// each case writes its cache three times, and two writes a second apart
+// must not differ in what --json prints.
 func cached(profile string, expiry time.Duration, k string, edit func(*tokencache.Entry)) func(*testing.T, string) {
+	exp := time.Now().Add(expiry).Round(time.Second)
 	return func(t *testing.T, dir string) {
 		var raw []byte
 		if k != "" {
@@ -125,7 +129,7 @@ func cached(profile string, expiry time.Duration, k string, edit func(*tokencach
 			t.Fatal(err)
 		}
 		e := &tokencache.Entry{Profile: profile, Provider: "github", AccessToken: "gho_front" + profile + "0123456789abcdef",
-			TokenType: "bearer", Expiry: time.Now().Add(expiry).Round(time.Second), ScopesGranted: []string{"repo"},
+			TokenType: "bearer", Expiry: exp, ScopesGranted: []string{"repo"},
 			Account: tokencache.Account{Name: "octocat"}}
 		if edit != nil {
 			edit(e)
