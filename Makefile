@@ -1,6 +1,6 @@
 # devicegate: `make test` runs every test a user or CI runs.
 GO       ?= go
-NODE_DIR := internal/oidctest/node
+NODE_DIR := internal/testing/oidctest/node
 
 .PHONY: test test-go deps check unit fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
 

@@ -36,8 +36,8 @@ import (
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/oidctest"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

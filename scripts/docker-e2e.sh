@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/e2e.sh
 docker_ready
 
-node_dir=internal/oidctest/node
+node_dir=internal/testing/oidctest/node
 if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
 	[ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
 	command -v npm >/dev/null 2>&1 || die "no npm in PATH; the test identity provider needs Node.js 20 or later"

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
 	"github.com/devicegate/devicegate/internal/cli"
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/awsssotest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // The whole AWS path through the command line, against the fake: sign

@@ -16,7 +16,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // cliEnv is the environment of a sidecar process talking to srv.

@@ -14,10 +14,10 @@ import (
 
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 const (

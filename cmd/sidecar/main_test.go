@@ -8,7 +8,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/tokencache"
 
-	"github.com/devicegate/devicegate/internal/cli/clitest"
+	"github.com/devicegate/devicegate/internal/testing/clitest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

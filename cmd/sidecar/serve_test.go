@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/syncbuf"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 // serve goes on without Telegram when the bot token is wrong, and its log

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // soakFor is how long TestRotationSoak runs: 15 s in CI, several minutes

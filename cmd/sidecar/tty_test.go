@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/ptytest"
 )
 
 // On a terminal, login shows a QR code of verification_uri_complete and a

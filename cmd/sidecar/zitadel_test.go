@@ -22,8 +22,8 @@ import (
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/demoidp"
-	"github.com/devicegate/devicegate/internal/demoidp/demoidptest"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/testing/demoidptest"
 )
 
 // zEnv is the environment of a sidecar process talking to the ZITADEL-based provider.

@@ -21,10 +21,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/devicegate/devicegate/internal/cli/clitest"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/clitest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 func TestMain(m *testing.M) {

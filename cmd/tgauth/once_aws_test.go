@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/awsssotest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 // tgauth --once: a one-off grant, and the chat says access ends on its own.

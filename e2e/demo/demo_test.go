@@ -25,9 +25,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/sys/unix"
 
-	"github.com/devicegate/devicegate/internal/ptytest"
-	"github.com/devicegate/devicegate/internal/syncbuf"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/ptytest"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // TestStack builds the image, starts the stack and uses it as the agent

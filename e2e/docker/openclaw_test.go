@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/openaitest"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/openaitest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 const (

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

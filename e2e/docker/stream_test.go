@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/testing/ptytest"
 )
 
 // formAPI posts standard input to the provider's userinfo endpoint as a

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/cli"
-	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/testing/configtest"
 )
 
 func TestOpen(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/awssso"
-	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
+	"github.com/devicegate/devicegate/internal/testing/awsssotest"
 )
 
 func newClient(s *awsssotest.Server) *awssso.Client {

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
-	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 const (

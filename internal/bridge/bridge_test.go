@@ -16,7 +16,7 @@ import (
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

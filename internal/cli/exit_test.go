@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/devicegate/devicegate/internal/config"
-	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/local"
@@ -17,6 +16,7 @@ import (
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
+	"github.com/devicegate/devicegate/internal/testing/configtest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

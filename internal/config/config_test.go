@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/devicegate/devicegate/internal/config/configtest"
+	"github.com/devicegate/devicegate/internal/testing/configtest"
 )
 
 func setEnv(t *testing.T, env map[string]string) {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/demoidp"
-	"github.com/devicegate/devicegate/internal/demoidp/demoidptest"
+	"github.com/devicegate/devicegate/internal/testing/demoidptest"
 )
 
 type tokenAnswer struct {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/ptytest"
+	"github.com/devicegate/devicegate/internal/testing/ptytest"
 )
 
 // TestDockerCLIInteractiveTTY runs "docker exec -it" on a real terminal:

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
 )
 
 // testEnv is a guard serving on a unix socket in front of a fake daemon.

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/testing/awsssotest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

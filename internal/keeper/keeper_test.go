@@ -16,11 +16,11 @@ import (
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
-	"github.com/devicegate/devicegate/internal/oidctest"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

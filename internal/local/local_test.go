@@ -8,8 +8,8 @@ import (
 
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
-	"github.com/devicegate/devicegate/internal/config/configtest"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/testing/configtest"
 )
 
 func TestOpen(t *testing.T) {

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/awssso/awsssotest"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/testing/awsssotest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

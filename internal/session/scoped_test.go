@@ -14,9 +14,9 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/oidctest"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/syncbuf"
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 const chatID = 42

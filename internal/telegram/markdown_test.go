@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 func TestEscape(t *testing.T) {

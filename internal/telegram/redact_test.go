@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 func assertNoToken(t *testing.T, token, what, s string) {

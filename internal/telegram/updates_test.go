@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/telegram"
-	"github.com/devicegate/devicegate/internal/telegram/telegramtest"
+	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
 // listen runs Listen in the background.

@@ -14,7 +14,7 @@ func TestStartWithoutPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := start(t.Context(), dir, Options{})
-	if err == nil || !strings.Contains(err.Error(), "oidctest: hint: run: npm ci --prefix internal/oidctest/node") {
+	if err == nil || !strings.Contains(err.Error(), "oidctest: hint: run: npm ci --prefix internal/testing/oidctest/node") {
 		t.Errorf("start without node_modules: %v, want the install hint", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"log"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // A benchmark command starts the provider itself; tests call oidctest.Start instead. The device

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/devicegate/devicegate/internal/syncbuf"
+	"github.com/devicegate/devicegate/internal/testing/syncbuf"
 )
 
 // Open returns a pseudo-terminal pair of rows x cols, closed when the test

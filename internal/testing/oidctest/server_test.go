@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
 // These tests play the device with plain net/http, so they check the provider and the harness
@@ -544,7 +544,7 @@ func sameScopes(a, b string) bool {
 func TestStartWithoutNode(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no node here
 	_, err := oidctest.StartProcess(t.Context(), oidctest.Options{})
-	if err == nil || !strings.Contains(err.Error(), "npm ci --prefix internal/oidctest/node") {
+	if err == nil || !strings.Contains(err.Error(), "npm ci --prefix internal/testing/oidctest/node") {
 		t.Errorf("StartProcess without node: %v, want the install hint", err)
 	}
 }

@@ -6,7 +6,7 @@
 // browser with [Server.Approve] or [Server.Deny]. The provider needs Node.js 20 or later and its
 // packages, installed once with:
 //
-//	npm ci --prefix internal/oidctest/node
+//	npm ci --prefix internal/testing/oidctest/node
 //
 // Most of its size is playing the person: browser.go and form.go read the
 // provider's own HTML pages and submit their forms as a browser would,
@@ -50,7 +50,7 @@ const (
 )
 
 // installHint tells the person how to get the provider's packages.
-const installHint = "run: npm ci --prefix internal/oidctest/node"
+const installHint = "run: npm ci --prefix internal/testing/oidctest/node"
 
 // ErrNotInstalled means Node.js or the pinned oidc-provider package is
 // missing, so no provider can be started here.
