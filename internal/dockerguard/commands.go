@@ -40,7 +40,7 @@ const (
 var subcommandTable = map[string]struct{ agent, never []string }{
 	"sidecar": {
 		agent: []string{"token", "run", "api", "status", "login", "logout", "audit", "version", "help"},
-		never: []string{"serve", "guard", "health", "keygen"},
+		never: []string{"serve", "guard", "health", "keygen", "doctor"},
 	},
 }
 
@@ -131,6 +131,8 @@ func neverWhy(sub string) string {
 		return "probe the container's internals"
 	case "keygen":
 		return "make cache keys in the sidecar"
+	case "doctor":
+		return "read the setup's secrets and probe the bot and the engine"
 	}
 	return "bypass the guard"
 }
