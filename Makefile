@@ -2,12 +2,12 @@
 GO       ?= go
 NODE_DIR := internal/testing/oidctest/node
 
-.PHONY: test test-go deps check unit fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
+.PHONY: test test-go deps check skills unit fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
 
 test: test-go docker-e2e demo-e2e
 
 # Everything but the Docker suites.
-test-go: deps check unit fuzz-short
+test-go: deps check skills unit fuzz-short
 
 # The test identity provider (oidc-provider) comes from the npm registry,
 # pinned by its lockfile.
@@ -23,6 +23,11 @@ check:
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The skills under OpenClaw's own validator (quick_validate.py from the
+# openclaw npm package the OpenClaw test image pins; needs python3-yaml).
+skills:
+	bash scripts/skills-validate.sh
 
 # Provider-backed tests skip when the npm packages are missing; here they
 # must run.
