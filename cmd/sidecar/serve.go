@@ -26,7 +26,7 @@ import (
 	"github.com/devicegate/devicegate/internal/telegram"
 )
 
-const serveUsage = `usage: sidecar serve
+const serveUsage = `usage: sidecar serve [--hold-on-error]
 
 The sidecar container's long-running process: keeps every profile's
 sign-in alive (refreshing before expiry and every SIDECAR_KEEPALIVE) and
@@ -39,13 +39,19 @@ TELEGRAM_CHAT_ID, and asks the owner to approve what the policy says to
 ask about (the commands wait on the socket approval.sock in the data
 directory; no answer within SIDECAR_APPROVAL_TIMEOUT is a denial).
 TELEGRAM_LISTEN=false is the single-bot setup, where OpenClaw reads the
-bot's updates: sign-in notices only, no commands, no approvals.`
+bot's updates: sign-in notices only, no commands, no approvals. An
+explicit TELEGRAM_LISTEN=true without a bot token is a configuration error.
+
+With --hold-on-error (as the compose files run it), a configuration error
+is printed and serve stays up, unhealthy, instead of exiting into a
+restart loop.`
 
 // heartbeatName is touched by serve on every round and read by health.
 const heartbeatName = "serve.heartbeat"
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("serve", stderr, serveUsage)
+	hold := fs.Bool("hold-on-error", false, "on a configuration error, stay up (unhealthy) instead of exiting")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -53,6 +59,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return cli.Usagef("serve takes no arguments")
 	}
+	err = serveLoaded(ctx, stderr)
+	if *hold {
+		return holdOnError(ctx, stderr, err)
+	}
+	return err
+}
+
+func serveLoaded(ctx context.Context, stderr io.Writer) error {
 	a, err := app.Load()
 	if err != nil {
 		return err
@@ -78,6 +92,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("the token cache is not encrypted: set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
 	}
 	tok, _ := c.Telegram.Token()
+	if tok == "" && c.Telegram.ListenSet && bool(c.Telegram.Listen) {
+		return noBotToken(&c.Telegram)
+	}
 	listen := tok != "" && bool(c.Telegram.Listen)
 	// The approvals' socket is served whenever serve listens, even if
 	// Telegram is down: a waiting command then gets "unavailable" at
@@ -165,6 +182,11 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 		return &config.Error{Var: "GUARD_RUN_TOOLS", Msg: err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if did, err := dropRoot(gc.Upstream); err != nil {
+		return err
+	} else if did != "" {
+		log.Info("guard: " + did)
+	}
 	g, err := dockerguard.New(dockerguard.Config{
 		Upstream:      gc.Upstream,
 		AllowCommands: cmds,
@@ -201,6 +223,10 @@ func health(args []string, stdout, stderr io.Writer) error {
 	if *guardMode {
 		gc, err := config.LoadGuard()
 		if err != nil {
+			return err
+		}
+		// As the guard itself, which owns its socket.
+		if _, err := dropRoot(gc.Upstream); err != nil {
 			return err
 		}
 		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{

@@ -105,6 +105,9 @@ type Telegram struct {
 	// devicegate's own gatekeeper bot; false for the single-bot setup,
 	// where OpenClaw reads the updates of the one bot.
 	Listen Bool `split_words:"true"`
+	// ListenSet: TELEGRAM_LISTEN was set (not empty), so the person asked
+	// for a listening bot rather than taking the default.
+	ListenSet bool `ignored:"true"`
 	// OwnerID is the owner's Telegram user id: only their commands and
 	// taps count. Default: TELEGRAM_CHAT_ID when that is a private chat
 	// (positive: the chat id is the user id).
@@ -266,6 +269,7 @@ func Load() (*Config, error) {
 	if err := process("TELEGRAM", &c.Telegram); err != nil {
 		return nil, err
 	}
+	c.Telegram.ListenSet = strings.TrimSpace(os.Getenv("TELEGRAM_LISTEN")) != ""
 	if err := c.validateSidecar(); err != nil {
 		return nil, err
 	}
