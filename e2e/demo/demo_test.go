@@ -133,7 +133,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("docker compose build: %s", r)
 	}
 	t.Logf("measure: docker compose -f compose.demo.yaml build: %s", time.Since(buildStart).Round(100*time.Millisecond))
-	for _, img := range []string{"devicegate/demo-idp:local", "devicegate/sidecar:local"} {
+	for _, img := range []string{"devicegate/demo-idp:demo", "devicegate/sidecar:demo", "devicegate/demo-agent:demo"} {
 		r := d.run(t, time.Minute, "docker", "image", "inspect", "-f", "{{.Size}}", img)
 		n, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
 		t.Logf("measure: image %s: %.1f MB", img, float64(n)/1e6)
