@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,23 +14,28 @@ import (
 	"golang.org/x/term"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const loginUsage = `usage: sidecar login [--profile P] [--once] [--json]
+const loginUsage = `usage: sidecar login [--profile P] [--force] [--once] [--json]
 
 Signs in with a device code: open the URL on any device, enter the code,
-and approve. With --once, a one-off grant: no refresh token is kept, so
+and approve. Already signed in, it says as whom and stops; --force signs
+in again. With --once, a one-off grant: no refresh token is kept, so
 access ends when the access token expires. With --json, prints one JSON
-event per line.`
+event per line. Ctrl-C, or the terminal or docker exec client going
+away, cancels it (exit 130).`
 
-func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
 	profile := fs.String("profile", "", "profile to sign in")
 	asJSON := fs.Bool("json", false, "print JSON events")
 	once := fs.Bool("once", false, "a one-off grant: keep no refresh token")
+	force := fs.Bool("force", false, "sign in again even if signed in")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +47,13 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	if !*force {
+		if e := signedIn(ctx, s); e != nil {
+			return already(stdout, *asJSON, s, e)
+		}
+	}
+	ctx, stopWatch := watchClient(ctx, stdin, stdout)
+	defer stopWatch()
 	var (
 		out  = &terminal{w: stdout, tty: isTTY(stdout)}
 		opts = session.LoginOptions{OneOff: *once}
@@ -70,6 +83,31 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if e.OneOff {
 		fmt.Fprintf(stdout, "One-off grant: access ends at %s; no refresh token is kept.\n", e.Expiry.UTC().Format(time.RFC3339))
 	}
+	return nil
+}
+
+// signedIn returns the profile's sign-in when it is usable (refreshed if
+// need be, or still valid when the refresh failed), as tgauth judges it.
+func signedIn(ctx context.Context, s *session.Session) *tokencache.Entry {
+	e, err := s.Token(ctx, 0)
+	var stale *session.StaleError
+	if err == nil || errors.As(err, &stale) && e != nil {
+		return e
+	}
+	return nil
+}
+
+// already says who is signed in, and how to sign in anew.
+func already(stdout io.Writer, asJSON bool, s *session.Session, e *tokencache.Entry) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(cli.SignedInEvent(s, "already_signed_in", e))
+	}
+	flag := ""
+	if s.Profile != config.DefaultProfile {
+		flag = " --profile " + s.Profile
+	}
+	fmt.Fprintf(stdout, "Already signed in as %s (profile %s).\n", e.Account, s.Profile)
+	fmt.Fprintf(stdout, "To sign in again, run `sidecar login%s --force`.\n", flag)
 	return nil
 }
 
