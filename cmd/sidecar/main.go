@@ -44,6 +44,7 @@ Usage:
   sidecar guard                                     filtering proxy for the Docker socket
   sidecar health                                    container health check
   sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
+  sidecar doctor  [--guard]                         check the whole setup, every problem with its fix
   sidecar version
   sidecar help
 
@@ -99,6 +100,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return confinedChild(rest, stderr)
 	case "keygen":
 		err = keygen(rest, stdout, stderr)
+	case "doctor":
+		err = doctorCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "sidecar %s\n", version.String())
 	case "help", "--help", "-h":
