@@ -278,6 +278,8 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("guard: %s", r)
 		}
 	})
+	t.Run("broken sidecar fails up --wait", func(t *testing.T) { d.broken(t) })
+
 	// The README's last command.
 	if r := d.shell(t, 5*time.Minute, steps[7]); r.code != 0 {
 		t.Fatalf("%s: %s", steps[7], r)
@@ -657,5 +659,28 @@ func (d *demo) tgauth(t *testing.T, br *browser) {
 		if strings.Contains(m.Text, tg.Token()) {
 			t.Fatal("the bot token appears in the chat")
 		}
+	}
+}
+
+// broken: a sidecar that cannot start (a configuration error) makes
+// `up -d --wait` fail, naming the container, and stays up to say why
+// instead of restarting in a loop; fixed, the next `up -d --wait` is fine.
+func (d *demo) broken(t *testing.T) {
+	override := filepath.Join(d.root, "e2e", "demo", "testdata", "compose.broken.yaml")
+	r := d.run(t, 3*time.Minute, "docker", "compose", "-f", d.compose, "-f", override, "up", "-d", "--wait")
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, sidecarName+" is unhealthy") {
+		t.Fatalf("up -d --wait with a broken sidecar: %s", r)
+	}
+	r = d.run(t, time.Minute, "docker", "inspect", "-f", "{{.RestartCount}} {{.State.Status}}", sidecarName)
+	if got := strings.TrimSpace(r.stdout); got != "0 running" {
+		t.Errorf("the broken sidecar: restarts and state %q, want \"0 running\"", got)
+	}
+	logs := d.composeCmd(t, time.Minute, "logs", "--no-color", "sidecar")
+	if n := strings.Count(logs.stdout+logs.stderr, "sidecar: error: OAUTH_CLIENT_ID: is required"); n != 1 ||
+		!strings.Contains(logs.stdout+logs.stderr, "hint: not restarting: fix the configuration") {
+		t.Errorf("the sidecar's logs say the error %d times (want once, with the hint):\n%s%s", n, logs.stdout, logs.stderr)
+	}
+	if r := d.composeCmd(t, 3*time.Minute, "up", "-d", "--wait"); r.code != 0 {
+		t.Fatalf("up -d --wait after the fix: %s", r)
 	}
 }
