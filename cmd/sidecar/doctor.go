@@ -9,6 +9,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/doctor"
 	"github.com/devicegate/devicegate/internal/exitcode"
 )
@@ -37,6 +38,15 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(pos) > 0 {
 		return cli.Usagef("doctor takes no arguments")
+	}
+	if *guardOnly {
+		// As the guard itself: a guard started as root drops to nonroot
+		// with the socket's group first, and so does its check.
+		if gc, err := config.LoadGuard(); err == nil {
+			if _, err := dropRoot(gc.Upstream); err != nil {
+				return err
+			}
+		}
 	}
 	// The timeout the configuration asks for is unknown until it is read;
 	// doctor's own requests get a fixed one.
