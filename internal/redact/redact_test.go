@@ -90,3 +90,145 @@ func FuzzWriter(f *testing.F) {
 		}
 	})
 }
+
+// logWriter records what each stream of a pair was given, in order.
+type logWriter struct {
+	log    *[]run
+	stream uint8
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	*w.log = append(*w.log, run{w.stream, append([]byte(nil), p...)})
+	return len(p), nil
+}
+
+// writePair writes chunks, "1:" ones to the second stream, to a pair and
+// returns what each stream got and everything in the order handed on.
+func writePair(t *testing.T, secrets []string, chunks ...string) (a, b, merged string) {
+	t.Helper()
+	var rs []run
+	for _, c := range chunks {
+		if rest, ok := strings.CutPrefix(c, "1:"); ok {
+			rs = append(rs, run{1, []byte(rest)})
+		} else {
+			rs = append(rs, run{0, []byte(c)})
+		}
+	}
+	return writeRuns(t, secrets, rs)
+}
+
+// writeRuns writes each run to its stream of a pair.
+func writeRuns(t *testing.T, secrets []string, chunks []run) (a, b, merged string) {
+	t.Helper()
+	var log []run
+	wa, wb := NewPair(logWriter{&log, 0}, logWriter{&log, 1}, secrets...)
+	for _, r := range chunks {
+		w, c := wa, r.b
+		if r.stream == 1 {
+			w = wb
+		}
+		if n, err := w.Write(c); n != len(c) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", c, n, err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var sa, sb, sm strings.Builder
+	for _, r := range log {
+		sm.Write(r.b)
+		if r.stream == 0 {
+			sa.Write(r.b)
+		} else {
+			sb.Write(r.b)
+		}
+	}
+	return sa.String(), sb.String(), sm.String()
+}
+
+func TestPair(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks []string // "1:" goes to the second stream
+		a, b   string
+	}{
+		{"half on each", []string{"gh=gho_16C7e42F292c6912", "1:E7710c838347Ae178B4a\n"}, "gh=[masked]", "\n"},
+		{"begun on the second", []string{"1:warning: gho_16C7e", "42F292c6912E7710c838347Ae178B4a done\n"}, " done\n", "warning: [masked]"},
+		{"byte by byte, alternating", func() []string {
+			var c []string
+			for i, r := range token {
+				if i%2 == 1 {
+					c = append(c, "1:"+string(r))
+				} else {
+					c = append(c, string(r))
+				}
+			}
+			return c
+		}(), "[masked]", ""},
+		{"a prefix then other output", []string{"gho_16C7", "1:progress 10%\n", " and more"}, "gho_16C7 and more", "progress 10%\n"},
+		{"each whole on its own", []string{token + "\n", "1:" + token + "\n"}, "[masked]\n", "[masked]\n"},
+		{"nothing secret", []string{"out", "1:err"}, "out", "err"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b, _ := writePair(t, []string{token}, tt.chunks...)
+			if a != tt.a || b != tt.b {
+				t.Fatalf("got %q and %q, want %q and %q", a, b, tt.a, tt.b)
+			}
+		})
+	}
+}
+
+// FuzzPair: however the output is split into writes and spread over the
+// two streams, what the pair hands on, in order, is the whole output with
+// the secret replaced; each byte that is not masked goes to the stream it
+// was written to, and Mask to the stream of the secret's first byte.
+func FuzzPair(f *testing.F) {
+	f.Add("GH_TOKEN="+token+"\n", "gho_16C7e42F", uint8(3), uint16(0b1010))
+	f.Add("aaab aaaab", "aaaaaaab", uint8(1), uint16(0b0110))
+	f.Add("abababab abababa", "abababa", uint8(2), uint16(0xffff))
+	f.Fuzz(func(t *testing.T, in, secret string, cut uint8, spread uint16) {
+		step := int(cut)%7 + 1
+		var chunks []run
+		tags := make([]uint8, len(in)) // the stream of each byte of in
+		for i, n := 0, 0; i < len(in); i, n = i+step, n+1 {
+			c := run{0, []byte(in[i:min(i+step, len(in))])}
+			if spread>>(n%16)&1 == 1 {
+				c.stream = 1
+				for j := i; j < i+len(c.b); j++ {
+					tags[j] = 1
+				}
+			}
+			chunks = append(chunks, c)
+		}
+		a, b, merged := writeRuns(t, []string{secret}, chunks)
+		if len(secret) < MinLen {
+			secret = "" // not masked
+		}
+		want := in
+		if secret != "" {
+			want = strings.ReplaceAll(in, secret, Mask)
+		}
+		if merged != want {
+			t.Fatalf("secret %q, input %q in %q: got %q, want %q", secret, in, chunks, merged, want)
+		}
+		// Each stream: ReplaceAll's leftmost matches, found independently.
+		var wa, wb strings.Builder
+		for i := 0; i < len(in); {
+			w := &wa
+			if tags[i] == 1 {
+				w = &wb
+			}
+			if secret != "" && strings.HasPrefix(in[i:], secret) {
+				w.WriteString(Mask)
+				i += len(secret)
+				continue
+			}
+			w.WriteByte(in[i])
+			i++
+		}
+		if a != wa.String() || b != wb.String() {
+			t.Fatalf("secret %q, input %q in %q: got %q and %q, want %q and %q", secret, in, chunks, a, b, wa.String(), wb.String())
+		}
+	})
+}
