@@ -102,10 +102,7 @@ func (m *masker) write(stream int, p []byte) (int, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.held = append(m.held, p...)
-	for range p {
-		m.from = append(m.from, uint8(stream))
-	}
+	m.feed(run{uint8(stream), p})
 	if err := m.scan(false); err != nil {
 		return 0, err
 	}
@@ -118,13 +115,31 @@ func (m *masker) flush() error {
 	return m.scan(true)
 }
 
-// scan hands on everything held that is decided: from the left, a whole
-// secret (the longest that matches) becomes Mask, a byte that begins no
-// secret goes out as it is, and what could still become a secret stays
-// held, unless final. This is strings.ReplaceAll's leftmost scan, so the
-// output is the same however the writes split the input.
+// feed appends r to what is held.
+func (m *masker) feed(r run) {
+	m.held = append(m.held, r.b...)
+	for range r.b {
+		m.from = append(m.from, r.stream)
+	}
+}
+
+// scan hands on everything held that is decided.
 func (m *masker) scan(final bool) error {
-	var out runs
+	out, n, _ := m.decide(final)
+	// What is handed on is copied before held is reused.
+	err := out.writeTo(m.w)
+	m.held = append(m.held[:0], m.held[n:]...)
+	m.from = append(m.from[:0], m.from[n:]...)
+	return err
+}
+
+// decide returns what of the held bytes is decided, and how many of them
+// that is, and how many secrets it masks: from the left, a whole secret
+// (the longest that matches) becomes Mask, a byte that begins no secret
+// goes out as it is, and what could still become a secret stays held,
+// unless final. This is strings.ReplaceAll's leftmost scan, so the output
+// is the same however the writes split the input.
+func (m *masker) decide(final bool) (out runs, n, masks int) {
 	i := 0
 scan:
 	for i < len(m.held) {
@@ -132,6 +147,7 @@ scan:
 		for _, s := range m.secrets {
 			if bytes.HasPrefix(rest, s) {
 				out.add(m.from[i], []byte(Mask))
+				masks++
 				i += len(s)
 				continue scan
 			}
@@ -161,11 +177,69 @@ scan:
 		}
 		i = next
 	}
-	// What is handed on is copied before held is reused.
-	err := out.writeTo(m.w)
-	m.held = append(m.held[:0], m.held[i:]...)
-	m.from = append(m.from[:0], m.from[i:]...)
-	return err
+	return out, i, masks
+}
+
+// writeRound hands on x and y, read from the two streams at the same time,
+// so that their order is unknown (a tool writes to its two pipes, and
+// the reader finds both full): it feeds them in the order, among those
+// that keep each stream's own order, that masks the most secrets, and
+// then leaves the longest start of a secret held for the next round. So
+// a secret whose start was written to one stream, then its end to the
+// other, then more to the first, is masked although the first stream's
+// two writes were read as one. It returns the order fed.
+func (m *masker) writeRound(x, y run) ([]run, error) {
+	if len(m.secrets) == 0 {
+		_, err := m.w[x.stream].Write(x.b)
+		if err == nil {
+			_, err = m.w[y.stream].Write(y.b)
+		}
+		return []run{x, y}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// The most masks; then the most left undecided: a secret's start
+	// at the end, which the next round may complete.
+	best, most, undecided := []run{x, y}, -1, -1
+	for _, order := range m.orders(x, y) {
+		c := masker{secrets: m.secrets, held: slices.Clone(m.held), from: slices.Clone(m.from)}
+		for _, r := range order {
+			c.feed(r)
+		}
+		_, n, masks := c.decide(false)
+		if masks > most || masks == most && len(c.held)-n > undecided {
+			best, most, undecided = order, masks, len(c.held)-n
+		}
+	}
+	for _, r := range best {
+		m.feed(r)
+	}
+	return best, m.scan(false)
+}
+
+// orders returns the orders of x and y worth trying: x then y, y then x,
+// and for each secret split in two, the start found in one and the end
+// in the other, the order that puts the end right after the start.
+func (m *masker) orders(x, y run) [][]run {
+	out := [][]run{{x, y}, {y, x}}
+	cut := func(a, b run, p, q int) []run {
+		return []run{{b.stream, b.b[:q]}, {a.stream, a.b[:p]}, {b.stream, b.b[q:]}, {a.stream, a.b[p:]}}
+	}
+	for _, s := range m.secrets {
+		for j := 1; j < len(s); j++ {
+			for _, ab := range [2][2]run{{x, y}, {y, x}} {
+				a, b := ab[0], ab[1]
+				p := bytes.Index(a.b, s[:j])
+				if p < 0 {
+					continue
+				}
+				if q := bytes.Index(b.b, s[j:]); q >= 0 {
+					out = append(out, cut(a, b, p+j, q))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // runs is output in order, each run of bytes for one stream.

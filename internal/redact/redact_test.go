@@ -232,3 +232,76 @@ func FuzzPair(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteRound: chunks of the two streams read at once are fed in the
+// order that masks a secret split across them.
+func TestWriteRound(t *testing.T) {
+	half := len(token) / 2
+	tests := []struct {
+		name string
+		x, y string // stdout, stderr
+		a, b string
+	}{
+		{"start on stdout, then its end on stderr, then more stdout", "gh=" + token[:half] + " and more\n", token[half:] + "\n",
+			"gh=[masked] and more\n", "\n"},
+		{"start on stderr", "x" + token[half:] + "y", "warning: " + token[:half],
+			"xy", "warning: [masked]"},
+		{"whole on one", token + "\n", "err\n", "[masked]\n", "err\n"},
+		{"nothing secret", "out\n", "err\n", "out\n", "err\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log []run
+			wa, wb := NewPair(logWriter{&log, 0}, logWriter{&log, 1}, token)
+			if _, err := wa.m.writeRound(run{0, []byte(tt.x)}, run{1, []byte(tt.y)}); err != nil {
+				t.Fatal(err)
+			}
+			wb.Flush()
+			var a, b strings.Builder
+			for _, r := range log {
+				[]*strings.Builder{&a, &b}[r.stream].Write(r.b)
+			}
+			if a.String() != tt.a || b.String() != tt.b {
+				t.Fatalf("got %q and %q, want %q and %q", a.String(), b.String(), tt.a, tt.b)
+			}
+		})
+	}
+}
+
+// FuzzWriteRound: the order fed keeps each stream's own order, what is
+// handed on is that order with the secret replaced (strings.ReplaceAll),
+// and it masks no fewer secrets than either stream first would.
+func FuzzWriteRound(f *testing.F) {
+	f.Add("gh=gho_16C7e42F2 and more", "92c6912E7710c838347Ae178B4a\n", token)
+	f.Add("aaaab", "aaab", "aaaaaaab")
+	f.Fuzz(func(t *testing.T, x, y, secret string) {
+		var log []run
+		wa, wb := NewPair(logWriter{&log, 0}, logWriter{&log, 1}, secret)
+		order, err := wa.m.writeRound(run{0, []byte(x)}, run{1, []byte(y)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb.Flush()
+		var fed, sx, sy, merged strings.Builder
+		for _, r := range order {
+			fed.Write(r.b)
+			[]*strings.Builder{&sx, &sy}[r.stream].Write(r.b)
+		}
+		for _, r := range log {
+			merged.Write(r.b)
+		}
+		if sx.String() != x || sy.String() != y {
+			t.Fatalf("fed %q: not %q and %q in order", order, x, y)
+		}
+		want := fed.String()
+		if len(secret) >= MinLen {
+			want = strings.ReplaceAll(want, secret, Mask)
+			if n := strings.Count(want, Mask) - strings.Count(fed.String(), Mask); n < strings.Count(x+y, secret) || n < strings.Count(y+x, secret) {
+				t.Fatalf("%q and %q masked %d times", x, y, n)
+			}
+		}
+		if merged.String() != want {
+			t.Fatalf("fed %q: got %q, want %q", order, merged.String(), want)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,10 +19,13 @@ import (
 // in whatever order the scheduler runs them. So one goroutine reads both
 // through epoll in edge-triggered mode, whose ready list is first in,
 // first out: a pipe is reported in the order it received data after the
-// last read, and each is read until it is empty. The order is the
-// child's, unless the child writes to one pipe, then the other, then the
-// first again before the relay reads: then the first pipe's two writes
-// come before the other's.
+// last read, and each is read until it is empty. When the child wrote to
+// one pipe, then the other, then the first again before the relay read,
+// the first pipe's two writes are read as one: then the two pipes' data
+// of that round are masked in the order that masks the most (so a secret
+// split in two across them is caught). A tool that cuts a secret into
+// more pieces, or reorders them, is not caught: no masking can be the
+// barrier, placeholders are.
 //
 // The relay stops when told, not when the pipes end: a process the tool
 // left behind may hold them open for as long as it lives.
@@ -115,13 +119,25 @@ func (rl *Relay) Close() {
 	}
 }
 
+// roundMax bounds what is read from one pipe in one round, so that a
+// tool writing without pause to one stream does not keep the other
+// waiting, nor fill our memory.
+const roundMax = 256 << 10
+
 func (rl *Relay) loop() {
 	defer close(rl.done)
-	buf := make([]byte, 32<<10)
-	var ended [2]bool
-	events := make([]unix.EpollEvent, 3)
+	var (
+		ended   [2]bool
+		pending [2]bool // ready, and not read to the end in the last round
+		events  = make([]unix.EpollEvent, 3)
+		bufs    [2][]byte
+	)
 	for {
-		n, err := unix.EpollWait(rl.ep, events, -1)
+		timeout := -1
+		if pending[0] || pending[1] {
+			timeout = 0
+		}
+		n, err := unix.EpollWait(rl.ep, events, timeout)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -129,57 +145,100 @@ func (rl *Relay) loop() {
 			rl.err = err
 			return
 		}
+		// A round: the pipes in the order they became ready (those left
+		// pending first: they were ready before), each read until empty.
+		var order []int
+		for i := range pending {
+			if pending[i] {
+				order = append(order, i)
+			}
+		}
+		stop := false
 		for _, ev := range events[:n] {
-			if ev.Fd == stopTag {
-				// Whatever the tool wrote before it exited is in the
-				// pipes: take exactly that, then stop.
-				for i := range rl.r {
-					if !ended[i] {
-						rl.copy(i, buf, true)
-					}
+			switch {
+			case ev.Fd == stopTag:
+				stop = true
+			case !slices.Contains(order, int(ev.Fd)):
+				order = append(order, int(ev.Fd))
+			}
+		}
+		// The other pipe too, reported or not: what the tool wrote to it
+		// before what was just reported is there, and the two are masked
+		// together. Whatever the tool wrote before it exited is in the
+		// pipes: when stopping, take exactly that.
+		for i := range 2 {
+			if !slices.Contains(order, i) {
+				order = append(order, i)
+			}
+		}
+		// Read both until a pass finds both empty: a write to one pipe
+		// that follows one to the other, made while the first was read,
+		// is then in this round too.
+		bufs[0], bufs[1] = bufs[0][:0], bufs[1][:0]
+		for more := true; more; {
+			more = false
+			for _, i := range order {
+				if ended[i] || pending[i] && len(bufs[i]) >= roundMax {
+					continue
 				}
-				return
+				n := len(bufs[i])
+				bufs[i], ended[i], pending[i] = rl.read(i, bufs[i], stop)
+				more = more || len(bufs[i]) > n && !stop
 			}
-			if !ended[ev.Fd] {
-				ended[ev.Fd] = rl.copy(int(ev.Fd), buf, false)
-			}
+		}
+		rl.hand(order, bufs)
+		if stop || ended[0] && ended[1] {
+			return
 		}
 	}
 }
 
-// copy relays what pipe i holds until it is empty, and tells whether it
-// ended (every writer closed it). With last, it reads only what the pipe
-// holds now, since a writer may still be filling it.
-func (rl *Relay) copy(i int, buf []byte, last bool) (ended bool) {
-	fd := rl.r[i]
-	left := -1
-	if last {
-		var err error
-		if left, err = unix.IoctlGetInt(fd, unix.TIOCINQ); err != nil {
-			return true
-		}
+// hand masks and writes what a round read.
+func (rl *Relay) hand(order []int, bufs [2][]byte) {
+	var err error
+	switch {
+	case len(bufs[0]) > 0 && len(bufs[1]) > 0:
+		first, second := order[0], 1-order[0]
+		_, err = rl.pair[0].m.writeRound(run{uint8(first), bufs[first]}, run{uint8(second), bufs[second]})
+	case len(bufs[0]) > 0:
+		_, err = rl.pair[0].Write(bufs[0])
+	case len(bufs[1]) > 0:
+		_, err = rl.pair[1].Write(bufs[1])
 	}
-	for left != 0 {
-		b := buf
-		if left > 0 {
-			b = buf[:min(left, len(buf))]
+	if err != nil && rl.err == nil {
+		rl.err = err // keep reading: a stopped reader would block the tool
+	}
+}
+
+// read appends what pipe i holds to buf until it is empty (or buf holds
+// roundMax: more is pending), and tells whether it ended (every writer
+// closed it). With last, it reads only what the pipe holds now, since a
+// writer may still be filling it.
+func (rl *Relay) read(i int, buf []byte, last bool) (_ []byte, ended, more bool) {
+	fd := rl.r[i]
+	limit := roundMax
+	if last {
+		n, err := unix.IoctlGetInt(fd, unix.TIOCINQ)
+		if err != nil {
+			return buf, true, false
 		}
-		n, err := unix.Read(fd, b)
+		limit = len(buf) + n
+	}
+	for len(buf) < limit {
+		if cap(buf)-len(buf) < 32<<10 {
+			buf = slices.Grow(buf, 32<<10)
+		}
+		n, err := unix.Read(fd, buf[len(buf):min(cap(buf), limit)])
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if errors.Is(err, unix.EAGAIN) {
-			return false
+			return buf, false, false
 		}
 		if err != nil || n == 0 {
-			return true
+			return buf, true, false
 		}
-		if _, err := rl.pair[i].Write(b[:n]); err != nil && rl.err == nil {
-			rl.err = err // keep reading: a stopped reader would block the tool
-		}
-		if left > 0 {
-			left -= n
-		}
+		buf = buf[:len(buf)+n]
 	}
-	return false
+	return buf, false, !last
 }

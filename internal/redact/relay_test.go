@@ -42,6 +42,11 @@ func TestRelaySplit(t *testing.T) {
 			"start\ngh=[masked]", "\n"},
 		{"echo start >&2; printf 'gh=%s' " + token[:half] + " >&2; printf '%s\\n' " + token[half:],
 			"\n", "start\ngh=[masked]"},
+		// More on the first stream before the relay reads: the two
+		// writes to stdout may be read as one, and still the token is
+		// found across the streams.
+		{"printf 'gh=%s' " + token[:half] + "; printf '%s\\n' " + token[half:] + " >&2; echo ' and more'",
+			"gh=[masked] and more\n", "\n"},
 	}
 	for _, tt := range tests {
 		for i := range 20 {
