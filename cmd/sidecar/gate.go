@@ -41,4 +41,3 @@ func record(p *gate.Pass, stderr io.Writer) {
 		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 	}
 }
-

@@ -208,7 +208,6 @@ func TestGateToken(t *testing.T) {
 	}
 }
 
-
 // TestGateAttacks: requests that would run differently from how they are
 // judged and shown never reach the API (issue: the approval message
 // showed less than what ran, and rules ignored the base path).
