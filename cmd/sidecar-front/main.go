@@ -86,9 +86,16 @@ func token(args []string, stdout, stderr io.Writer, now time.Time) (code int, ha
 	if err != nil || !e.Valid(now, minTTL) {
 		return 0, false
 	}
+	// cmd/sidecar's gate: the rate limit binds the agent. Over it, the
+	// full program says so (its Admit refuses again; the one line of the
+	// burst is written by whichever refused first, and is the same line).
+	ev := audit.Event{Profile: p.Name, Caller: p.Caller, Action: audit.ActionToken}
+	if p.Audit.Admit(ev) != nil {
+		return 0, false
+	}
 	// From here on, what cmd/sidecar's token does with a valid token: the
 	// audit line (a failure to write it is a warning), then the token.
-	ev := audit.Event{Profile: p.Name, Caller: p.Caller, Action: audit.ActionToken, Decision: decision}
+	ev.Decision = decision
 	if err := p.Audit.Append(ev); err != nil {
 		fmt.Fprintf(stderr, "sidecar: warning: %v\n", err)
 	}

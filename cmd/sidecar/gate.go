@@ -22,13 +22,24 @@ import (
 // the audit line: "owner" for the owner's own commands (the policy binds
 // the agent only), "allow" for a rule, or the owner's answer ("allow_once",
 // "allow_1h", "grant"). A refusal is a *policy.Refused (exit 8); it is in
-// the audit log before gate returns.
+// the audit log before gate returns. An agent over the rate limit
+// (audit.ErrRateLimited, exit 8 too) is refused before the policy is
+// read.
 func gate(ctx context.Context, s *session.Session, req policy.Request, ask approval.Request, ev audit.Event) (string, error) {
 	if s.Caller != audit.CallerAgent {
 		return "owner", nil
 	}
-	v := s.Policy.Decide(req)
 	what := describe(req, ask)
+	// The rate limit comes first, before the policy: a flood of refused
+	// requests would fill the log as well as a flood of allowed ones. Its
+	// refusal is in the log already (once a burst); no line here.
+	if s.Audit != nil {
+		ev.Profile, ev.Caller = s.Profile, s.Caller
+		if err := s.Audit.Admit(ev); err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	v := s.Policy.Decide(req)
 	switch v.Decision {
 	case policy.Allow:
 		return "allow", nil
