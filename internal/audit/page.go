@@ -28,7 +28,7 @@ var refusals = map[string]bool{
 func (e Event) Refused() bool { return refusals[e.Decision] }
 
 // What is the one-line object of an event: the call, the command, the
-// detail.
+// tool it came through, the detail.
 func (e Event) What() string {
 	var parts []string
 	if e.Method != "" {
@@ -36,6 +36,9 @@ func (e Event) What() string {
 	}
 	if e.Command != "" {
 		parts = append(parts, e.Command)
+	}
+	if e.Via != "" {
+		parts = append(parts, "via "+e.Via)
 	}
 	if e.Detail != "" {
 		parts = append(parts, e.Detail)
