@@ -194,7 +194,8 @@ func (l *Log) openLocked(n int64) (*os.File, error) {
 			return nil, err
 		}
 		// Another writer may have rotated the file while we waited for the
-		// lock: then f is audit.jsonl.1 and the line belongs in the new one.
+		// lock: then f is an older generation and the line belongs in the new
+		// current file.
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
