@@ -19,8 +19,11 @@
 // without an approval, and the cached token is valid for --min-ttl. Then it
 // writes the same audit line and prints the same bytes. Anything else
 // (another command or flag, an error of any kind, a token to refresh, a
-// policy that denies or asks) goes to the full program before anything is
-// written. TestFrontMatchesFull holds it to that.
+// policy that denies or asks, an agent over the rate limit) goes to the
+// full program before anything is written, but for the one line a burst
+// of rate-limit refusals writes: the full program would write the same
+// line, and then refuses again without one. TestFrontMatchesFull holds
+// it to that.
 package main
 
 import (
