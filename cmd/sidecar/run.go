@@ -36,7 +36,9 @@ scopes. For an aws profile CMD gets role credentials instead:
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
 AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
 read the token cache or the secret files. Standard
-input, output and error are passed through; the exit code is CMD's.`
+input, output and error are passed through; the exit code is CMD's. For
+the agent, CMD has no terminal, its output reaches the agent with the
+token masked, and what it leaves running is killed when it exits.`
 
 // validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
 // regular expression is compiled when sidecar starts.

@@ -12,6 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Why raw system calls rather than github.com/landlock-lsm/go-landlock:
+// what this package does is the walk that grants every entry but the
+// hidden ones (grantAllBut), which the library's allow-list helpers do not
+// shorten; its ABI bookkeeping is the few lines of rights and scopes
+// below; and it restricts every thread of the process (through
+// AllThreadsSyscall, or libpsx under cgo), where a process about to exec
+// needs only the calling thread. Adding scopes was one field here.
+
 // Access rights by Landlock ABI version (include/uapi/linux/landlock.h).
 // Handling a right denies it everywhere not granted; rights an older
 // kernel does not know cannot be handled, and stay allowed.
