@@ -198,23 +198,41 @@ func (m *masker) writeRound(x, y run) ([]run, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The most masks; then the most left undecided: a secret's start
-	// at the end, which the next round may complete.
-	best, most, undecided := []run{x, y}, -1, -1
-	for _, order := range m.orders(x, y) {
-		c := masker{secrets: m.secrets, held: slices.Clone(m.held), from: slices.Clone(m.from)}
-		for _, r := range order {
-			c.feed(r)
-		}
-		_, n, masks := c.decide(false)
-		if masks > most || masks == most && len(c.held)-n > undecided {
-			best, most, undecided = order, masks, len(c.held)-n
+	orders := m.orders(x, y)
+	best := orders[0]
+	// Nothing held, no secret split across x and y, and neither ends
+	// with a secret's start: the order does not matter.
+	if len(m.held) > 0 || len(orders) > 2 || m.endsWithStart(x.b) || m.endsWithStart(y.b) {
+		// The most masks; then the most left undecided: a secret's start
+		// at the end, which the next round may complete.
+		most, undecided := -1, -1
+		for _, order := range orders {
+			c := masker{secrets: m.secrets, held: slices.Clone(m.held), from: slices.Clone(m.from)}
+			for _, r := range order {
+				c.feed(r)
+			}
+			_, n, masks := c.decide(false)
+			if masks > most || masks == most && len(c.held)-n > undecided {
+				best, most, undecided = order, masks, len(c.held)-n
+			}
 		}
 	}
 	for _, r := range best {
 		m.feed(r)
 	}
 	return best, m.scan(false)
+}
+
+// endsWithStart tells whether b ends with the start of a secret.
+func (m *masker) endsWithStart(b []byte) bool {
+	for _, s := range m.secrets {
+		for n := min(len(s)-1, len(b)); n > 0; n-- {
+			if bytes.HasSuffix(b, s[:n]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // orders returns the orders of x and y worth trying: x then y, y then x,
@@ -226,14 +244,23 @@ func (m *masker) orders(x, y run) [][]run {
 		return []run{{b.stream, b.b[:q]}, {a.stream, a.b[:p]}, {b.stream, b.b[q:]}, {a.stream, a.b[p:]}}
 	}
 	for _, s := range m.secrets {
-		for j := 1; j < len(s); j++ {
-			for _, ab := range [2][2]run{{x, y}, {y, x}} {
-				a, b := ab[0], ab[1]
-				p := bytes.Index(a.b, s[:j])
-				if p < 0 {
-					continue
-				}
-				if q := bytes.Index(b.b, s[j:]); q >= 0 {
+		for _, ab := range [2][2]run{{x, y}, {y, x}} {
+			a, b := ab[0], ab[1]
+			// If a holds no s[:j], it holds no longer start either; if
+			// b holds no s[j:], it holds no longer end: only the splits
+			// between the longest start found and the longest end found
+			// can be in both.
+			hi := 0
+			for hi+1 < len(s) && bytes.Contains(a.b, s[:hi+1]) {
+				hi++
+			}
+			lo := len(s)
+			for lo-1 > 0 && bytes.Contains(b.b, s[lo-1:]) {
+				lo--
+			}
+			for j := max(lo, 1); j <= hi; j++ {
+				p, q := bytes.Index(a.b, s[:j]), bytes.Index(b.b, s[j:])
+				if p >= 0 && q >= 0 {
 					out = append(out, cut(a, b, p+j, q))
 				}
 			}
