@@ -27,6 +27,15 @@
 // signalling them (a tool could otherwise stop or kill serve, silencing
 // /logout and the approvals) and from connecting to abstract unix sockets
 // made outside it. [Probe] tells what the running kernel allows.
+//
+// For a tool the agent runs, sidecar run also keeps the tool's processes
+// together and ends them with it: [Detach] starts it in a session of its
+// own with no controlling terminal, [AdoptOrphans] makes sidecar run the
+// reaper of whatever it leaves orphaned, and once it exits ([AwaitExit])
+// [KillGroup] and [KillOrphans] kill what it left running, including
+// processes that left its process group with setsid(2). Only a process
+// that outlives sidecar run itself (killed with SIGKILL) escapes, and it
+// stays in the sandbox.
 package confine
 
 import (
