@@ -97,7 +97,8 @@ func (rl *Relay) Start() {
 func (rl *Relay) Stop() error {
 	one := []byte{1, 0, 0, 0, 0, 0, 0, 0} // an eventfd takes a uint64
 	if _, err := unix.Write(rl.stop, one); err != nil {
-		rl.err = err
+		// The relay cannot be told: what it has not relayed is lost.
+		return fmt.Errorf("stopping the relay of the tool's output: %w", err)
 	}
 	<-rl.done
 	err := errors.Join(rl.err, rl.pair[0].Flush())
