@@ -71,6 +71,7 @@ const (
 type Request struct {
 	Action  string // ActionAPI, ActionToken or ActionRun
 	Method  string // api: the HTTP method, upper case
+	Host    string // api: the host the request goes to
 	Path    string // api: the escaped path of the URL, without the query
 	Program string // run: the program
 	// Export is true for a run that hands the tool credentials whatever
