@@ -95,7 +95,9 @@ func (a *Action) PolicyRequest() policy.Request {
 		u := a.url()
 		return policy.Request{Action: policy.ActionAPI, Method: a.Method, Host: u.Host, Path: u.EscapedPath()}
 	case Run:
-		return policy.Request{Action: policy.ActionRun, Program: a.Program()}
+		// A run that hands the tool the raw token is a token export: an
+		// explicit token rule stricter than the run rule wins.
+		return policy.Request{Action: policy.ActionRun, Program: a.Program(), Export: a.WithToken}
 	case Token:
 		return policy.Request{Action: policy.ActionToken}
 	}

@@ -64,13 +64,16 @@ const DefaultMaxBody = 64 << 20
 
 // Config says what the proxy guards.
 type Config struct {
-	Token       string // the real access token
+	// Token returns the real access token, valid now: a tool may outlive
+	// the token it started with, so the proxy asks for every request.
+	Token       func(ctx context.Context) (string, error)
 	Placeholder string // what the tool holds instead (NewPlaceholder)
 
 	// Intercept lists the origins the token is meant for
-	// ("https://api.github.com", "http://127.0.0.1:8080"): the proxy reads,
-	// judges and fills in requests to them. Every other host is tunnelled
-	// untouched.
+	// ("https://api.github.com", "http://127.0.0.1:8080"; a leading "*."
+	// stands for any subdomain: "https://*.googleapis.com"): the proxy
+	// reads, judges and fills in requests to them. Every other host is
+	// tunnelled untouched.
 	Intercept []string
 
 	Judge Judge
@@ -101,6 +104,7 @@ type Proxy struct {
 	inner     *http.Server // requests inside intercepted TLS connections
 	innerLn   *connListener
 	intercept map[string]bool // "scheme://host:port", host in lower case
+	wild      []string        // "scheme://.suffix:port" of "*." origins
 	user      string          // Proxy-Authorization: Basic user:pass
 	pass      string
 	forward   *httputil.ReverseProxy // intercepted requests, token added
@@ -114,13 +118,14 @@ type Proxy struct {
 type ctxKey int
 
 const (
-	keyDone ctxKey = iota // *func(int): the judge's callback for this request
-	keyAuthority
+	keyDone      ctxKey = iota // func(int): the judge's callback for this request
+	keyAuthority               // string: the origin of an intercepted connection
+	keyToken                   // string: the token for this request
 )
 
 // Start listens on a loopback port and serves until Close.
 func Start(cfg Config) (*Proxy, error) {
-	if cfg.Token == "" || cfg.Placeholder == "" || cfg.Judge == nil {
+	if cfg.Token == nil || cfg.Placeholder == "" || cfg.Judge == nil {
 		return nil, errors.New("toolproxy: Config needs Token, Placeholder and Judge")
 	}
 	if cfg.MaxBody <= 0 {
@@ -134,11 +139,9 @@ func Start(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, intercept: map[string]bool{}, conns: map[net.Conn]struct{}{}, user: "devicegate"}
 	for _, o := range cfg.Intercept {
-		key, err := originKey(o)
-		if err != nil {
+		if err := p.addOrigin(o); err != nil {
 			return nil, err
 		}
-		p.intercept[key] = true
 	}
 	var err error
 	if p.ca, err = newAuthority(cfg.Now); err != nil {
@@ -155,7 +158,8 @@ func Start(cfg Config) (*Proxy, error) {
 	p.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The judge has said yes: only now does the token go in.
-			inject(pr.Out.Header, p.cfg.Placeholder, p.cfg.Token)
+			tok, _ := pr.In.Context().Value(keyToken).(string)
+			inject(pr.Out.Header, p.cfg.Placeholder, tok)
 		},
 		Transport:      tr,
 		ErrorLog:       quiet,
@@ -252,7 +256,7 @@ func (p *Proxy) serveProxy(w http.ResponseWriter, r *http.Request) {
 			refuse(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if p.intercept[key] {
+		if p.intercepts(key) {
 			p.judgeAndForward(w, r, &url.URL{Scheme: "http", Host: r.URL.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery})
 			return
 		}
@@ -260,6 +264,39 @@ func (p *Proxy) serveProxy(w http.ResponseWriter, r *http.Request) {
 	default:
 		refuse(w, http.StatusBadRequest, "this is a proxy: send CONNECT, or an absolute http:// URL")
 	}
+}
+
+// addOrigin adds an origin to intercept.
+func (p *Proxy) addOrigin(o string) error {
+	scheme, rest, _ := strings.Cut(o, "://")
+	sub, isWild := strings.CutPrefix(rest, "*.")
+	key, err := originKey(scheme + "://" + sub)
+	if err != nil {
+		return err
+	}
+	if isWild {
+		p.wild = append(p.wild, strings.Replace(key, "://", "://.", 1))
+	} else {
+		p.intercept[key] = true
+	}
+	return nil
+}
+
+// intercepts reports whether the origin key is one the token is meant for.
+func (p *Proxy) intercepts(key string) bool {
+	if p.intercept[key] {
+		return true
+	}
+	scheme, rest, _ := strings.Cut(key, "://")
+	host, port, _ := net.SplitHostPort(rest)
+	for _, w := range p.wild {
+		ws, wrest, _ := strings.Cut(w, "://")
+		suffix, wport, _ := net.SplitHostPort(wrest)
+		if ws == scheme && wport == port && strings.HasSuffix(host, suffix) && len(host) > len(suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // authorized checks the run's proxy credentials (RFC 9110 §11.7.2, Basic
@@ -286,7 +323,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authority := net.JoinHostPort(host, port)
-	intercept := p.intercept["https://"+authority]
+	intercept := p.intercepts("https://" + authority)
 	var upstream net.Conn
 	if !intercept {
 		// Dial before answering 200, so that the tool learns of an
@@ -415,9 +452,16 @@ func (p *Proxy) judgeAndForward(w http.ResponseWriter, r *http.Request, target *
 	if done == nil {
 		done = func(int) {}
 	}
+	tok, err := p.cfg.Token(r.Context())
+	if err != nil {
+		done(0)
+		refuse(w, http.StatusBadGateway, "no valid token for the request: "+err.Error())
+		return
+	}
 	var once sync.Once
 	cb := func(status int) { once.Do(func() { done(status) }) }
-	out = out.WithContext(context.WithValue(out.Context(), keyDone, cb))
+	ctx := context.WithValue(context.WithValue(out.Context(), keyDone, cb), keyToken, tok)
+	out = out.WithContext(ctx)
 	p.forward.ServeHTTP(w, out)
 }
 

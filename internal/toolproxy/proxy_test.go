@@ -110,7 +110,7 @@ func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
 		})
 	}
 	r.proxy, err = Start(Config{
-		Token:       testToken,
+		Token:       func(context.Context) (string, error) { return testToken, nil },
 		Placeholder: r.placeholder,
 		Intercept:   []string{"https://" + apiHost, "http://" + plainHost},
 		Judge:       judge,
@@ -407,11 +407,41 @@ func TestOriginKey(t *testing.T) {
 	}
 }
 
+func TestIntercepts(t *testing.T) {
+	p := &Proxy{intercept: map[string]bool{}}
+	for _, o := range []string{"https://api.github.com", "https://*.googleapis.com", "http://127.0.0.1:8080"} {
+		if err := p.addOrigin(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		key  string
+		want bool
+	}{
+		{"https://api.github.com:443", true},
+		{"https://api.github.com:8443", false},
+		{"http://api.github.com:443", false},
+		{"https://gmail.googleapis.com:443", true},
+		{"https://a.b.googleapis.com:443", true},
+		{"https://googleapis.com:443", false},
+		{"https://evilgoogleapis.com:443", false},
+		{"https://googleapis.com.evil:443", false},
+		{"http://127.0.0.1:8080", true},
+		{"https://127.0.0.1:8080", false},
+	}
+	for _, tt := range tests {
+		if got := p.intercepts(tt.key); got != tt.want {
+			t.Errorf("intercepts(%q) = %v", tt.key, got)
+		}
+	}
+}
+
 func TestStartNeedsConfig(t *testing.T) {
-	if _, err := Start(Config{Token: "t", Judge: JudgeFunc(nil)}); err == nil {
+	tok := func(context.Context) (string, error) { return "t", nil }
+	if _, err := Start(Config{Token: tok, Judge: JudgeFunc(nil)}); err == nil {
 		t.Error("Start without a placeholder succeeded")
 	}
-	if _, err := Start(Config{Token: "t", Placeholder: "p", Judge: JudgeFunc(nil), Intercept: []string{"nope"}}); err == nil {
+	if _, err := Start(Config{Token: tok, Placeholder: "p", Judge: JudgeFunc(nil), Intercept: []string{"nope"}}); err == nil {
 		t.Error("Start with a bad origin succeeded")
 	}
 }
