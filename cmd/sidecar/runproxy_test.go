@@ -161,7 +161,7 @@ func (d *githubDouble) seen() (auth, reqs []string) {
 }
 
 // testCertificate makes a CA and a certificate for host signed by it.
-func testCertificate(t *testing.T, host string) (caPEM []byte, cert tls.Certificate) {
+func testCertificate(t testing.TB, host string) (caPEM []byte, cert tls.Certificate) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "GitHub double CA"},
