@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -32,6 +33,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // testDialCmd is `sidecar` with the proxy's dialer mapping made-up names to
@@ -425,5 +427,66 @@ func TestToolTrustFilesRemoved(t *testing.T) {
 		if _, err := os.Stat(filepath.Dir(f)); !os.IsNotExist(err) {
 			t.Errorf("%s is left after the run (%v)", filepath.Dir(f), err)
 		}
+	}
+}
+
+func TestTokenOrigins(t *testing.T) {
+	tests := []struct {
+		name, kind, api string
+		scopes          []string
+		want            []string
+	}{
+		{"github.com", "github", "https://api.github.com", nil, []string{"https://api.github.com", "https://uploads.github.com", "https://github.com"}},
+		{"GitHub Enterprise Server", "github", "https://ghe.example/api/v3", nil, []string{"https://ghe.example"}},
+		{"google", "google", "https://www.googleapis.com", nil, []string{"https://www.googleapis.com", "https://*.googleapis.com"}},
+		{"microsoft with another resource", "microsoft", "https://graph.microsoft.com/v1.0", []string{"https://management.azure.com/.default"},
+			[]string{"https://graph.microsoft.com", "https://management.azure.com"}},
+		{"loopback test API", "oidc", "http://127.0.0.1:8080/", nil, []string{"http://127.0.0.1:8080"}},
+		{"no API URL", "oidc", "", nil, nil},
+		{"not a URL", "oidc", "api.example", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tokenOrigins(tt.kind, tt.api, tt.scopes); !slices.Equal(got, tt.want) {
+				t.Errorf("tokenOrigins = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunToken: the proxy gets the cached token while it is good for the
+// margin, and a refreshed one after; a failed refresh is an error, not a
+// stale token.
+func TestRunToken(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	var gets int
+	var next *tokencache.ScopedToken
+	var getErr error
+	rt := &runToken{ttl: time.Minute, now: func() time.Time { return now }, get: func(context.Context) (*tokencache.ScopedToken, error) {
+		gets++
+		return next, getErr
+	}}
+	ctx := context.Background()
+	next = &tokencache.ScopedToken{AccessToken: "a", Expiry: now.Add(10 * time.Minute)}
+	if tok, err := rt.token(ctx); tok != "a" || err != nil || gets != 1 {
+		t.Fatalf("first: %q %v after %d gets", tok, err, gets)
+	}
+	now = now.Add(8 * time.Minute) // 2 minutes left: still good
+	if tok, _ := rt.token(ctx); tok != "a" || gets != 1 {
+		t.Fatalf("cached: %q after %d gets", tok, gets)
+	}
+	now = now.Add(90 * time.Second) // 30 s left: refresh
+	next = &tokencache.ScopedToken{AccessToken: "b"}
+	if tok, _ := rt.token(ctx); tok != "b" || gets != 2 {
+		t.Fatalf("refreshed: %q after %d gets", tok, gets)
+	}
+	now = now.Add(1000 * time.Hour) // no expiry (GitHub OAuth apps): kept
+	if tok, _ := rt.token(ctx); tok != "b" || gets != 2 {
+		t.Fatalf("no expiry: %q after %d gets", tok, gets)
+	}
+	rt.t = &tokencache.ScopedToken{AccessToken: "c", Expiry: now}
+	getErr = errors.New("sign-in required")
+	if tok, err := rt.token(ctx); tok != "" || err == nil {
+		t.Fatalf("failed refresh: %q %v", tok, err)
 	}
 }
