@@ -445,3 +445,28 @@ func TestStartNeedsConfig(t *testing.T) {
 		t.Error("Start with a bad origin succeeded")
 	}
 }
+
+// FuzzSplitAuthority: what the CONNECT parser accepts is a host and a
+// port that print back to an authority it parses the same, and never a
+// host with characters a URL or a header could misread.
+func FuzzSplitAuthority(f *testing.F) {
+	for _, s := range []string{"api.github.com:443", "[::1]:8443", "127.0.0.1:80", "a:0", "a:+1", ":443", "a b:1", "x:65536", "API.GitHub.COM:443", "[::1%eth0]:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		host, port, err := splitAuthority(a)
+		if err != nil {
+			return
+		}
+		if host != strings.ToLower(host) || strings.ContainsAny(host, " /?#@\r\n\x00") && net.ParseIP(host) == nil {
+			t.Fatalf("%q: host %q", a, host)
+		}
+		h2, p2, err := splitAuthority(net.JoinHostPort(host, port))
+		if err != nil || h2 != host || p2 != port {
+			t.Fatalf("%q -> %q %q does not round-trip: %q %q %v", a, host, port, h2, p2, err)
+		}
+		if k, err := originKey("https://" + net.JoinHostPort(host, port)); err != nil || k != "https://"+net.JoinHostPort(host, port) {
+			t.Fatalf("originKey of %q: %q %v", a, k, err)
+		}
+	})
+}
