@@ -107,7 +107,7 @@ func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader
 	// credentials (SigV4 signs with the secret key: no proxy can add it
 	// later): both are token exports, for the owner's runs too.
 	raw := s.Provider.AWS != nil || s.Policy.Decide(policy.Request{Action: policy.ActionRun, Program: argv[0]}).WithToken
-	pass, err := gateFor(s).Check(ctx, gate.Action{Kind: gate.Run, Argv: argv, WithToken: raw})
+	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv, WithToken: raw})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}

@@ -51,7 +51,7 @@ func startToolProxy(ctx context.Context, s *session.Session, tok func(context.Co
 			prog.Name, s.Profile, s.Provider.Var("API_URL"), program, program)
 	}
 	placeholder := toolproxy.NewPlaceholder()
-	j := &toolJudge{g: gateFor(s), via: "run " + program, stderr: stderr}
+	j := &toolJudge{g: gateFor(s, ep.APIURL), via: "run " + program, stderr: stderr}
 	cfg := toolproxy.Config{
 		Token:       tok,
 		Placeholder: placeholder,

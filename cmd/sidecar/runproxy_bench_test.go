@@ -49,7 +49,7 @@ func BenchmarkToolProxyRequest(b *testing.B) {
 		Token:       func(context.Context) (string, error) { return realToken, nil },
 		Placeholder: ph,
 		Intercept:   []string{"https://" + ghesHost},
-		Judge:       &toolJudge{g: &gate.Gate{Profile: s.Profile, Caller: s.Caller, Policy: s.Policy, Log: s}, via: "run gh", stderr: io.Discard},
+		Judge:       &toolJudge{g: &gate.Gate{Profile: s.Profile, API: "https://" + ghesHost + "/api/v3", Caller: s.Caller, Policy: s.Policy, Log: s}, via: "run gh", stderr: io.Discard},
 		Transport:   &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots}},
 	})
 	if err != nil {
