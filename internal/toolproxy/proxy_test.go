@@ -63,8 +63,6 @@ type rig struct {
 	apiAddr, otherAddr string
 }
 
-type judgeFunc = JudgeFunc
-
 func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
 	t.Helper()
 	// The servers' certificates come from a CA of the test's own.
@@ -224,8 +222,7 @@ func TestInjection(t *testing.T) {
 }
 
 func TestRefusalNeverForwarded(t *testing.T) {
-	var r *rig
-	r = newRig(t, JudgeFunc(func(ctx context.Context, req *http.Request, body []byte) (func(int), error) {
+	r := newRig(t, JudgeFunc(func(ctx context.Context, req *http.Request, body []byte) (func(int), error) {
 		if req.Method == "DELETE" {
 			return nil, errors.New("DELETE " + req.URL.Path + " is refused by the policy (rule \"deny DELETE /repos/**\")")
 		}
