@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -488,5 +489,70 @@ func TestRunToken(t *testing.T) {
 	getErr = errors.New("sign-in required")
 	if tok, err := rt.token(ctx); tok != "" || err == nil {
 		t.Fatalf("failed refresh: %q %v", tok, err)
+	}
+}
+
+// chooser is the owner of an approval server: it answers every question
+// with choice and keeps the questions.
+type chooser struct {
+	choice approval.Choice
+	mu     sync.Mutex
+	asked  []approval.Request
+}
+
+func (c *chooser) Ask(_ context.Context, q approval.Request) (approval.Choice, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asked = append(c.asked, q)
+	return c.choice, nil
+}
+
+// TestToolWriteAsksTheOwner: gh's write through the proxy is put to the
+// owner (here an approval server on serve's socket whose owner taps
+// "Allow once"), with what decides it shown, and only then reaches the
+// API, with the token.
+func TestToolWriteAsksTheOwner(t *testing.T) {
+	t.Parallel()
+	needTool(t, "gh")
+	d := newGitHubDouble(t)
+	env := ghesEnv(t, d, "DEVICEGATE_CALLER=agent", "OAUTH_POLICY=allow run gh")
+	var data string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_DATA_HOME="); ok {
+			data = v
+		}
+	}
+	ln, err := approval.Listen(approval.SocketPath(filepath.Join(data, "devicegate")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := &chooser{choice: approval.AllowOnce}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- (&approval.Server{Owner: owner}).Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-served })
+
+	r := runTool(t, env, "gh", "api", "-X", "POST", "/user/repos", "-f", "name=x", "-H", "X-Note: shown")
+	if r.code != 0 || !strings.Contains(r.stdout, `"name":"x"`) {
+		t.Fatalf("approved write: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	owner.mu.Lock()
+	asked := slices.Clone(owner.asked)
+	owner.mu.Unlock()
+	if len(asked) != 1 {
+		t.Fatalf("the owner was asked %d times", len(asked))
+	}
+	q := fmt.Sprintf("%+v", asked[0])
+	for _, want := range []string{"POST", ghesHost, "/api/v3/user/repos", "X-Note: shown", "gh"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("the question does not show %q: %s", want, q)
+		}
+	}
+	if strings.Contains(q, realToken) || strings.Contains(q, "placeholder") {
+		t.Errorf("the question shows a credential: %s", q)
+	}
+	auth, reqs := d.seen()
+	if i := slices.Index(reqs, "POST /api/v3/user/repos"); i < 0 || auth[i] != "token "+realToken {
+		t.Fatalf("the API saw %q", reqs)
 	}
 }
