@@ -18,35 +18,56 @@ func NewPlaceholder() string {
 	return "devicegate_placeholder_" + hex.EncodeToString(b)
 }
 
-// inject replaces the placeholder with the token in every header value of
-// h, in place, and reports whether it found one.
+// inject puts the token in place of the placeholder in the request's
+// credentials, in place, and reports whether it did.
+//
+// Only the Authorization header is filled in, and only where the
+// placeholder is the credential itself: a header the API echoes or logs
+// (User-Agent shows in GitHub's audit log, which the tool may read back),
+// or a query or a body, would hand the token back to the tool. A
+// placeholder anywhere else goes on as it is: worthless.
 func inject(h http.Header, placeholder, token string) bool {
+	vals := h.Values("Authorization")
 	found := false
-	for name, vals := range h {
-		for i, v := range vals {
-			if nv, ok := injectValue(v, placeholder, token); ok {
-				vals[i], found = nv, true
-			}
+	for i, v := range vals {
+		if nv, ok := injectValue(v, placeholder, token); ok {
+			vals[i], found = nv, true
 		}
-		h[name] = vals
 	}
 	return found
 }
 
-// injectValue replaces the placeholder in one header value. Besides the
-// literal forms (`Bearer X`, `token X` as gh sends to GitHub Enterprise,
-// `X-Api-Key: X`), it looks inside Basic credentials (RFC 7617 §2:
-// base64 of user-id ":" password), where git and curl put a token
+// injectValue fills in one Authorization value (RFC 9110 §11.6.2:
+// auth-scheme SP credentials) whose credentials are the placeholder:
+// `Bearer X` (RFC 6750 §2.1), `token X` (gh to GitHub Enterprise Server),
+// any other scheme likewise; or Basic (RFC 7617 §2) whose user-id or
+// password is the placeholder, as git and curl send a token
 // (`x-access-token:X`).
 func injectValue(v, placeholder, token string) (string, bool) {
-	if scheme, cred, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Basic") {
-		cred = strings.TrimSpace(cred)
-		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil && strings.Contains(string(dec), placeholder) {
-			return scheme + " " + base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(string(dec), placeholder, token))), true
-		}
-	}
-	if !strings.Contains(v, placeholder) {
+	scheme, cred, ok := strings.Cut(v, " ")
+	if !ok || scheme == "" {
 		return v, false
 	}
-	return strings.ReplaceAll(v, placeholder, token), true
+	cred = strings.TrimSpace(cred)
+	if cred == placeholder {
+		return scheme + " " + token, true
+	}
+	if !strings.EqualFold(scheme, "Basic") {
+		return v, false
+	}
+	dec, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		return v, false
+	}
+	user, pass, ok := strings.Cut(string(dec), ":")
+	if !ok || user != placeholder && pass != placeholder {
+		return v, false
+	}
+	if user == placeholder {
+		user = token
+	}
+	if pass == placeholder {
+		pass = token
+	}
+	return scheme + " " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)), true
 }

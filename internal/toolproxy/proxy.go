@@ -6,8 +6,9 @@
 // the proxy terminates TLS with a certificate from a CA made for this run
 // (the tool trusts it through SSL_CERT_FILE and friends; the key never
 // leaves this process), asks a Judge whether the request may go on, puts
-// the real token where the placeholder is in the request's headers, and
-// forwards it with normal certificate verification. A refused request gets
+// the real token where the placeholder is the request's credentials
+// (Authorization only: see inject), and forwards it with normal
+// certificate verification. A refused request gets
 // HTTP 403 and never reaches the API. Every other host is tunnelled
 // untouched: the placeholder is worthless there, and the proxy never adds
 // the token to it.

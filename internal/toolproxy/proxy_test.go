@@ -184,7 +184,10 @@ func TestInjection(t *testing.T) {
 		{"basic as git sends it", "Authorization", func(ph string) string { return basic("x-access-token", ph) }, basic("x-access-token", testToken)},
 		{"basic placeholder as user", "Authorization", func(ph string) string { return basic(ph, "x-oauth-basic") }, basic(testToken, "x-oauth-basic")},
 		{"basic lower-case scheme", "Authorization", func(ph string) string { return "basic " + base64.StdEncoding.EncodeToString([]byte("u:"+ph)) }, "basic " + base64.StdEncoding.EncodeToString([]byte("u:"+testToken))},
-		{"another header", "X-Api-Key", func(ph string) string { return ph }, testToken},
+		// Only credentials get the token: a header an API echoes or logs
+		// (User-Agent) would hand it back to the tool.
+		{"another header", "User-Agent", func(ph string) string { return ph }, ""},
+		{"not the whole credential", "Authorization", func(ph string) string { return "Bearer x" + ph }, ""},
 		{"no placeholder", "Authorization", func(string) string { return "Bearer something-else" }, "Bearer something-else"},
 	}
 	for _, tt := range tests {
@@ -198,13 +201,24 @@ func TestInjection(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("the API got %d requests", len(got))
 			}
-			if v := got[0].Header.Get(tt.header); v != tt.want {
-				t.Errorf("the API got %s %q, want %q", tt.header, v, tt.want)
+			want := tt.want
+			if want == "" {
+				want = tt.value(r.placeholder) // worthless, so left as it is
+			}
+			if v := got[0].Header.Get(tt.header); v != want {
+				t.Errorf("the API got %s %q, want %q", tt.header, v, want)
+			}
+			for k, vs := range got[0].Header {
+				if k != "Authorization" && strings.Contains(strings.Join(vs, " "), testToken) {
+					t.Errorf("the token went into %s", k)
+				}
 			}
 			if got[0].URL.RequestURI() != "/user?x=1" || got[0].Host != apiHost {
 				t.Errorf("the API got %s %s", got[0].Host, got[0].URL.RequestURI())
 			}
-			noPlaceholder(t, got[0], r.placeholder)
+			if tt.want != "" {
+				noPlaceholder(t, got[0], r.placeholder)
+			}
 			// The judge saw the request as the tool sent it: placeholder,
 			// never the token.
 			j := <-r.judged
