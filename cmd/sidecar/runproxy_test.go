@@ -353,6 +353,17 @@ func TestToolNeverHoldsToken(t *testing.T) {
 		t.Fatal("the refused write reached the API")
 	}
 
+	// What would run otherwise than judged is refused through the proxy as
+	// in `sidecar api`: a method override (exit 2, never sent).
+	_, before := d.seen()
+	r = check("gh api with a method override", runTool(t, env, gh, "api", "/user", "-H", "X-HTTP-Method-Override: DELETE"), 2)
+	if !strings.Contains(r.stderr, "X-HTTP-Method-Override is refused") || !strings.Contains(r.stderr, "HTTP 403") {
+		t.Errorf("method override: stderr %s", r.stderr)
+	}
+	if _, after := d.seen(); len(after) != len(before) {
+		t.Fatalf("the method override reached the API: %q", after[len(before):])
+	}
+
 	// curl and Python requests, holding the placeholder, work too.
 	needTool(t, "curl")
 	r = check("curl", runTool(t, env, "sh", "-c", `curl -sS --fail-with-body -H "Authorization: Bearer $ACCESS_TOKEN" https://`+ghesHost+`/api/v3/user`), 0)
