@@ -60,13 +60,15 @@ func startToolProxy(ctx context.Context, s *session.Session, tok func(context.Co
 		DialContext: hooks.dial,
 	}
 	// Forward with the sidecar's own transport: its timeouts, its proxy
-	// settings, normal certificate verification.
+	// settings, normal certificate verification. Tunnels to other hosts go
+	// through the sidecar's own proxy too, if it has one, as the tool's
+	// requests did with the environment it inherited.
 	if t, ok := s.HTTP.Transport.(*http.Transport); ok {
 		t = t.Clone()
 		if hooks.dial != nil {
 			t.DialContext = hooks.dial
 		}
-		cfg.Transport = t
+		cfg.Transport, cfg.Upstream = t, t.Proxy
 	}
 	px, err := toolproxy.Start(cfg)
 	if err != nil {

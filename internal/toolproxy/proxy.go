@@ -20,6 +20,7 @@
 package toolproxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -87,6 +88,13 @@ type Config struct {
 	// Tests map made-up names to loopback ports with it; nothing in the
 	// environment sets it.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Upstream returns the proxy that this process itself must go through
+	// to reach a host (http.ProxyFromEnvironment: the sidecar's own
+	// HTTPS_PROXY), or nil for none: tunnels and plain http to other
+	// hosts then go through it, as the tool's own requests did before the
+	// tool was given this proxy instead. nil: always direct.
+	Upstream func(*http.Request) (*url.URL, error)
 
 	// MaxBody bounds the request body read for judging; 0 means
 	// DefaultMaxBody. A larger body gets HTTP 413 and is not forwarded.
@@ -172,7 +180,7 @@ func Start(cfg Config) (*Proxy, error) {
 	}
 	p.pass1 = &httputil.ReverseProxy{
 		Rewrite:   func(*httputil.ProxyRequest) {},
-		Transport: &http.Transport{DialContext: cfg.DialContext, MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second},
+		Transport: &http.Transport{Proxy: cfg.Upstream, DialContext: cfg.DialContext, MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second},
 		ErrorLog:  quiet,
 	}
 	if p.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -329,7 +337,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	if !intercept {
 		// Dial before answering 200, so that the tool learns of an
 		// unreachable host as it would without a proxy.
-		if upstream, err = p.cfg.DialContext(r.Context(), "tcp", authority); err != nil {
+		if upstream, err = p.dialTunnel(r.Context(), authority); err != nil {
 			refuse(w, http.StatusBadGateway, "cannot reach "+authority)
 			return
 		}
@@ -378,6 +386,63 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 	if ic := (&interceptedConn{Conn: tc, origin: "https://" + authority}); !p.innerLn.push(ic) {
 		ic.Close()
 	}
+}
+
+// dialTunnel connects to authority for a blind tunnel: directly, or with
+// a CONNECT of our own through the upstream proxy (Config.Upstream).
+func (p *Proxy) dialTunnel(ctx context.Context, authority string) (net.Conn, error) {
+	if p.cfg.Upstream != nil {
+		u, err := p.cfg.Upstream(&http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "https", Host: authority}, Host: authority})
+		if err != nil {
+			return nil, err
+		}
+		if u != nil {
+			return p.connectVia(ctx, u, authority)
+		}
+	}
+	return p.cfg.DialContext(ctx, "tcp", authority)
+}
+
+// connectVia opens a tunnel to authority through the http:// proxy u
+// (RFC 9110 §9.3.6), with u's credentials if it has any.
+func (p *Proxy) connectVia(ctx context.Context, u *url.URL, authority string) (net.Conn, error) {
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("upstream proxy %s: only http:// proxies are supported", u.Redacted())
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	c, err := p.cfg.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: authority}, Host: authority, Header: http.Header{}}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	if err := req.Write(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	res, err := http.ReadResponse(br, req)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		c.Close()
+		return nil, fmt.Errorf("upstream proxy %s: CONNECT %s: %s", u.Redacted(), authority, res.Status)
+	}
+	_ = c.SetDeadline(time.Time{})
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		return &prefixConn{Conn: c, r: io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)}, nil
+	}
+	return c, nil
 }
 
 // tunnel copies bytes both ways until either side is done.

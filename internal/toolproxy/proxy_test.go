@@ -61,9 +61,10 @@ type rig struct {
 	statuses           chan int
 	placeholder        string
 	apiAddr, otherAddr string
+	dial               func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
+func newRig(t *testing.T, judge Judge, maxBody int64, opts ...func(*Config)) *rig {
 	t.Helper()
 	// The servers' certificates come from a CA of the test's own.
 	serverCA, err := newAuthority(time.Now)
@@ -96,6 +97,9 @@ func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
 	}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		a, ok := names[addr]
+		if !ok && strings.HasPrefix(addr, "127.0.0.1:") {
+			a, ok = addr, true // a test server by its address (the upstream proxy)
+		}
 		if !ok {
 			return nil, fmt.Errorf("no test host %s", addr)
 		}
@@ -107,7 +111,8 @@ func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
 			return func(s int) { r.statuses <- s }, nil
 		})
 	}
-	r.proxy, err = Start(Config{
+	r.dial = dial
+	cfg := Config{
 		Token:       func(context.Context) (string, error) { return testToken, nil },
 		Placeholder: r.placeholder,
 		Intercept:   []string{"https://" + apiHost, "http://" + plainHost},
@@ -115,7 +120,11 @@ func newRig(t *testing.T, judge Judge, maxBody int64) *rig {
 		Transport:   &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: serverRoots}},
 		DialContext: dial,
 		MaxBody:     maxBody,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r.proxy, err = Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,4 +489,58 @@ func FuzzSplitAuthority(f *testing.F) {
 			t.Fatalf("originKey of %q: %q %v", a, k, err)
 		}
 	})
+}
+
+// upstream is the proxy this process itself must use (a company's): it
+// takes CONNECT with its own credentials and keeps the targets.
+type upstream struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	targets []string
+}
+
+func newUpstream(t *testing.T, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *upstream {
+	u := &upstream{}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect || r.Header.Get("Proxy-Authorization") != basic("corp", "s3cret") {
+			w.WriteHeader(http.StatusProxyAuthRequired)
+			return
+		}
+		u.mu.Lock()
+		u.targets = append(u.targets, r.RequestURI)
+		u.mu.Unlock()
+		up, err := dial(r.Context(), "tcp", r.RequestURI)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		c, _, _ := w.(http.Hijacker).Hijack()
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+		go func() { io.Copy(up, c); up.Close() }()
+		io.Copy(c, up)
+		c.Close()
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+// TestUpstreamProxy: where this process must go through a proxy of its
+// own, tunnels go through it, with its credentials.
+func TestUpstreamProxy(t *testing.T) {
+	var up *upstream
+	r := newRig(t, nil, 0, func(c *Config) {
+		c.Upstream = func(*http.Request) (*url.URL, error) {
+			return url.Parse("http://corp:s3cret@" + up.srv.Listener.Addr().String())
+		}
+	})
+	up = newUpstream(t, r.dial)
+	code, _ := r.do(t, "GET", "https://"+otherHost+"/x", nil, "")
+	if code != 200 || len(r.other.all()) != 1 {
+		t.Fatalf("tunnel through the upstream proxy: HTTP %d, %d requests", code, len(r.other.all()))
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if len(up.targets) != 1 || up.targets[0] != otherHost+":443" {
+		t.Errorf("the upstream proxy saw %q", up.targets)
+	}
 }
