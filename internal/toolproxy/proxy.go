@@ -106,18 +106,18 @@ type Config struct {
 
 // Proxy is a running proxy. Close it when the tool has exited.
 type Proxy struct {
-	cfg       Config
-	ca        *authority
-	ln        net.Listener
-	srv       *http.Server // the proxy's own port
-	inner     *http.Server // requests inside intercepted TLS connections
-	innerLn   *connListener
-	intercept map[string]bool // "scheme://host:port", host in lower case
-	wild      []string        // "scheme://.suffix:port" of "*." origins
-	user      string          // Proxy-Authorization: Basic user:pass
-	pass      string
-	forward   *httputil.ReverseProxy // intercepted requests, token added
-	pass1     *httputil.ReverseProxy // plain http to other hosts, untouched
+	cfg         Config
+	ca          *authority
+	ln          net.Listener
+	srv         *http.Server // the proxy's own port
+	inner       *http.Server // requests inside intercepted TLS connections
+	innerLn     *connListener
+	intercept   map[string]bool // "scheme://host:port", host in lower case
+	wild        []string        // "scheme://.suffix:port" of "*." origins
+	user        string          // Proxy-Authorization: Basic user:pass
+	pass        string
+	forward     *httputil.ReverseProxy // intercepted requests, token added
+	passthrough *httputil.ReverseProxy // plain http to other hosts, untouched
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // hijacked connections, closed by Close
@@ -127,9 +127,9 @@ type Proxy struct {
 type ctxKey int
 
 const (
-	keyDone      ctxKey = iota // func(int): the judge's callback for this request
-	keyAuthority               // string: the origin of an intercepted connection
-	keyToken                   // string: the token for this request
+	keyDone   ctxKey = iota // func(int): the judge's callback for this request
+	keyOrigin               // string: the origin of an intercepted connection
+	keyToken                // string: the token for this request
 )
 
 // Start listens on a loopback port and serves until Close.
@@ -178,7 +178,7 @@ func Start(cfg Config) (*Proxy, error) {
 			refuse(w, http.StatusBadGateway, "the proxy could not reach "+r.URL.Host+": "+err.Error())
 		},
 	}
-	p.pass1 = &httputil.ReverseProxy{
+	p.passthrough = &httputil.ReverseProxy{
 		Rewrite:   func(*httputil.ProxyRequest) {},
 		Transport: &http.Transport{Proxy: cfg.Upstream, DialContext: cfg.DialContext, MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second},
 		ErrorLog:  quiet,
@@ -194,7 +194,7 @@ func Start(cfg Config) (*Proxy, error) {
 		ErrorLog:          quiet,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if ic, ok := c.(*interceptedConn); ok {
-				ctx = context.WithValue(ctx, keyAuthority, ic.origin)
+				ctx = context.WithValue(ctx, keyOrigin, ic.origin)
 			}
 			return ctx
 		},
@@ -269,7 +269,7 @@ func (p *Proxy) serveProxy(w http.ResponseWriter, r *http.Request) {
 			p.judgeAndForward(w, r, &url.URL{Scheme: "http", Host: r.URL.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery})
 			return
 		}
-		p.pass1.ServeHTTP(w, r)
+		p.passthrough.ServeHTTP(w, r)
 	default:
 		refuse(w, http.StatusBadRequest, "this is a proxy: send CONNECT, or an absolute http:// URL")
 	}
@@ -472,7 +472,7 @@ func (p *Proxy) tunnel(client, upstream net.Conn) {
 
 // serveIntercepted handles a request inside an intercepted TLS connection.
 func (p *Proxy) serveIntercepted(w http.ResponseWriter, r *http.Request) {
-	origin, _ := r.Context().Value(keyAuthority).(string)
+	origin, _ := r.Context().Value(keyOrigin).(string)
 	key, err := originKey("https://" + r.Host)
 	if err != nil || key != origin {
 		// The Host header must name the host the tool connected to: the
