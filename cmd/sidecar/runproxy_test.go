@@ -567,3 +567,21 @@ func TestToolWriteAsksTheOwner(t *testing.T) {
 		t.Fatalf("the API saw %q", reqs)
 	}
 }
+
+// TestToolIgnoringProxyFailsClosed: a tool that goes around the proxy (to
+// the API's own address, not trusting the run's CA) holds only the
+// placeholder, which the API refuses.
+func TestToolIgnoringProxyFailsClosed(t *testing.T) {
+	t.Parallel()
+	needTool(t, "curl")
+	d := newGitHubDouble(t)
+	env := ghesEnv(t, d, "DEVICEGATE_CALLER=agent", "OAUTH_POLICY=allow run sh")
+	r := runTool(t, env, "sh", "-c", `curl -sS --noproxy '*' --cacert "$0" --resolve `+ghesHost+`:443:127.0.0.1 --connect-to `+ghesHost+`:443:`+d.srv.Listener.Addr().String()+` -H "Authorization: token $GH_ENTERPRISE_TOKEN" https://`+ghesHost+`/api/v3/user`, d.caFile)
+	if r.code != 0 || !strings.Contains(r.stdout, "Bad credentials") {
+		t.Fatalf("around the proxy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	auth, _ := d.seen()
+	if len(auth) != 1 || !strings.HasPrefix(auth[0], "token devicegate_placeholder_") {
+		t.Fatalf("the API got %q, want the placeholder", auth)
+	}
+}
