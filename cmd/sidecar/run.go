@@ -23,22 +23,28 @@ import (
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/redact"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
-first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
-for GitHub, ...) and every --env NAME; with --scope, a token for just those
-scopes. For an aws profile CMD gets role credentials instead:
+Runs CMD with a placeholder, not the access token, in ACCESS_TOKEN, the
+provider's usual variables (GH_TOKEN for GitHub, ...) and every --env NAME,
+and with HTTPS_PROXY set to a proxy in this process: it puts a token valid
+for --min-ttl (default 60s) in place of the placeholder on CMD's requests
+to the provider's API, each judged by the policy as sidecar api is, and
+tunnels every other host untouched. With --scope, a token for just those
+scopes. A policy rule "allow run CMD with-token" gives CMD the raw token
+instead (a token export). For an aws profile CMD gets role credentials:
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
 AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
-read the token cache or the secret files. Standard
-input, output and error are passed through; the exit code is CMD's. For
-the agent, CMD has no terminal, its output reaches the agent with the
-token masked, and what it leaves running is killed when it exits.`
+read the token cache or the secret files. Standard input, output and error
+are passed through; the exit code is CMD's, or 8 when CMD failed after the
+policy or the owner refused one of its requests. For the agent, CMD has no
+terminal, its output reaches the agent with any raw credential masked, and
+what it leaves running is killed when it exits.`
 
 // validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
 // regular expression is compiled when sidecar starts.
@@ -76,6 +82,11 @@ func newRunFlags(stderr io.Writer) *runFlags {
 // runCmd is `sidecar run`: it returns CMD's exit code, or ours when CMD
 // never started.
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, runHooks{}, args, stdin, stdout, stderr)
+}
+
+// runWith is runCmd with the hooks tests set.
+func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRunFlags(stderr)
 	// Flags end at the first positional argument or "--": everything after
 	// belongs to CMD (`sidecar run gh api -X GET /user` must not eat -X).
@@ -94,12 +105,19 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	// CMD gets the raw token: the gate decides first.
-	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv})
+	// CMD gets placeholders, and each request it makes to the API is
+	// judged as `sidecar api` is (startToolProxy). Only a run rule that
+	// says with-token hands it the raw token, and an aws profile's role
+	// credentials (SigV4 signs with the secret key: no proxy can add it
+	// later): both are token exports, for the owner's runs too.
+	raw := s.Provider.AWS != nil || s.Policy.Decide(policy.Request{Action: policy.ActionRun, Program: argv[0]}).WithToken
+	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv, WithToken: raw})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
 	var vars, secrets []string
+	env := childEnv(os.Environ())
+	var tp *toolProxy
 	if s.Provider.AWS != nil {
 		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
 		secrets = values(vars, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -108,15 +126,27 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// cannot refresh it, and a long command needs it to last.
 		var t *tokencache.ScopedToken
 		if t, err = validToken(ctx, s, *f.minTTL, scopes, stderr); err == nil {
-			vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+			// The token stays masked in CMD's output even so: defence in
+			// depth.
 			secrets = []string{t.AccessToken}
+			if raw {
+				vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+			} else {
+				rt := &runToken{t: t, ttl: *f.minTTL, now: time.Now, get: func(ctx context.Context) (*tokencache.ScopedToken, error) {
+					return validToken(ctx, s, *f.minTTL, scopes, stderr)
+				}}
+				if tp, vars, err = startToolProxy(ctx, s, rt.token, f.names, scopes, argv[0], hooks, stderr); err == nil {
+					defer tp.stop()
+					env = proxyEnv(env)
+				}
+			}
 		}
 	}
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
 	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
-	t, err := startConfined(argv, hide, append(childEnv(os.Environ()), vars...), toolIO{
+	t, err := startConfined(argv, hide, append(env, vars...), toolIO{
 		stdin: stdin, stdout: stdout, stderr: stderr,
 		agent: s.Caller == audit.CallerAgent, secrets: secrets,
 	})
@@ -124,7 +154,16 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return prog.Report(stderr, err)
 	}
 	record(pass, stderr)
-	return t.wait(stderr)
+	code := t.wait(stderr)
+	if tp != nil && code != exitcode.OK {
+		// A tool that failed after the gate refused one of its requests
+		// failed because of it: the agent gets exit 8 (do not retry) and
+		// what was refused.
+		if err := tp.judge.refused(); err != nil {
+			return prog.Report(stderr, err)
+		}
+	}
+	return code
 }
 
 // values returns the values of the named variables in vars.
