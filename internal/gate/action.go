@@ -62,8 +62,9 @@ type Action struct {
 	Variant string   // VariantAccess, VariantScoped or VariantAWS
 	Scopes  []string // VariantScoped: the scopes asked for
 
-	// Run
-	Argv      []string // the whole command line
+	// Run: the whole command line; SignIn, Logout: the command that
+	// signs in or out (sidecar logout --force), shown to the owner.
+	Argv      []string
 	WithToken bool     // the tool gets the raw token (allow run TOOL with-token)
 }
 
@@ -126,6 +127,8 @@ func (a *Action) Event() audit.Event {
 		if a.WithToken {
 			ev.Detail = "with the raw token"
 		}
+	case SignIn, Logout:
+		ev.Command = strings.Join(clipArgs(a.Argv), " ")
 	case Token:
 		switch a.Variant {
 		case VariantScoped:
