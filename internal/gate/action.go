@@ -65,7 +65,7 @@ type Action struct {
 	// Run: the whole command line; SignIn, Logout: the command that
 	// signs in or out (sidecar logout --force), shown to the owner.
 	Argv      []string
-	WithToken bool     // the tool gets the raw token (allow run TOOL with-token)
+	WithToken bool // the tool gets the raw token (allow run TOOL with-token)
 }
 
 // url parses a.URL; a malformed URL yields an empty one (Check refuses it).

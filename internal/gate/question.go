@@ -22,7 +22,7 @@ type Question struct {
 	// old sign-in ([Gate.ConfirmAccount]).
 	NewAccount string `json:"new_account,omitempty"`
 	Action     string `json:"action"` // a Kind
-	Via     string `json:"via,omitempty"`
+	Via        string `json:"via,omitempty"`
 
 	// api
 	Method     string   `json:"method,omitempty"`
