@@ -62,10 +62,10 @@ type Action struct {
 	Variant string   // VariantAccess, VariantScoped or VariantAWS
 	Scopes  []string // VariantScoped: the scopes asked for
 
-	// Run: the whole command line; SignIn, Logout: the command that
-	// signs in or out (sidecar logout --force), shown to the owner.
-	Argv      []string
-	WithToken bool // the tool gets the raw token (allow run TOOL with-token)
+	// Run (SignIn, Logout: the command that signs in or out, e.g.
+	// sidecar logout --force, shown to the owner)
+	Argv      []string // the whole command line
+	WithToken bool     // the tool gets the raw token (allow run TOOL with-token)
 }
 
 // url parses a.URL; a malformed URL yields an empty one (Check refuses it).

@@ -17,12 +17,8 @@ import (
 type Question struct {
 	Profile string `json:"profile"`
 	Account string `json:"account,omitempty"`
-	// NewAccount, on a signin question, is the account that would take
-	// the place of Account: the owner confirms the change or keeps the
-	// old sign-in ([Gate.ConfirmAccount]).
-	NewAccount string `json:"new_account,omitempty"`
-	Action     string `json:"action"` // a Kind
-	Via        string `json:"via,omitempty"`
+	Action  string `json:"action"` // a Kind
+	Via     string `json:"via,omitempty"`
 
 	// api
 	Method     string   `json:"method,omitempty"`
@@ -44,6 +40,11 @@ type Question struct {
 
 	// Rule is the policy rule that said ask, shown to the owner.
 	Rule string `json:"rule,omitempty"`
+
+	// NewAccount, on a signin question, is the account that would take
+	// the place of Account: the owner confirms the change or keeps the
+	// old sign-in ([Gate.ConfirmAccount]).
+	NewAccount string `json:"new_account,omitempty"`
 }
 
 // Answer is the owner's answer to a Question.
