@@ -7,12 +7,12 @@ import (
 )
 
 // Gate returns the one gate (internal/gate) for a profile's session: its
-// policy and caller, its audit log, and serve's approval socket to ask the
-// owner on. api is the profile's API base URL, for API actions: a request
+// policy and caller, its audit log and the agent's rate limit kept with
+// it, and serve's approval socket to ask the owner on. api is the profile's API base URL, for API actions: a request
 // outside it is never allowed by default ("" for a command that makes
 // none, such as tgauth).
 func Gate(s *session.Session, api string) *gate.Gate {
-	return &gate.Gate{
+	g := &gate.Gate{
 		Profile: s.Profile,
 		API:     api,
 		Caller:  s.Caller,
@@ -30,4 +30,8 @@ func Gate(s *session.Session, api string) *gate.Gate {
 			return e.Account.Name
 		},
 	}
+	if s.Audit != nil { // a nil *audit.Log in the interface would not be nil
+		g.Limit = s.Audit
+	}
+	return g
 }
