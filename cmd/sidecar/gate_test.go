@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,12 @@ import (
 
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // scriptedOwner taps the given button and remembers what was asked.
@@ -208,45 +214,100 @@ func TestGateToken(t *testing.T) {
 	}
 }
 
-func TestPreview(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"title":"Hello","password":"hunter2"}`, `{"title":"Hello","password":"[masked]"}`},
-		{`{"client_secret": "abc", "ApiKey":"x\"y"}`, `{"client_secret": "[masked]", "ApiKey":"[masked]"}`},
-		{`token=ghp_0123456789abcdefghijABCDEFGHIJklmnop&x=1`, `[masked]&x=1`},
-		{"", ""},
-		{"\x00\x01binary", ""},
-		{strings.Repeat("é", 400), strings.Repeat("é", 150) + "…"},
+// TestGateAttacks: requests that would run differently from how they are
+// judged and shown never reach the API (issue: the approval message
+// showed less than what ran, and rules ignored the base path).
+func TestGateAttacks(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   string
+		api      string // OAUTH_API_URL's path
+		args     func(api string) []string
+		wantCode int
+		asked    bool
+	}{
+		{"method override on an approved POST", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "X-HTTP-Method-Override: DELETE", "-d", "{}", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"X-Method-Override in any case", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "x-method-override: DELETE", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"a body on a GET", "", "", func(string) []string {
+			return []string{"api", "-X", "GET", "-d", `{"private":false}`, "/user/repos"}
+		}, exitcode.Usage, false},
+		{"beta next to v1.0 asks", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", api + "/beta/users/someone"}
+		}, exitcode.Refused, true},
+		{"v1.0 users still denied", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", "/users/someone"}
+		}, exitcode.Refused, false},
 	}
 	for _, tt := range tests {
-		if got := preview([]byte(tt.in)); got != tt.want {
-			t.Errorf("preview(%.40q) = %q, want %q", tt.in, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			owner := &scriptedOwner{choice: approval.Deny}
+			_, seen := gateEnv(t, owner)
+			base := os.Getenv("OAUTH_API_URL")
+			t.Setenv("OAUTH_API_URL", base+tt.api)
+			t.Setenv("OAUTH_POLICY", tt.policy)
+			t.Setenv(audit.CallerVar, audit.CallerAgent)
+			code, _, stderr := runMain(t, tt.args(base)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr)
+			}
+			if got := seen(); len(got) != 0 {
+				t.Errorf("the API was called: %q", got)
+			}
+			if got := len(owner.requests()) > 0; got != tt.asked {
+				t.Errorf("owner asked %v, want %v", got, tt.asked)
+			}
+		})
 	}
 }
 
-func TestRunCommandAndClipArgs(t *testing.T) {
-	for _, tt := range []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"gh", "pr", "list", "-R", "o/r"}, "gh pr"},
-		{[]string{"gh", "--repo", "o/r"}, "gh"},
-		{[]string{"curl"}, "curl"},
-		{[]string{"aws", strings.Repeat("x", 40)}, "aws"},
-	} {
-		if got := runCommand(tt.argv); got != tt.want {
-			t.Errorf("runCommand(%q) = %q, want %q", tt.argv, got, tt.want)
+// TestGateRateLimit: over its budget the agent is refused before the
+// policy is read, with exit 8 and one audit line for the burst; the owner
+// is never limited.
+func TestGateRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	st, err := tokencache.Open(filepath.Join(dir, "cache"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.Open(dir)
+	log.Burst, log.Rate = 2, 1
+	pol, err := policy.Parse("deny DELETE /**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(caller, method string) error {
+		s := &session.Session{Profile: "default", Store: st, Policy: pol, Audit: log, Caller: caller}
+		_, err := gateFor(s, "https://api.github.com").Check(context.Background(), gate.Action{Kind: gate.API, Method: method, URL: "https://api.github.com/user"})
+		return err
+	}
+	for i := range 2 {
+		if err := call(audit.CallerAgent, "GET"); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
 		}
 	}
-	long := make([]string, 100)
-	for i := range long {
-		long[i] = strings.Repeat("a", 300)
+	for _, method := range []string{"GET", "DELETE", "GET"} {
+		err := call(audit.CallerAgent, method)
+		if !errors.Is(err, audit.ErrRateLimited) || errors.Is(err, policy.ErrRefused) {
+			t.Fatalf("%s over the budget: %v, want the rate limit (not the policy)", method, err)
+		}
+		if code := cli.Code(err); code != exitcode.Refused {
+			t.Fatalf("exit %d, want %d", code, exitcode.Refused)
+		}
 	}
-	got := clipArgs(long)
-	if len(got) != approval.MaxCommandArgs || got[len(got)-1] != "…" || len(got[0]) > 210 {
-		t.Errorf("clipArgs: %d args, last %q, first %d bytes", len(got), got[len(got)-1], len(got[0]))
+	for range 5 {
+		if err := call(audit.CallerOwner, "GET"); err != nil {
+			t.Fatalf("the owner was limited: %v", err)
+		}
 	}
-	if r := (approval.Request{Profile: "p", Action: approval.ActionRun, Command: got}); r.Validate() != nil {
-		t.Errorf("a clipped command is not a valid request: %v", r.Validate())
+	evs, err := log.Read(audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Decision != audit.DecisionRateLimited || evs[0].Caller != audit.CallerAgent || evs[0].Profile != "default" {
+		t.Fatalf("audit lines %+v, want the one rate_limited line", evs)
 	}
 }

@@ -13,9 +13,11 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -52,11 +54,19 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			return already(stdout, *asJSON, s, e)
 		}
 	}
+	// The agent's sign-in is the owner's to allow (policy signin): the
+	// code goes to the agent, and whoever enters it chooses the account.
+	g := gateFor(s, "")
+	act := gate.Action{Kind: gate.SignIn, Argv: append([]string{"sidecar", "login"}, args...)}
+	if _, err := g.Check(ctx, act); err != nil {
+		return emitErr(stdout, *asJSON, err)
+	}
 	ctx, stopWatch := watchClient(ctx, stdin, stdout)
 	defer stopWatch()
 	var (
-		out  = &terminal{w: stdout, tty: isTTY(stdout)}
-		opts = session.LoginOptions{OneOff: *once}
+		out      = &terminal{w: stdout, tty: isTTY(stdout)}
+		replaced *tokencache.Account
+		opts     = session.LoginOptions{OneOff: *once, ConfirmSwitch: confirmSwitch(g, act, &replaced)}
 	)
 	enc := json.NewEncoder(stdout)
 	if *asJSON {
@@ -72,6 +82,7 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	announce(ctx, s, bridge.Change{Account: e.Account, Replaced: replaced, Command: "sidecar login"}, stderr)
 	if *asJSON {
 		return enc.Encode(cli.SignedInEvent(s, "signed_in", e))
 	}

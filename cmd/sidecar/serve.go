@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/keeper"
-	"github.com/devicegate/devicegate/internal/telegram"
 )
 
 const serveUsage = `usage: sidecar serve [--hold-on-error]
@@ -118,7 +116,7 @@ func serveLoaded(ctx context.Context, stderr io.Writer) error {
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),
-				Audit:    auditTail(c.DataDir),
+				Audit:    audit.Open(c.DataDir),
 			}
 			if listen {
 				ch.Listener = tg
@@ -267,35 +265,4 @@ func health(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
-}
-
-// auditChatLines is how many audit lines /audit shows.
-const auditChatLines = 10
-
-// auditTail answers /audit in the gatekeeper chat: the last ten audit
-// lines, oldest first, one per line (the log holds no secret to hide).
-func auditTail(dataDir string) func() (string, error) {
-	log := audit.Open(dataDir)
-	return func() (string, error) {
-		evs, err := log.Read(audit.Filter{Last: auditChatLines})
-		if err != nil || len(evs) == 0 {
-			return "", err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "The last %d audit lines (UTC):\n", len(evs))
-		for _, e := range evs {
-			fields := []string{e.Time.UTC().Format("01-02 15:04:05"), e.Profile, e.Caller, e.Action}
-			if e.Decision != "" {
-				fields = append(fields, e.Decision)
-			}
-			if w := auditWhat(e); w != "" {
-				fields = append(fields, w)
-			}
-			if e.Status != 0 {
-				fields = append(fields, strconv.Itoa(e.Status))
-			}
-			b.WriteString(telegram.Truncate(strings.Join(fields, " · "), 300) + "\n")
-		}
-		return strings.TrimSpace(b.String()), nil
-	}
 }

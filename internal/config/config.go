@@ -432,7 +432,12 @@ func (p *Profile) validate() []error {
 			break
 		}
 	}
-	if _, err := policy.Parse(p.Policy); err != nil {
+	pol, err := policy.Parse(p.Policy)
+	if err == nil && p.Provider == "aws" {
+		// An aws run hands the tool role credentials: a token export.
+		err = pol.CheckExport(true)
+	}
+	if err != nil {
 		add(errf(p.Var("POLICY"), "%v", err))
 	}
 	return errs
