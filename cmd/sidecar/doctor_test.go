@@ -14,11 +14,21 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-// engine is a Docker engine's socket as far as the guard's ping goes.
+// engine is a Docker engine's socket as far as the guard's ping goes,
+// open to everyone: doctor --guard run as root drops to nonroot first.
 func engine(t *testing.T) string {
-	sock := filepath.Join(t.TempDir(), "docker.sock")
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} { // t.TempDir makes both 0700
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(dir, "docker.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sock, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

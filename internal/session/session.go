@@ -361,7 +361,11 @@ type LoginOptions struct {
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
 	e, err := s.login(ctx, o)
 	if err != nil && e == nil {
-		_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: SignInOutcome(err), Detail: err.Error()})
+		// A refusal (the owner kept the old account) is recorded where it
+		// is decided, with the rule; not twice.
+		if !errors.Is(err, policy.ErrRefused) {
+			_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: SignInOutcome(err), Detail: err.Error()})
+		}
 		err = &LoginError{Profile: s.Profile, Err: err}
 	}
 	return e, err
