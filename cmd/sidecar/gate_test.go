@@ -15,6 +15,7 @@ import (
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 // scriptedOwner taps the given button and remembers what was asked.
@@ -74,11 +75,20 @@ func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []
 		if err != nil {
 			t.Fatal(err)
 		}
+		key, err := approval.WriteKey(dataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// serve decides by the profile's policy, as the test sets it.
+		pol := func(profile string) (*policy.Policy, bool) {
+			p, err := policy.Parse(os.Getenv("OAUTH_POLICY"))
+			return p, err == nil && profile == "default"
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = (&approval.Server{Owner: owner}).Serve(ctx, ln)
+			_ = (&approval.Server{Owner: owner, Key: key, Policy: pol}).Serve(ctx, ln)
 		}()
 		t.Cleanup(func() { cancel(); <-done })
 	}
@@ -207,4 +217,3 @@ func TestGateToken(t *testing.T) {
 		t.Errorf("audit %q, want %q", strings.Join(got, " "), want)
 	}
 }
-

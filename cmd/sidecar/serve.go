@@ -23,6 +23,8 @@ import (
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/keeper"
+	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
 
@@ -82,7 +84,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The approvals' socket is served whenever serve listens, even if
 	// Telegram is down: a waiting command then gets "unavailable" at
 	// once, not "no listener" advice that does not fit.
-	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log}
+	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log,
+		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st}
 	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
@@ -123,6 +126,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The key after the socket: Listen refuses when another serve
+	// listens, whose key must stay.
+	if appr.Key, err = approval.WriteKey(c.DataDir); err != nil {
+		ln.Close()
+		return err
+	}
 	done := make(chan error, 1)
 	go func() { done <- appr.Serve(ctx, ln) }()
 	err = k.Run(ctx)
@@ -130,6 +139,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = aerr
 	}
 	return err
+}
+
+// policies looks up a profile's policy, by which serve decides every
+// question again.
+func policies(sessions []*session.Session) func(string) (*policy.Policy, bool) {
+	m := map[string]*policy.Policy{}
+	for _, s := range sessions {
+		m[s.Profile] = s.Policy
+	}
+	return func(profile string) (*policy.Policy, bool) {
+		p, ok := m[profile]
+		return p, ok
+	}
 }
 
 const guardUsage = `usage: sidecar guard

@@ -16,15 +16,17 @@ package approval
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/devicegate/devicegate/internal/gate"
 	"io"
 	"net"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/gate"
 )
 
 // Actions a Request may name: gate's kinds.
@@ -84,8 +86,10 @@ func SocketPath(dataDir string) string {
 	return filepath.Join(dataDir, SocketName)
 }
 
-// wire is one message on the socket in either direction.
+// wireRequest is what a command sends: serve's key (KeyName), proving
+// that the sender is one of our own unconfined commands, and the question.
 type wireRequest struct {
+	Key     string  `json:"key"`
 	Request Request `json:"request"`
 }
 
@@ -116,11 +120,15 @@ func Ask(ctx context.Context, socket string, req Request) (Decision, error) {
 		return Decision{}, fmt.Errorf("approval: reaching sidecar serve: %w", err)
 	}
 	defer conn.Close()
+	key, err := readKey(socket)
+	if err != nil {
+		return Decision{Reason: ReasonUnavailable}, err
+	}
 	// A context that ends unblocks the read below.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	b, err := json.Marshal(wireRequest{Request: req})
+	b, err := json.Marshal(wireRequest{Key: hex.EncodeToString(key), Request: req})
 	if err != nil {
 		return Decision{}, fmt.Errorf("approval: %w", err)
 	}
@@ -145,6 +153,11 @@ func Ask(ctx context.Context, socket string, req Request) (Decision, error) {
 	}
 	if !a.Decision.Allow {
 		a.Decision.Until = time.Time{}
+	}
+	// An Allow counts for the request asked about and for nothing else:
+	// the answer names it by its binding.
+	if a.Decision.Allow && a.Decision.Binding != req.Binding() {
+		return Decision{Reason: ReasonInvalid}, errors.New("approval: sidecar serve's answer is for another request")
 	}
 	return a.Decision, nil
 }

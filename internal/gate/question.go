@@ -49,6 +49,9 @@ type Answer struct {
 	// scope are allowed without asking until then.
 	Until  time.Time `json:"until,omitzero"`
 	Reason string    `json:"reason"`
+	// Binding is the [Question.Binding] of the question answered: an
+	// Allow counts only for the request that was asked about.
+	Binding string `json:"binding,omitempty"`
 }
 
 // Reasons an Answer carries. They are stable words: the audit log and the
