@@ -3,12 +3,14 @@ package bridge
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/testing/syncbuf"
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
@@ -31,6 +33,9 @@ type gate struct {
 	done   chan struct{}
 }
 
+// testPolicy is the policy serve decides the test questions by.
+const testPolicy = "ask POST /v1.0/me/**; ask DELETE /**; ask token; ask run"
+
 func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.Duration) *gate {
 	t.Helper()
 	client, err := telegram.New(context.Background(), telegram.Config{Token: tg.Token(), APIURL: tg.URL()})
@@ -47,7 +52,16 @@ func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	srv := &approval.Server{Owner: g.ap, Timeout: timeout, Log: log}
+	key, err := approval.WriteKey(filepath.Dir(sock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse(testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &approval.Server{Owner: g.ap, Timeout: timeout, Log: log, Key: key,
+		Policy: func(string) (*policy.Policy, bool) { return pol, true }}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); ch.Serve(ctx) }()
