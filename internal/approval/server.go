@@ -376,7 +376,7 @@ func (s *Server) decide(ctx context.Context, req Request) Decision {
 			return Decision{Reason: ReasonServeStopped}
 		}
 		s.log().Error("approval: cannot ask the owner", "err", err)
-		s.audit(req, audit.CallerAgent, ReasonUnavailable, "cannot ask the owner; rule: "+req.Rule)
+		s.audit(req, audit.CallerAgent, ReasonUnavailable, "cannot ask the owner: "+err.Error()+"; rule: "+req.Rule)
 		return Decision{Reason: ReasonUnavailable}
 	}
 	switch c {

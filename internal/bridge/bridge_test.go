@@ -33,6 +33,32 @@ var oneOffEnd = t0.Add(8 * time.Hour)
 var apiApproval = approval.Request{Profile: "work", Account: "ada@example.com", Action: approval.ActionAPI, Method: "POST", Host: "graph.microsoft.com",
 	Path: "/v1.0/me/sendMail", BodySize: 2300, Preview: `{"message":{"subject":"Q4 *numbers*","body":"[masked]"}}`, Rule: "POST /v1.0/me/** ask"}
 
+// fullApproval has every field an API question can have.
+var fullApproval = approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionAPI, Via: "run gh",
+	Method: "POST", Host: "api.github.com", Path: "/repos/octo/precious/issues", Query: "state=open&per_page=100&redirect=https://evil.example/x",
+	Headers:  []string{"Authorization-Extra: [masked]", "X-GitHub-Api-Version: 2022-11-28", "X-HTTP-Method-Override: DELETE"},
+	BodySize: 1500, BodyDigest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	Preview: "{\"title\":\"see https://example.com/a_b?c=d\",\"token\":\"[masked]\",\"private\":false}\n… 1400 more bytes not shown",
+	Rule:    "ask POST /repos/**"}
+
+// hugeApproval's preview does not fit beside its long URL: the preview is
+// cut, the URL never.
+var hugeApproval = func() approval.Request {
+	r := fullApproval
+	r.Path = "/repos/octo/" + strings.Repeat("long-name-", 150) + "end"
+	r.Preview = strings.Repeat("x", 1000) + strings.Repeat("y", 1000)
+	r.BodySize = 2000
+	return r
+}()
+
+// tooLongApproval's headers and URL together do not fit in a message.
+var tooLongApproval = func() approval.Request {
+	r := fullApproval
+	r.Path = "/" + strings.Repeat("p", 2000)
+	r.Query = strings.Repeat("q", 2000)
+	return r
+}()
+
 // TestGolden renders every message; the golden file holds the MarkdownV2
 // sent and the text the person reads, which also proves it parses.
 func TestGolden(t *testing.T) {
@@ -58,7 +84,14 @@ func TestGolden(t *testing.T) {
 		"approval_token":        ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Rule: "token: ask"}, "0123456789abcdef", 90*time.Second),
 		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
 		"approval_allowed_once": ApprovalOutcome(apiApproval, choiceOutcome(approval.AllowOnce), t0),
-		"approval_timed_out":    ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
+		"approval_api_full":     ApprovalMessage(fullApproval, "0123456789abcdef", 0),
+		"approval_api_huge":     ApprovalMessage(hugeApproval, "0123456789abcdef", 0),
+		"approval_too_long":     ApprovalMessage(tooLongApproval, "0123456789abcdef", 0),
+		"approval_token_scoped": ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Variant: "scoped", Scopes: []string{"repo", "admin:org"}, Rule: "ask token"}, "0123456789abcdef", 0),
+		"approval_token_aws":    ApprovalMessage(approval.Request{Profile: "aws", Action: approval.ActionToken, Variant: "aws-credentials", Rule: "ask token"}, "0123456789abcdef", 0),
+		"approval_run_with_token": ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionRun, WithToken: true, Rule: "ask run gh",
+			Command: []string{"gh", "api", "-X", "PATCH", "/repos/octo/precious", "-F", "private=false", "--jq", "$ENV.GH_TOKEN|@base64", "-H", "X-HTTP-Method-Override: DELETE"}}, "0123456789abcdef", 0),
+		"approval_timed_out": ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
 		"signed_in_aws_oneoff": SignedInMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1"},
 			Granted{Account: tokencache.Account{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly"},
 				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: oneOffEnd}),
