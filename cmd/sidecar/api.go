@@ -64,7 +64,7 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	// The gate decides before the token is refreshed or sent.
-	pass, err := gateFor(s).Check(ctx, gate.Action{Kind: gate.API, Method: c.method, URL: target, Header: c.header, Body: c.bodyOrNil()})
+	pass, err := gateFor(s, ep.APIURL).Check(ctx, gate.Action{Kind: gate.API, Method: c.method, URL: target, Header: c.header, Body: c.bodyOrNil()})
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,12 @@ import (
 
 // gateFor returns the one gate (internal/gate) for a profile's session:
 // its policy and caller, its audit log, and serve's approval socket to ask
-// the owner on.
-func gateFor(s *session.Session) *gate.Gate {
+// the owner on. api is the profile's API base URL, for API actions: a
+// request outside it is never allowed by default.
+func gateFor(s *session.Session, api string) *gate.Gate {
 	return &gate.Gate{
 		Profile: s.Profile,
+		API:     api,
 		Caller:  s.Caller,
 		Policy:  s.Policy,
 		Log:     s,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,9 +81,12 @@ func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []
 			t.Fatal(err)
 		}
 		// serve decides by the profile's policy, as the test sets it.
-		pol := func(profile string) (*policy.Policy, bool) {
+		pol := func(_ context.Context, profile string) (*policy.Policy, string, error) {
+			if profile != "default" {
+				return nil, "", errors.New("unknown profile")
+			}
 			p, err := policy.Parse(os.Getenv("OAUTH_POLICY"))
-			return p, err == nil && profile == "default"
+			return p, os.Getenv("OAUTH_API_URL"), err
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -215,5 +219,55 @@ func TestGateToken(t *testing.T) {
 	want := "approval:allow_once token:allow_once approval:deny token:deny token:allow"
 	if strings.Join(got, " ") != want {
 		t.Errorf("audit %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestGateAttacks: requests that would run differently from how they are
+// judged and shown never reach the API (issue: the approval message
+// showed less than what ran, and rules ignored the base path).
+func TestGateAttacks(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   string
+		api      string // OAUTH_API_URL's path
+		args     func(api string) []string
+		wantCode int
+		asked    bool
+	}{
+		{"method override on an approved POST", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "X-HTTP-Method-Override: DELETE", "-d", "{}", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"X-Method-Override in any case", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "x-method-override: DELETE", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"a body on a GET", "", "", func(string) []string {
+			return []string{"api", "-X", "GET", "-d", `{"private":false}`, "/user/repos"}
+		}, exitcode.Usage, false},
+		{"beta next to v1.0 asks", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", api + "/beta/users/someone"}
+		}, exitcode.Refused, true},
+		{"v1.0 users still denied", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", "/users/someone"}
+		}, exitcode.Refused, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			owner := &scriptedOwner{choice: approval.Deny}
+			_, seen := gateEnv(t, owner)
+			base := os.Getenv("OAUTH_API_URL")
+			t.Setenv("OAUTH_API_URL", base+tt.api)
+			t.Setenv("OAUTH_POLICY", tt.policy)
+			t.Setenv(audit.CallerVar, audit.CallerAgent)
+			code, _, stderr := runMain(t, tt.args(base)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr)
+			}
+			if got := seen(); len(got) != 0 {
+				t.Errorf("the API was called: %q", got)
+			}
+			if got := len(owner.requests()) > 0; got != tt.asked {
+				t.Errorf("owner asked %v, want %v", got, tt.asked)
+			}
+		})
 	}
 }

@@ -91,7 +91,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return prog.Report(stderr, err)
 	}
 	// CMD gets the raw token: the gate decides first.
-	pass, err := gateFor(s).Check(ctx, gate.Action{Kind: gate.Run, Argv: argv})
+	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}

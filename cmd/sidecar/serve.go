@@ -141,16 +141,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// policies looks up a profile's policy, by which serve decides every
-// question again.
-func policies(sessions []*session.Session) func(string) (*policy.Policy, bool) {
-	m := map[string]*policy.Policy{}
-	for _, s := range sessions {
-		m[s.Profile] = s.Policy
-	}
-	return func(profile string) (*policy.Policy, bool) {
-		p, ok := m[profile]
-		return p, ok
+// policies looks up a profile's policy and API base URL, by which serve
+// decides every question again.
+func policies(sessions []*session.Session) func(context.Context, string) (*policy.Policy, string, error) {
+	return func(ctx context.Context, profile string) (*policy.Policy, string, error) {
+		for _, s := range sessions {
+			if s.Profile != profile {
+				continue
+			}
+			if s.Provider.AWS != nil {
+				return s.Policy, "", nil
+			}
+			ep, err := s.Provider.Endpoints(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			return s.Policy, ep.APIURL, nil
+		}
+		return nil, "", fmt.Errorf("no profile %q", profile)
 	}
 }
 

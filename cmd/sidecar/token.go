@@ -127,7 +127,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case len(scopes) > 0:
 		a.Variant, a.Scopes = gate.VariantScoped, scopes
 	}
-	pass, err := gateFor(s).Check(ctx, a)
+	pass, err := gateFor(s, "").Check(ctx, a)
 	if err != nil {
 		return err
 	}

@@ -68,14 +68,17 @@ func (o *owner) cause(t *testing.T) error {
 // about what the tests ask about.
 const testPolicy = "ask POST /v1.0/me/*; ask DELETE /v1.0/**; allow GET /v1.0/me; deny PUT /**; ask token; ask run"
 
-func testPolicies(t testing.TB) func(string) (*policy.Policy, bool) {
+func testPolicies(t testing.TB) func(context.Context, string) (*policy.Policy, string, error) {
 	t.Helper()
 	pol, err := policy.Parse(testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(profile string) (*policy.Policy, bool) {
-		return pol, profile == "work" || profile == "home" || profile == "default"
+	return func(_ context.Context, profile string) (*policy.Policy, string, error) {
+		if profile == "work" || profile == "home" || profile == "default" {
+			return pol, "https://graph.microsoft.com", nil
+		}
+		return nil, "", errors.New("unknown profile")
 	}
 }
 
@@ -416,7 +419,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		w.Key = hex.EncodeToString(s.Key)
 		line, _ := json.Marshal(w)
-		r, err := s.admit(line)
+		r, err := s.admit(context.Background(), line)
 		if err != nil {
 			return
 		}

@@ -58,9 +58,10 @@ type Server struct {
 	// Key is what every request must carry (WriteKey); without one the
 	// server refuses every request.
 	Key []byte
-	// Policy returns a profile's policy; false for a profile serve does
-	// not know (its questions are refused).
-	Policy func(profile string) (*policy.Policy, bool)
+	// Policy returns a profile's policy and its API base URL (which
+	// decides whether a URL is outside it); an error for a profile serve
+	// does not know (its questions are refused).
+	Policy func(ctx context.Context, profile string) (pol *policy.Policy, api string, err error)
 	// Audit, if set, gets a line for every refusal, question, tap,
 	// timeout and grant.
 	Audit Recorder
@@ -190,7 +191,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: an unreadable request on approval.sock; nothing was posted")
 		return
 	}
-	req, err := s.admit(line)
+	req, err := s.admit(ctx, line)
 	if err != nil {
 		s.log().Warn("approval: refused a request", "err", err)
 		s.audit(req, audit.CallerAgent, ReasonInvalid, "refused: "+err.Error()+"; nothing was posted")
@@ -222,7 +223,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 // owner: it must carry the key, be well formed, name a profile serve
 // knows, and be one the profile's policy asks about. The request it
 // returns carries serve's own rule.
-func (s *Server) admit(line []byte) (Request, error) {
+func (s *Server) admit(ctx context.Context, line []byte) (Request, error) {
 	w, err := decodeRequest(line)
 	if err != nil {
 		return Request{}, err
@@ -239,11 +240,11 @@ func (s *Server) admit(line []byte) (Request, error) {
 	if s.Policy == nil {
 		return claimed(req), errors.New("approval: no policy to decide by")
 	}
-	pol, ok := s.Policy(req.Profile)
-	if !ok {
-		return claimed(req), fmt.Errorf("approval: unknown profile %q", req.Profile)
+	pol, api, err := s.Policy(ctx, req.Profile)
+	if err != nil {
+		return claimed(req), fmt.Errorf("approval: cannot decide for profile %q: %w", req.Profile, err)
 	}
-	v := pol.Decide(req.PolicyRequest())
+	v := pol.Decide(req.PolicyRequest(api))
 	if v.Decision != policy.Ask {
 		return claimed(req), fmt.Errorf("approval: the policy does not ask about this (it says %s, rule %q)", v.Decision, v.Rule)
 	}

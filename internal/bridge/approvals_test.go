@@ -61,7 +61,9 @@ func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.
 		t.Fatal(err)
 	}
 	srv := &approval.Server{Owner: g.ap, Timeout: timeout, Log: log, Key: key,
-		Policy: func(string) (*policy.Policy, bool) { return pol, true }}
+		Policy: func(context.Context, string) (*policy.Policy, string, error) {
+			return pol, "https://graph.microsoft.com", nil
+		}}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); ch.Serve(ctx) }()
@@ -167,7 +169,7 @@ func TestApprovalChoices(t *testing.T) {
 			g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
 			res := askAsync(g.sock, sendMail)
 			q := question(t, tg, 1)
-			if !strings.Contains(q.Text, "POST graph.microsoft.com/v1.0/me/sendMail") || !strings.Contains(q.Text, "work (ada@example.com)") {
+			if !strings.Contains(q.Text, "POST https://graph.microsoft.com/v1.0/me/sendMail") || !strings.Contains(q.Text, "work (ada@example.com)") {
 				t.Errorf("the question does not say what is asked:\n%s", q.Text)
 			}
 			id := tap(t, tg, ownerID, tc.label)

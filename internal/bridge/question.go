@@ -60,11 +60,7 @@ func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
 	switch dgate.Kind(req.Action) {
 	case dgate.API:
 		head.text("API call: ")
-		u := req.Method + " " + req.Host + req.Path
-		if req.Query != "" {
-			u += "?" + req.Query
-		}
-		head.code(u)
+		head.code(req.Method + " " + req.URL())
 		head.text("\n")
 		if len(req.Headers) > 0 {
 			head.text("Headers:\n")

@@ -25,7 +25,7 @@ func TestApprovalFits(t *testing.T) {
 		if n := telegram.UTF16Len(plain); n > telegram.MaxTextLen {
 			t.Errorf("%d characters", n)
 		}
-		url := hugeApproval.Method + " " + hugeApproval.Host + hugeApproval.Path + "?" + hugeApproval.Query
+		url := hugeApproval.Method + " https://" + hugeApproval.Host + hugeApproval.Path + "?" + hugeApproval.Query
 		if !strings.Contains(plain, url) || !strings.Contains(plain, "more characters not shown") {
 			t.Errorf("the URL is not whole, or the cut preview does not say so:\n%s", plain)
 		}
@@ -69,7 +69,7 @@ func FuzzDescribeQuestion(f *testing.F) {
 		if len(m.Buttons) == 0 {
 			return // not asked
 		}
-		if req.Action == approval.ActionAPI && !strings.Contains(plain, method+" "+host+path) {
+		if req.Action == approval.ActionAPI && !strings.Contains(plain, method+" https://"+host+path) {
 			t.Fatalf("the request line is not whole:\n%s", plain)
 		}
 	})

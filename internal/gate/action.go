@@ -48,6 +48,7 @@ const (
 type Action struct {
 	Kind    Kind
 	Profile string // set by the Gate
+	API     string // set by the Gate: the profile's API base URL
 	// Via names the tool whose request this is, for requests made through
 	// `sidecar run`'s proxy ("run gh"); empty for sidecar's own commands.
 	Via string
@@ -76,6 +77,24 @@ func (a *Action) url() *url.URL {
 	return u
 }
 
+// outside says where u lies against the API's base URL: on another host,
+// or on its host but outside its base path (rules match the path as sent,
+// so /beta/users is not /v1.0/users, and the defaults never allow either).
+// Without a base URL everything is another host's.
+func (a *Action) outside(u *url.URL) (otherHost, outsideBase bool) {
+	b, err := url.Parse(a.API)
+	if err != nil || b.Host == "" {
+		return true, false
+	}
+	if !strings.EqualFold(u.Host, b.Host) || !strings.EqualFold(u.Scheme, b.Scheme) {
+		return true, false
+	}
+	base := strings.TrimSuffix(b.EscapedPath(), "/")
+	p := u.EscapedPath()
+	inside := base == "" || len(p) >= len(base) && strings.EqualFold(p[:len(base)], base) && (len(p) == len(base) || p[len(base)] == '/')
+	return false, !inside
+}
+
 // Program is the tool of a Run action, or of the run a proxied request
 // came from.
 func (a *Action) Program() string {
@@ -93,7 +112,9 @@ func (a *Action) PolicyRequest() policy.Request {
 	switch a.Kind {
 	case API:
 		u := a.url()
-		return policy.Request{Action: policy.ActionAPI, Method: a.Method, Host: u.Host, Path: u.EscapedPath()}
+		r := policy.Request{Action: policy.ActionAPI, Method: a.Method, Host: u.Host, Path: u.EscapedPath()}
+		r.OtherHost, r.OutsideBase = a.outside(u)
+		return r
 	case Run:
 		return policy.Request{Action: policy.ActionRun, Program: a.Program()}
 	case Token:

@@ -9,21 +9,31 @@ import (
 	"github.com/devicegate/devicegate/internal/policy"
 )
 
-// PolicyRequest is what internal/policy decides on for a question, as
-// [Action.PolicyRequest] builds it for the action the question describes
-// (TestQuestionPolicyRequest keeps the two in step). `sidecar serve` uses
-// it to decide a question again with the profile's own policy: the rule a
-// client names is never trusted.
-func (q *Question) PolicyRequest() policy.Request {
-	switch Kind(q.Action) {
-	case API:
-		return policy.Request{Action: policy.ActionAPI, Method: q.Method, Host: q.Host, Path: q.Path}
-	case Run:
-		return policy.Request{Action: policy.ActionRun, Program: q.Program()}
-	case Token:
-		return policy.Request{Action: policy.ActionToken}
+// PolicyRequest is what internal/policy decides on for a question, given
+// the profile's API base URL: that of the Action the question describes,
+// derived by the same code. `sidecar serve` uses it to decide a question
+// again with the profile's own policy: the rule a client names is never
+// trusted.
+func (q *Question) PolicyRequest(api string) policy.Request {
+	a := Action{Kind: Kind(q.Action), Profile: q.Profile, API: api, Via: q.Via,
+		Method: q.Method, URL: q.URL(), Variant: q.Variant, Scopes: q.Scopes, Argv: q.Command, WithToken: q.WithToken}
+	return a.PolicyRequest()
+}
+
+// URL is the full URL of an API question, query included.
+func (q *Question) URL() string {
+	if q.Host == "" {
+		return ""
 	}
-	return policy.Request{Action: q.Action}
+	scheme := q.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	u := scheme + "://" + q.Host + q.Path
+	if q.Query != "" {
+		u += "?" + q.Query
+	}
+	return u
 }
 
 // Program is the tool of a run question, or of the run a proxied request
@@ -48,6 +58,7 @@ type bound struct {
 	Action     string   `json:"action"`
 	Via        string   `json:"via"`
 	Method     string   `json:"method"`
+	Scheme     string   `json:"scheme"`
 	Host       string   `json:"host"`
 	Path       string   `json:"path"`
 	Query      string   `json:"query"`
@@ -68,7 +79,7 @@ type bound struct {
 func (q *Question) Binding() string {
 	b, err := json.Marshal(bound{
 		Profile: q.Profile, Action: q.Action, Via: q.Via,
-		Method: q.Method, Host: q.Host, Path: q.Path, Query: q.Query, Headers: q.Headers,
+		Method: q.Method, Scheme: q.Scheme, Host: q.Host, Path: q.Path, Query: q.Query, Headers: q.Headers,
 		BodySize: q.BodySize, BodyDigest: q.BodyDigest,
 		Variant: q.Variant, Scopes: q.Scopes, Command: q.Command, WithToken: q.WithToken,
 	})

@@ -20,6 +20,7 @@ func TestBinding(t *testing.T) {
 		{"the preview", api, func(q *Question) { q.Preview = "xyz" }, true},
 		{"method", api, func(q *Question) { q.Method = "DELETE" }, false},
 		{"host", api, func(q *Question) { q.Host = "uploads.github.com" }, false},
+		{"scheme", api, func(q *Question) { q.Scheme = "http" }, false},
 		{"path", api, func(q *Question) { q.Path = "/repos/o/r" }, false},
 		{"query", api, func(q *Question) { q.Query = "a=2" }, false},
 		{"a header", api, func(q *Question) { q.Headers = []string{"X-HTTP-Method-Override: DELETE"} }, false},
@@ -48,13 +49,16 @@ func TestBinding(t *testing.T) {
 func TestQuestionPolicyRequest(t *testing.T) {
 	for _, a := range []Action{
 		{Kind: API, Method: "DELETE", URL: "https://api.github.com/repos/o/r%2Fx?q=1"},
-		{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/beta/users/x", Via: "run curl"},
+		{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/beta/users/x", Via: "run curl", API: "https://graph.microsoft.com/v1.0"},
+		{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/v1.0/users/x", API: "https://graph.microsoft.com/v1.0"},
+		{Kind: API, Method: "GET", URL: "http://127.0.0.1:8080/v1.0/users/x", API: "https://127.0.0.1:8080/v1.0"},
+		{Kind: API, Method: "GET", URL: "https://evil.example/v1.0/users/x", API: "https://graph.microsoft.com/v1.0"},
 		{Kind: Token, Variant: VariantAWS},
 		{Kind: Run, Argv: []string{"gh", "api", "/user"}},
 		{Kind: SignIn},
 	} {
 		q := a.Question("rule")
-		if got, want := q.PolicyRequest(), a.PolicyRequest(); got != want {
+		if got, want := q.PolicyRequest(a.API), a.PolicyRequest(); got != want {
 			t.Errorf("%+v: question decides %+v, action %+v", a, got, want)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -31,6 +32,7 @@ var ErrNoApprover = errors.New("no sidecar serve with a gatekeeper bot is listen
 // Gate judges the actions of one profile's commands.
 type Gate struct {
 	Profile string
+	API     string // the profile's API base URL (OAUTH_API_URL); API actions outside it ask
 	Caller  string // audit.CallerAgent or audit.CallerOwner
 	Policy  *policy.Policy
 	Log     Recorder
@@ -63,15 +65,19 @@ func (p *Pass) Record() error {
 // audit log before Check returns; a Pass carries the decision word
 // ("allow", or the owner's answer: "allow_once", "allow_1h", "grant").
 func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
-	a.Profile = g.Profile
+	a.Profile, a.API = g.Profile, g.API
 	ev := a.Event()
 	pass := &Pass{Event: ev, log: g.Log}
 	if g.Caller != audit.CallerAgent {
 		pass.Event.Decision = "owner"
 		return pass, nil
 	}
-	if a.Kind == API && a.url().Host == "" {
-		return nil, g.refuse(ev, &a, "invalid", "", "not a URL: "+a.URL)
+	if a.Kind == API {
+		if err := lint(&a); err != nil {
+			ev.Decision, ev.Detail = "deny", err.Error()
+			g.record(ev)
+			return nil, err
+		}
 	}
 	v := g.Policy.Decide(a.PolicyRequest())
 	switch v.Decision {
@@ -105,6 +111,48 @@ func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
 		return pass, nil
 	}
 	return nil, g.refuse(ev, &a, reason, v.Rule, "not approved: "+reason)
+}
+
+// ErrBadRequest is a request the agent may not make in any form: one that
+// would do something other than what the policy and the owner see (exit 2).
+var ErrBadRequest = errors.New("request refused")
+
+// BadRequest says what is wrong with an agent's request.
+type BadRequest struct{ Msg string }
+
+func (e *BadRequest) Error() string { return e.Msg }
+
+// Unwrap makes errors.Is(err, ErrBadRequest) true.
+func (e *BadRequest) Unwrap() error { return ErrBadRequest }
+
+// overrideHeaders make many servers (and frameworks in front of them) run
+// another method than the request line's: a POST the owner approved would
+// run as DELETE.
+var overrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
+
+// lint refuses, for the agent, what would run differently from how it is
+// judged and shown: a method override, a body on a method that has none
+// (a server may act on it, and it would go unseen with a read the policy
+// allows), a URL that is not one.
+func lint(a *Action) error {
+	u := a.url()
+	if u.Host == "" || u.Scheme != "https" && u.Scheme != "http" {
+		return &BadRequest{Msg: fmt.Sprintf("%q is not an http(s) URL", a.URL)}
+	}
+	for k := range a.Header {
+		for _, o := range overrideHeaders {
+			if strings.EqualFold(k, o) {
+				return &BadRequest{Msg: fmt.Sprintf("the header %s is refused: it makes the server run another method than %s; send the method itself (-X)", o, a.Method)}
+			}
+		}
+	}
+	switch a.Method {
+	case "GET", "HEAD", "OPTIONS":
+		if len(a.Body) > 0 {
+			return &BadRequest{Msg: fmt.Sprintf("a %s request with a body is refused: the body would go unseen; use POST, PUT or PATCH for a request with data", a.Method)}
+		}
+	}
+	return nil
 }
 
 func (g *Gate) ask(ctx context.Context, q Question) (Answer, error) {

@@ -54,6 +54,7 @@ func TestCheck(t *testing.T) {
 	tests := []struct {
 		name     string
 		caller   string
+		api      string // the API base; api.github.com when empty
 		policy   string
 		action   Action
 		answer   Answer
@@ -85,24 +86,53 @@ func TestCheck(t *testing.T) {
 		{name: "serve gone", caller: audit.CallerAgent, action: Action{Kind: Token}, askErr: fmt.Errorf("x: %w", ErrNoApprover),
 			wantErr: ReasonNoListener, asked: true, lines: "approval:no_listener token:deny"},
 		{name: "not a URL", caller: audit.CallerAgent, action: Action{Kind: API, Method: "GET", URL: "/user"},
-			wantErr: "invalid", lines: "api:deny"},
+			wantErr: "bad", lines: "api:deny"},
+		// Attack: an approved POST that the server runs as DELETE.
+		{name: "method override refused", caller: audit.CallerAgent, policy: "allow POST /**",
+			action:  Action{Kind: API, Method: "POST", URL: "https://api.github.com/repos/o/r", Header: map[string][]string{"x-http-method-override": {"DELETE"}}},
+			wantErr: "bad", lines: "api:deny"},
+		// Attack: a body on a read, which the default allows unseen.
+		{name: "GET with a body refused", caller: audit.CallerAgent, action: Action{Kind: API, Method: "GET", URL: "https://api.github.com/user", Body: []byte(`{"private":false}`)},
+			wantErr: "bad", lines: "api:deny"},
+		{name: "owner may send what the agent may not", caller: audit.CallerOwner, action: Action{Kind: API, Method: "GET", URL: "https://api.github.com/user", Body: []byte(`x`)},
+			decision: "owner"},
+		// Attack: the base path. deny /v1.0/users/** is not bypassed by
+		// /beta/users: outside the base, the default asks.
+		{name: "beta is outside the base", caller: audit.CallerAgent, api: "https://graph.microsoft.com/v1.0", policy: "deny * /v1.0/users/**",
+			action: Action{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/beta/users/x"},
+			answer: deny, wantErr: ReasonDeny, asked: true, lines: "approval:deny api:deny"},
+		{name: "inside the base path", caller: audit.CallerAgent, api: "https://graph.microsoft.com/v1.0",
+			action: Action{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/v1.0/me"}, decision: "allow"},
+		{name: "base path is a whole segment", caller: audit.CallerAgent, api: "https://graph.microsoft.com/v1.0",
+			action: Action{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/v1.0x/me"},
+			answer: deny, wantErr: ReasonDeny, asked: true, lines: "approval:deny api:deny"},
+		{name: "another host asks", caller: audit.CallerAgent, action: Action{Kind: API, Method: "GET", URL: "https://uploads.github.com/x"},
+			answer: allowOnce, decision: ReasonAllowOnce, asked: true, lines: "approval:allow_once"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &log{}
 			o := &owner{answer: tt.answer, err: tt.askErr}
-			g := &Gate{Profile: "default", Caller: tt.caller, Policy: mustPolicy(t, tt.policy), Log: l, Asker: o,
+			if tt.api == "" {
+				tt.api = "https://api.github.com"
+			}
+			g := &Gate{Profile: "default", API: tt.api, Caller: tt.caller, Policy: mustPolicy(t, tt.policy), Log: l, Asker: o,
 				Account: func() string { return "octo@example.com" }}
 			if tt.noAsker {
 				g.Asker = nil
 			}
 			pass, err := g.Check(context.Background(), tt.action)
-			if tt.wantErr != "" {
+			switch {
+			case tt.wantErr == "bad":
+				if !errors.Is(err, ErrBadRequest) {
+					t.Fatalf("Check = %v, want a bad request", err)
+				}
+			case tt.wantErr != "":
 				var r *policy.Refused
 				if !errors.As(err, &r) || r.Reason != tt.wantErr || !errors.Is(err, policy.ErrRefused) {
 					t.Fatalf("Check = %v, want a refusal for %q", err, tt.wantErr)
 				}
-			} else {
+			default:
 				if err != nil {
 					t.Fatalf("Check: %v", err)
 				}
@@ -244,7 +274,7 @@ func BenchmarkCheck(b *testing.B) {
 	l := &log{}
 	b.ReportAllocs()
 	for b.Loop() {
-		g := &Gate{Profile: "default", Caller: audit.CallerAgent, Policy: mustPolicy(b, rules), Log: l}
+		g := &Gate{Profile: "default", API: "https://graph.microsoft.com/v1.0", Caller: audit.CallerAgent, Policy: mustPolicy(b, rules), Log: l}
 		p, err := g.Check(context.Background(), Action{Kind: API, Method: "GET", URL: "https://graph.microsoft.com/v1.0/me/messages/AAMkAGI2TG93AAA="})
 		if err != nil {
 			b.Fatal(err)
