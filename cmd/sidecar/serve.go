@@ -110,6 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				ch.Listener = tg
 				if owner := c.Telegram.Owner(); owner != 0 {
 					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
+					ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
 					appr.Owner = ch.Approvals
 				} else {
 					log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")

@@ -28,6 +28,7 @@ type gate struct {
 	tg     *telegramtest.Server
 	sock   string
 	ap     *Approvals
+	srv    *approval.Server
 	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -64,6 +65,8 @@ func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.
 		Policy: func(context.Context, string) (*policy.Policy, string, error) {
 			return pol, "https://graph.microsoft.com", nil
 		}}
+	g.srv = srv
+	ch.Grants = &Grants{TG: client, Chat: ownerID, Owner: ownerID, Keeper: srv, Log: log}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); ch.Serve(ctx) }()

@@ -85,6 +85,12 @@ func TestGolden(t *testing.T) {
 		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
 		"approval_allowed_once": ApprovalOutcome(apiApproval, choiceOutcome(approval.AllowOnce), t0),
 		"approval_api_full":     ApprovalMessage(fullApproval, "0123456789abcdef", 0),
+		"grants_none":           GrantsMessage(nil, t0),
+		"grants": GrantsMessage([]approval.Grant{
+			approval.GrantFor(fullApproval, t0.Add(45*time.Minute)),
+			approval.GrantFor(approval.Request{Profile: "aws", Action: approval.ActionToken, Variant: "aws-credentials", Rule: "ask token"}, t0.Add(50*time.Minute)),
+			approval.GrantFor(approval.Request{Profile: "gh", Action: approval.ActionRun, Command: []string{"gh", "pr"}, WithToken: true, Rule: "ask run gh with-token"}, t0.Add(time.Hour)),
+		}, t0),
 		"approval_api_huge":     ApprovalMessage(hugeApproval, "0123456789abcdef", 0),
 		"approval_too_long":     ApprovalMessage(tooLongApproval, "0123456789abcdef", 0),
 		"approval_token_scoped": ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Variant: "scoped", Scopes: []string{"repo", "admin:org"}, Rule: "ask token"}, "0123456789abcdef", 0),

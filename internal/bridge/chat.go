@@ -35,6 +35,9 @@ type Chat struct {
 	Owner int64
 	// Approvals, if set, receives the taps on approval buttons.
 	Approvals *Approvals
+	// Grants, if set, answers /grants and receives the taps on its End
+	// buttons.
+	Grants *Grants
 	// Audit, if set, answers /audit: the last lines of the audit log as
 	// text.
 	Audit func() (string, error)
@@ -167,6 +170,10 @@ func ParseCommand(text string) (cmd Command, ok bool) {
 func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	log := c.log()
 	if u.CallbackID != "" {
+		if c.Grants != nil && IsGrantTap(u.CallbackData) {
+			c.Grants.Tap(ctx, u)
+			return
+		}
 		if c.Approvals != nil {
 			c.Approvals.Tap(ctx, u)
 			return
@@ -232,8 +239,14 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		default:
 			reply(text)
 		}
+	case "/grants":
+		if c.Grants == nil {
+			reply("Approvals are off here: there are no grants.")
+			return
+		}
+		c.Grants.Show(ctx)
 	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit.")
+		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit, /grants.")
 	}
 }
 
