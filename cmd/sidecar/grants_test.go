@@ -48,7 +48,9 @@ func TestServeGrantsSurviveRestart(t *testing.T) {
 	})
 	g.gate.TapButton(ownerChat, ownerChat, "End 1")
 	g.waitFor(t, "the grant ended", 20*time.Second, func(v telegramtest.View) bool {
-		_, ok := find(v, func(m telegramtest.Message) bool { return strings.HasPrefix(m.Text, "No \"Allow for 1 hour\" is in force") })
+		_, ok := find(v, func(m telegramtest.Message) bool {
+			return strings.HasPrefix(m.Text, "No \"Allow for 1 hour\" is in force")
+		})
 		return ok
 	})
 	res = g.ask(tokenReq)
