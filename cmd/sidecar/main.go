@@ -42,6 +42,7 @@ Usage:
   sidecar serve                                     keep sign-ins alive (container process)
   sidecar guard                                     filtering proxy for the Docker socket
   sidecar health                                    container health check
+  sidecar approvals                                 answer the agent's requests from this terminal (owner)
   sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
   sidecar version
   sidecar help
@@ -88,6 +89,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = logout(ctx, rest, stdout, stderr)
 	case "serve":
 		err = serve(ctx, rest, stdout, stderr)
+	case "approvals":
+		err = approvalsCmd(ctx, rest, stdin, stdout, stderr)
 	case "guard":
 		err = guard(ctx, rest, stderr)
 	case "health":

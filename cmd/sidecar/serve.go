@@ -81,11 +81,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	tok, _ := c.Telegram.Token()
 	listen := tok != "" && bool(c.Telegram.Listen)
-	// The approvals' socket is served whenever serve listens, even if
-	// Telegram is down: a waiting command then gets "unavailable" at
-	// once, not "no listener" advice that does not fit.
+	// The approvals' socket is always served: the owner can answer from a
+	// terminal (sidecar approvals), with or without the gatekeeper bot.
+	console := &approval.Console{}
 	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log,
-		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st}
+		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st, Console: console}
 	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
@@ -111,7 +111,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if owner := c.Telegram.Owner(); owner != 0 {
 					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
 					ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
-					appr.Owner = ch.Approvals
+					// Both are asked; the first answer wins.
+					appr.Owner = &approval.Fanout{Owners: []approval.Owner{ch.Approvals, console}, Where: []string{"in Telegram", "in the terminal"}}
 				} else {
 					log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")
 				}
@@ -119,9 +120,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			k.Chat = ch
 		}
 	}
+	if appr.Owner == nil {
+		// No one in the chat: a question waits only while someone runs
+		// sidecar approvals; otherwise it is a denial at once.
+		console.Alone = true
+		appr.Owner = console
+	}
 	if !listen {
-		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands, and every approval the policy asks for is a denial")
-		return k.Run(ctx)
+		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands; approvals only from `sidecar approvals`, and without it every approval the policy asks for is a denial")
 	}
 	ln, err := approval.Listen(approval.SocketPath(c.DataDir))
 	if err != nil {

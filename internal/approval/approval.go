@@ -23,6 +23,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -91,6 +92,9 @@ func SocketPath(dataDir string) string {
 type wireRequest struct {
 	Key     string  `json:"key"`
 	Request Request `json:"request"`
+	// Watch: not a question but a terminal (`sidecar approvals`) that
+	// shows the questions and answers them (Console).
+	Watch bool `json:"watch,omitempty"`
 }
 
 type wireAnswer struct {
@@ -169,3 +173,56 @@ type Client struct{ Socket string }
 func (c Client) Ask(ctx context.Context, q gate.Question) (gate.Answer, error) {
 	return Ask(ctx, c.Socket, q)
 }
+
+// Watcher is a terminal's connection to serve (`sidecar approvals`).
+type Watcher struct {
+	conn net.Conn
+	dec  *json.Decoder
+	mu   sync.Mutex
+}
+
+// Watch connects to serve as a terminal that shows the questions and
+// answers them. No serve is ErrNoListener; a key that cannot be read is
+// ErrNoKey.
+func Watch(ctx context.Context, socket string) (*Watcher, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOTSOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrNoListener, socket)
+		}
+		return nil, fmt.Errorf("approval: reaching sidecar serve: %w", err)
+	}
+	key, err := readKey(socket)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	b, _ := json.Marshal(wireRequest{Key: hex.EncodeToString(key), Watch: true})
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("approval: reaching sidecar serve: %w", err)
+	}
+	return &Watcher{conn: conn, dec: json.NewDecoder(bufio.NewReader(conn))}, nil
+}
+
+// Next returns the next event; an error when serve hangs up.
+func (w *Watcher) Next() (ConsoleEvent, error) {
+	var ev ConsoleEvent
+	if err := w.dec.Decode(&ev); err != nil {
+		return ConsoleEvent{}, fmt.Errorf("approval: sidecar serve hung up: %w", err)
+	}
+	return ev, nil
+}
+
+// Answer answers the question id.
+func (w *Watcher) Answer(id string, c Choice) error {
+	b, _ := json.Marshal(ConsoleAnswer{ID: id, Choice: string(rune(c))})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.conn.Write(append(b, '\n'))
+	return err
+}
+
+// Close hangs up.
+func (w *Watcher) Close() error { return w.conn.Close() }

@@ -67,6 +67,9 @@ type Server struct {
 	Audit Recorder
 	// GrantFile, if set, keeps the grants across restarts.
 	GrantFile GrantFile
+	// Console, if set, serves terminals running `sidecar approvals` on
+	// the socket; it should be among the Owner's owners.
+	Console *Console
 
 	now    func() time.Time // tests
 	once   sync.Once
@@ -189,6 +192,16 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	if err != nil {
 		s.log().Warn("approval: unreadable request on the socket", "err", err)
 		s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: an unreadable request on approval.sock; nothing was posted")
+		return
+	}
+	if w, err := decodeRequest(line); err == nil && w.Watch && s.Console != nil {
+		if !keyMatches(s.Key, w.Key) {
+			s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: a terminal watch without sidecar serve's key")
+			return
+		}
+		conn.SetReadDeadline(time.Time{})
+		s.log().Info("approval: a terminal watches (sidecar approvals)")
+		s.Console.watch(ctx, conn, br)
 		return
 	}
 	req, err := s.admit(ctx, line)
@@ -376,13 +389,17 @@ func (s *Server) decide(ctx context.Context, req Request) Decision {
 			s.audit(req, audit.CallerAgent, ReasonServeStopped, "serve stopped before an answer; rule: "+req.Rule)
 			return Decision{Reason: ReasonServeStopped}
 		}
+		if errors.Is(err, ErrNoListener) {
+			s.audit(req, audit.CallerAgent, ReasonNoListener, "nobody to ask: no gatekeeper bot and no sidecar approvals; rule: "+req.Rule)
+			return Decision{Reason: ReasonNoListener}
+		}
 		s.log().Error("approval: cannot ask the owner", "err", err)
 		s.audit(req, audit.CallerAgent, ReasonUnavailable, "cannot ask the owner: "+err.Error()+"; rule: "+req.Rule)
 		return Decision{Reason: ReasonUnavailable}
 	}
 	switch c {
 	case AllowOnce:
-		s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner tapped Allow once; rule: "+req.Rule)
+		s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner chose Allow once; rule: "+req.Rule)
 		return Decision{Allow: true, Reason: ReasonAllowOnce}
 	case AllowHour:
 		g := GrantFor(req, s.clock().Add(GrantDuration))
@@ -390,12 +407,12 @@ func (s *Server) decide(ctx context.Context, req Request) Decision {
 			// The owner said yes to this request: it goes through, but
 			// the hour is not kept, so the next one asks again.
 			s.log().Error("approval: the grant is not kept", "err", err)
-			s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner tapped Allow for 1 hour, but the grant could not be kept: allowed once; rule: "+req.Rule)
+			s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner chose Allow for 1 hour, but the grant could not be kept: allowed once; rule: "+req.Rule)
 			return Decision{Allow: true, Reason: ReasonAllowOnce}
 		}
-		s.audit(req, audit.CallerOwner, ReasonAllow1h, "the owner tapped Allow for 1 hour, until "+g.Until.UTC().Format(time.RFC3339)+"; rule: "+req.Rule)
+		s.audit(req, audit.CallerOwner, ReasonAllow1h, "the owner chose Allow for 1 hour, until "+g.Until.UTC().Format(time.RFC3339)+"; rule: "+req.Rule)
 		return Decision{Allow: true, Until: g.Until, Reason: ReasonAllow1h}
 	}
-	s.audit(req, audit.CallerOwner, ReasonDeny, "the owner tapped Deny; rule: "+req.Rule)
+	s.audit(req, audit.CallerOwner, ReasonDeny, "the owner chose Deny; rule: "+req.Rule)
 	return Decision{Reason: ReasonDeny}
 }

@@ -116,11 +116,14 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 		outcome = choiceOutcome(c)
 	case <-ctx.Done():
 		ended = ctx.Err()
+		var ans *approval.Answered
 		switch cause := context.Cause(ctx); {
+		case errors.As(cause, &ans):
+			outcome = choiceOutcome(ans.Choice) + " (answered " + ans.Where + ")"
 		case errors.Is(cause, approval.ErrTimedOut):
 			outcome = "⌛ No answer in time: denied."
 		case errors.Is(cause, approval.ErrGranted):
-			outcome = "✅ Allowed by your \"Allow for 1 hour\" for the same rule."
+			outcome = "✅ Allowed by your \"Allow for 1 hour\" for the same kind of request."
 		case errors.Is(cause, approval.ErrWithdrawn):
 			outcome = "↩️ The command stopped waiting: nothing was allowed."
 		default:
@@ -140,7 +143,7 @@ func choiceOutcome(c approval.Choice) string {
 	case approval.AllowOnce:
 		return "✅ Allowed once."
 	case approval.AllowHour:
-		return "✅ Allowed for 1 hour (the same rule asks nothing until then)."
+		return "✅ Allowed for 1 hour (the same kind of request asks nothing until then: /grants)."
 	}
 	return "⛔ Denied."
 }

@@ -399,7 +399,7 @@ func TestApprovalHourCoversWaitingQuestion(t *testing.T) {
 	waitView(t, tg, "the covered question edited", func(v telegramtest.View) bool {
 		for _, m := range v.Chat(ownerID) {
 			if m.ID == q1.ID {
-				return len(m.Buttons) == 0 && strings.Contains(m.Text, `Allowed by your "Allow for 1 hour" for the same rule.`)
+				return len(m.Buttons) == 0 && strings.Contains(m.Text, `Allowed by your "Allow for 1 hour" for the same kind of request.`)
 			}
 		}
 		return false

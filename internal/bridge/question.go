@@ -31,21 +31,68 @@ const questionBudget = telegram.MaxTextLen - 256
 // rich builds MarkdownV2 and counts the text the person reads, in UTF-16
 // code units as Telegram counts its limit.
 type rich struct {
-	md strings.Builder
-	n  int
+	md, plain strings.Builder
+	n         int
 }
 
-func (r *rich) text(s string) { r.md.WriteString(esc(s)); r.n += telegram.UTF16Len(s) }
-func (r *rich) code(s string) { r.md.WriteString(code(s)); r.n += telegram.UTF16Len(s) }
+func (r *rich) text(s string) {
+	r.md.WriteString(esc(s))
+	r.plain.WriteString(s)
+	r.n += telegram.UTF16Len(s)
+}
+func (r *rich) code(s string) {
+	r.md.WriteString(code(s))
+	r.plain.WriteString(s)
+	r.n += telegram.UTF16Len(s)
+}
 func (r *rich) pre(s string) {
 	r.md.WriteString("```\n" + telegram.EscapeCode(s) + "\n```\n")
+	r.plain.WriteString(s + "\n")
 	r.n += telegram.UTF16Len(s) + 2
+}
+
+// QuestionText is the question as plain text, whole (for a terminal:
+// `sidecar approvals`), with the same lines as the Telegram message.
+func QuestionText(req approval.Request) string {
+	head, tail := describeParts(req)
+	s := head.plain.String()
+	if p := req.Preview; p != "" && req.Action == approval.ActionAPI {
+		s += p + "\n"
+	}
+	return s + tail.plain.String()
 }
 
 // describeQuestion renders req within budget characters; ok is false when
 // even without a preview it does not fit.
 func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
-	var head, tail rich
+	head, tail := describeParts(req)
+	preview := ""
+	if req.Action == approval.ActionAPI {
+		preview = req.Preview
+	}
+	room := budget - head.n - tail.n
+	if room < 0 {
+		return "", false
+	}
+	md = head.md.String()
+	if preview != "" {
+		const note = "\n… %d more characters not shown"
+		if n := telegram.UTF16Len(preview); n+2 > room {
+			cut := telegram.Truncate(preview, room-2-len(note)-8)
+			preview = strings.TrimSuffix(cut, "…") + fmt.Sprintf(note, n-telegram.UTF16Len(strings.TrimSuffix(cut, "…")))
+		}
+		if room > len(note)+16 {
+			var p rich
+			p.pre(preview)
+			md += p.md.String()
+		}
+	}
+	return md + tail.md.String(), true
+}
+
+// describeParts renders all but the preview: head before it, tail after.
+func describeParts(req approval.Request) (head, tail *rich) {
+	head, tail = &rich{}, &rich{}
 	who := req.Profile
 	if req.Account != "" {
 		who += " (" + req.Account + ")"
@@ -56,7 +103,6 @@ func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
 		head.code(strings.TrimPrefix(req.Via, "run "))
 		head.text(", a tool started with sidecar run\n")
 	}
-	preview := ""
 	switch dgate.Kind(req.Action) {
 	case dgate.API:
 		head.text("API call: ")
@@ -76,7 +122,6 @@ func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
 			}
 			head.text("\n")
 		}
-		preview = req.Preview
 	case dgate.Token:
 		switch req.Variant {
 		case dgate.VariantScoped:
@@ -114,22 +159,5 @@ func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
 		tail.code(req.Rule)
 		tail.text("\n")
 	}
-	room := budget - head.n - tail.n
-	if room < 0 {
-		return "", false
-	}
-	md = head.md.String()
-	if preview != "" {
-		const note = "\n… %d more characters not shown"
-		if n := telegram.UTF16Len(preview); n+2 > room {
-			cut := telegram.Truncate(preview, room-2-len(note)-8)
-			preview = strings.TrimSuffix(cut, "…") + fmt.Sprintf(note, n-telegram.UTF16Len(strings.TrimSuffix(cut, "…")))
-		}
-		if room > len(note)+16 {
-			var p rich
-			p.pre(preview)
-			md += p.md.String()
-		}
-	}
-	return md + tail.md.String(), true
+	return head, tail
 }
