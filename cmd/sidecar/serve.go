@@ -36,12 +36,13 @@ tells the Telegram chat once when a sign-in is needed.
 
 With a bot of its own (the gatekeeper bot; TELEGRAM_LISTEN=true, the
 default) it also reads that bot's updates: it answers /auth [profile],
-/status, /logout [profile] and /audit from TELEGRAM_OWNER_ID in
+/status, /logout [profile], /audit and /grants from TELEGRAM_OWNER_ID in
 TELEGRAM_CHAT_ID, and asks the owner to approve what the policy says to
 ask about (the commands wait on the socket approval.sock in the data
 directory; no answer within SIDECAR_APPROVAL_TIMEOUT is a denial).
 TELEGRAM_LISTEN=false is the single-bot setup, where OpenClaw reads the
-bot's updates: sign-in notices only, no commands, no approvals.`
+bot's updates: sign-in notices only, no commands. With or without a bot,
+the owner can answer approvals from a terminal: sidecar approvals.`
 
 // heartbeatName is touched by serve on every round and read by health.
 const heartbeatName = "serve.heartbeat"
