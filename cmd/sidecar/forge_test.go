@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
 )
 
@@ -99,4 +101,28 @@ func TestForgedQuestionRefused(t *testing.T) {
 	if !found {
 		t.Errorf("no audit line for the forged question: %+v", evs)
 	}
+}
+
+// serveApprovals runs an approval server for the tests on the socket in
+// dataDir, as serve would: with its key, deciding every question again by
+// the policy rules and API base URL given.
+func serveApprovals(t *testing.T, dataDir string, owner approval.Owner, rules, api string) {
+	t.Helper()
+	ln, err := approval.Listen(approval.SocketPath(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := approval.WriteKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &approval.Server{Owner: owner, Key: key, Policy: func(context.Context, string) (*policy.Policy, string, error) { return pol, api, nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-served })
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/policy"
 )
 
@@ -257,6 +258,12 @@ func (s *Server) admit(ctx context.Context, line []byte) (Request, error) {
 	if err != nil {
 		return claimed(req), fmt.Errorf("approval: cannot decide for profile %q: %w", req.Profile, err)
 	}
+	if req.Action == ActionSignIn && req.NewAccount != "" {
+		// A sign-in as another account is always put to the owner, by
+		// no policy rule (gate.ConfirmAccount).
+		req.Rule = gate.RuleAccountChange
+		return req, nil
+	}
 	v := pol.Decide(req.PolicyRequest(api))
 	if v.Decision != policy.Ask {
 		return claimed(req), fmt.Errorf("approval: the policy does not ask about this (it says %s, rule %q)", v.Decision, v.Rule)
@@ -336,7 +343,10 @@ func (s *Server) decide(ctx context.Context, req Request) Decision {
 	s.grants.mu.Lock()
 	changed := s.grants.changedLocked()
 	s.grants.mu.Unlock()
-	if g, ok := s.grants.covering(req, now); ok {
+	// A sign-in or sign-out is asked every time: an hour's grant would let
+	// the agent sign out and in again as often as it likes.
+	once := req.Action == ActionSignIn || req.Action == ActionLogout
+	if g, ok := s.grants.covering(req, now); ok && !once {
 		s.audit(req, audit.CallerAgent, ReasonGrant, "allowed by the owner's Allow for 1 hour; rule: "+req.Rule)
 		return Decision{Allow: true, Until: g.Until, Reason: ReasonGrant}
 	}
@@ -397,11 +407,11 @@ func (s *Server) decide(ctx context.Context, req Request) Decision {
 		s.audit(req, audit.CallerAgent, ReasonUnavailable, "cannot ask the owner: "+err.Error()+"; rule: "+req.Rule)
 		return Decision{Reason: ReasonUnavailable}
 	}
-	switch c {
-	case AllowOnce:
+	switch {
+	case c == AllowOnce, c == AllowHour && once:
 		s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner chose Allow once; rule: "+req.Rule)
 		return Decision{Allow: true, Reason: ReasonAllowOnce}
-	case AllowHour:
+	case c == AllowHour:
 		g := GrantFor(req, s.clock().Add(GrantDuration))
 		if err := s.grants.add(g, s.clock()); err != nil {
 			// The owner said yes to this request: it goes through, but

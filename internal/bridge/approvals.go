@@ -114,6 +114,9 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 	select {
 	case c = <-p.choice:
 		outcome = choiceOutcome(c)
+		if req.NewAccount != "" {
+			outcome = switchOutcome(c)
+		}
 	case <-ctx.Done():
 		ended = ctx.Err()
 		var ans *approval.Answered
@@ -210,6 +213,9 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 	}
 	b.WriteString(d)
 	fmt.Fprintf(&b, "\nNo answer within %s is a denial\\.", telegram.Escape(humanDuration(timeout)))
+	if buttons := signInButtons(req, id); buttons != nil {
+		return telegram.Message{Text: b.String(), Buttons: buttons}
+	}
 	var buttons []telegram.Button
 	for i, c := range approval.Choices {
 		row := 1

@@ -45,6 +45,11 @@ func (r *rich) code(s string) {
 	r.plain.WriteString(s)
 	r.n += telegram.UTF16Len(s)
 }
+func (r *rich) bold(s string) {
+	r.md.WriteString("*" + esc(s) + "*")
+	r.plain.WriteString(s)
+	r.n += telegram.UTF16Len(s)
+}
 func (r *rich) pre(s string) {
 	r.md.WriteString("```\n" + telegram.EscapeCode(s) + "\n```\n")
 	r.plain.WriteString(s + "\n")
@@ -147,10 +152,8 @@ func describeParts(req approval.Request) (head, tail *rich) {
 		if req.WithToken {
 			head.text("⚠️ The program gets the raw token itself (with-token): it can print it or send it anywhere.\n")
 		}
-	case dgate.SignIn:
-		head.text("Wants to sign in to profile " + req.Profile + ".\n")
-	case dgate.Logout:
-		head.text("Wants to sign out of profile " + req.Profile + ".\n")
+	case dgate.SignIn, dgate.Logout:
+		describeSignIn(head, req)
 	default:
 		head.text("Action: " + req.Action + "\n")
 	}

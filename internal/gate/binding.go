@@ -69,6 +69,7 @@ type bound struct {
 	Scopes     []string `json:"scopes"`
 	Command    []string `json:"command"`
 	WithToken  bool     `json:"with_token"`
+	NewAccount string   `json:"new_account"`
 }
 
 // Binding is the SHA-256, hex, of the canonical form of what the question
@@ -82,6 +83,7 @@ func (q *Question) Binding() string {
 		Method: q.Method, Scheme: q.Scheme, Host: q.Host, Path: q.Path, Query: q.Query, Headers: q.Headers,
 		BodySize: q.BodySize, BodyDigest: q.BodyDigest,
 		Variant: q.Variant, Scopes: q.Scopes, Command: q.Command, WithToken: q.WithToken,
+		NewAccount: q.NewAccount,
 	})
 	if err != nil {
 		panic("gate: " + err.Error()) // strings, ints and bools always marshal
