@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -260,5 +262,34 @@ func TestServeAudits(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A sign-in as another account is always put to the owner, whatever the
+// policy says of sign-ins, under serve's own rule; and never for an hour.
+func TestAccountChangeAlwaysAsked(t *testing.T) {
+	o := newOwner()
+	pol, err := policy.Parse("allow signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, _ := start(t, &Server{Owner: o, Policy: func(context.Context, string) (*policy.Policy, string, error) { return pol, "", nil }})
+	req := Request{Profile: "work", Action: ActionSignIn, Account: "alice", NewAccount: "mallory", Command: []string{"tgauth"}, Rule: "allow signin"}
+	for range 2 {
+		dc, _ := ask(t, sock, req)
+		q := <-o.asked
+		if q.Rule != gate.RuleAccountChange {
+			t.Errorf("asked under rule %q", q.Rule)
+		}
+		o.answers <- AllowHour
+		if d := <-dc; !d.Allow || d.Reason != ReasonAllowOnce {
+			t.Fatalf("decision %+v: an account change is allowed once at most", d)
+		}
+	}
+	// A plain sign-in the policy allows is not a question.
+	plain := req
+	plain.NewAccount = ""
+	if d, err := Ask(context.Background(), sock, plain); err != nil || d.Reason != ReasonInvalid {
+		t.Errorf("a sign-in the policy allows: %+v %v", d, err)
 	}
 }
