@@ -91,3 +91,37 @@ func (q *Question) Binding() string {
 	sum := sha256.Sum256(append([]byte("devicegate question v1\n"), b...))
 	return hex.EncodeToString(sum[:])
 }
+
+// ShownWhole reports whether a's question shows everything that decides
+// what happens: the path and query, every header and every argument
+// within the question's limits. The body need not be: its size and
+// digest are shown, and its start. A request that would be shown cut is
+// refused rather than asked about.
+func (a *Action) ShownWhole() bool {
+	switch a.Kind {
+	case API:
+		u := a.url()
+		if len(u.EscapedPath()) > maxField || len(u.RawQuery) > maxField {
+			return false
+		}
+		h := a.shownHeaders()
+		if len(h) > MaxHeaders {
+			return false
+		}
+		for _, v := range h {
+			if len(v) > maxField {
+				return false
+			}
+		}
+	case Run, SignIn, Logout:
+		if len(a.Argv) > MaxCommandArgs {
+			return false
+		}
+		for _, arg := range a.Argv {
+			if len(arg) > maxArg {
+				return false
+			}
+		}
+	}
+	return true
+}

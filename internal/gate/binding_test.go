@@ -1,6 +1,10 @@
 package gate
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // What a question's binding covers: everything that decides what happens,
 // and not what serve rewrites or what derives from the rest.
@@ -61,5 +65,34 @@ func TestQuestionPolicyRequest(t *testing.T) {
 		if got, want := q.PolicyRequest(a.API), a.PolicyRequest(); got != want {
 			t.Errorf("%+v: question decides %+v, action %+v", a, got, want)
 		}
+	}
+}
+
+func TestShownWhole(t *testing.T) {
+	long := strings.Repeat("a", maxField+1)
+	many := map[string][]string{}
+	for i := range MaxHeaders + 1 {
+		many[fmt.Sprintf("X-H%d", i)] = []string{"v"}
+	}
+	for _, tc := range []struct {
+		name string
+		a    Action
+		want bool
+	}{
+		{"a plain call", Action{Kind: API, Method: "GET", URL: "https://h/p?q=1"}, true},
+		{"a long body is fine", Action{Kind: API, Method: "POST", URL: "https://h/p", Body: []byte(long)}, true},
+		{"a long path", Action{Kind: API, Method: "GET", URL: "https://h/" + long}, false},
+		{"a long query", Action{Kind: API, Method: "GET", URL: "https://h/p?" + long}, false},
+		{"a long header", Action{Kind: API, Method: "GET", URL: "https://h/p", Header: map[string][]string{"X-A": {strings.Repeat("a b ", maxField/4+1)}}}, false},
+		{"too many headers", Action{Kind: API, Method: "GET", URL: "https://h/p", Header: many}, false},
+		{"a long argument", Action{Kind: Run, Argv: []string{"gh", strings.Repeat("x", maxArg+1)}}, false},
+		{"too many arguments", Action{Kind: Run, Argv: make([]string, MaxCommandArgs+1)}, false},
+		{"a command line", Action{Kind: Run, Argv: []string{"gh", "api", "/user"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.a.ShownWhole(); got != tc.want {
+				t.Errorf("ShownWhole = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
