@@ -6,7 +6,8 @@
 // Only one process may poll a Telegram bot (a second getUpdates gets 409),
 // so the waiting command cannot ask Telegram itself: it connects to serve
 // over a Unix socket on the data volume (SocketPath), sends one Request as
-// a JSON line and reads one Decision back. Everything that goes wrong on
+// a JSON line, with serve's key (KeyName: only our own unconfined commands
+// can read it), and reads one Decision back, bound to the Request. Everything that goes wrong on
 // the way is a denial: no serve on the socket is ErrNoListener, and a serve
 // that stops (or restarts) while a command waits answers "serve_stopped"
 // or drops the connection, which Ask reports the same way. A waiting

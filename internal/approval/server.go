@@ -191,6 +191,9 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		line = append(append([]byte(nil), line...), more...)
 	}
 	if err != nil {
+		if len(line) == 0 && errors.Is(err, io.EOF) {
+			return // a probe that sent nothing (Listen checking for a serve)
+		}
 		s.log().Warn("approval: unreadable request on the socket", "err", err)
 		s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: an unreadable request on approval.sock; nothing was posted")
 		return
