@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -60,6 +61,10 @@ var outcomes = []outcome{
 	{match: isA[*config.Error], code: exitcode.Usage, hints: configHints},
 	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired,
 		hints: always("send /auth to your Telegram bot, or run `tgauth` (or `sidecar login` in a terminal) to sign in again")},
+	// A pasted address that does not finish the code-flow sign-in (read
+	// from stdin in --json mode, where one line is all there is).
+	{match: is(codeflow.ErrPaste), code: exitcode.Usage,
+		hints: always("after you allow, copy the whole address your browser shows (it begins with the redirect address and holds code= and state=) and paste it as one line")},
 	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
 		hints: always("send /auth again when you want to allow it")},
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},

@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"fmt"
 	"net/url"
+
+	"github.com/devicegate/devicegate/internal/config"
 )
 
 // Default code-flow redirect addresses (RFC 8252 §7.3: a loopback IP
@@ -42,4 +45,24 @@ func (p *Provider) AuthParams(scopes []string, oneOff bool) url.Values {
 		v.Set("prompt", "consent")
 	}
 	return v
+}
+
+// UseFlow switches the flow of this run (`sidecar login --flow`), with the
+// checks OAUTH_FLOW gets (preset.Check): AWS has the device flow only;
+// GitHub's OAuth apps exchange a code only with the client secret.
+func (p *Provider) UseFlow(flow string) error {
+	switch flow {
+	case config.FlowDevice:
+	case config.FlowCode:
+		switch {
+		case p.AWS != nil:
+			return &config.Error{Var: p.Var("FLOW"), Msg: "aws signs in with the device flow only"}
+		case p.Kind == "github" && p.ClientSecret == "":
+			return &config.Error{Var: p.Var("CLIENT_SECRET"), Msg: "is required for GitHub's code flow: the OAuth app's client secret"}
+		}
+	default:
+		return &config.Error{Var: "--flow", Msg: fmt.Sprintf("unknown sign-in flow %q: use device or code", flow)}
+	}
+	p.Flow = flow
+	return nil
 }
