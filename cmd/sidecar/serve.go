@@ -19,6 +19,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -97,7 +98,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
 		} else {
 			ch := &bridge.Chat{
-				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: &codeflow.Router{}},
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
@@ -52,6 +53,9 @@ type Bridge struct {
 	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
 	// token is dropped, so access ends when the access token expires.
 	OneOff bool
+	// Pastes routes the addresses the owner pastes to code-flow sign-ins
+	// (OAUTH_FLOW=code) by their state. nil: no code-flow sign-ins here.
+	Pastes *codeflow.Router
 
 	// ticks, when set, replaces the Every ticker (a test hook: a tick
 	// sent on an unbuffered channel is received only after the previous
@@ -71,6 +75,7 @@ func (b *Bridge) now() time.Time {
 type Step struct {
 	Session *session.Session
 	Code    *deviceflow.Code  // a code was shown
+	Link    *codeflow.Link    // a code-flow link was sent
 	Entry   *tokencache.Entry // signed in
 	Already bool              // the sign-in existed; no code was needed
 }
@@ -130,8 +135,9 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, Authorize: m.authorize, OneOff: b.OneOff})
 	m.stop()
+	m.release()
 	// The final edit must happen even if ctx was cancelled (timeout):
 	// the person should not be left looking at a dead code.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -143,6 +149,8 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 			switch {
 			case errors.Is(err, deviceflow.ErrDeclined):
 				outcome, detail = Declined, ""
+			case (errors.Is(err, deviceflow.ErrExpired) || errors.Is(err, session.ErrTimedOut)) && m.link != nil:
+				outcome, detail = Expired, "No address from the Sign in link arrived in time."
 			case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, session.ErrTimedOut):
 				outcome, detail = Expired, "The code was not used in time."
 			case errors.As(err, &tge):
@@ -168,6 +176,11 @@ type message struct {
 	code       deviceflow.Code
 	linkInText bool
 	last       string // text of the last successful send or edit
+	// The code flow: its link, when it was asked, and the Router
+	// registration to drop when the sign-in ends.
+	link       *codeflow.Link
+	asked      time.Time
+	unregister func()
 	done       chan struct{}
 	wg         sync.WaitGroup
 }
@@ -271,6 +284,18 @@ func (m *message) keepCurrent(ctx context.Context, done <-chan struct{}) {
 			}
 		}
 		m.mu.Unlock()
+	}
+}
+
+// release drops the code flow's registration: its state is spent, and a
+// later paste of it is "already used".
+func (m *message) release() {
+	m.mu.Lock()
+	un := m.unregister
+	m.unregister = nil
+	m.mu.Unlock()
+	if un != nil {
+		un()
 	}
 }
 

@@ -185,6 +185,12 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		log.Warn("ignored a message from a chat that is not TELEGRAM_CHAT_ID", "chat", u.ChatID, "from", u.FromID)
 		return
 	}
+	// A sign-in address (the code flow) is deleted whoever sent it: it
+	// holds a one-time code. Only the owner's counts.
+	if !strings.HasPrefix(strings.TrimSpace(u.Text), "/") && looksLikePaste(u.Text) {
+		c.paste(ctx, u.MessageID, u.Text, c.Owner != 0 && u.FromID == c.Owner)
+		return
+	}
 	if c.Owner != 0 && u.FromID != c.Owner {
 		log.Warn("ignored a message from someone who is not TELEGRAM_OWNER_ID", "from", u.FromID)
 		return
@@ -247,7 +253,7 @@ func (c *Chat) auth(ctx context.Context, s *session.Session, force bool, reply f
 	c.running[s.Profile] = true
 	c.mu.Unlock()
 	if busy {
-		reply(fmt.Sprintf("A sign-in for profile %s is already under way: use the code above.", s.Profile))
+		reply(fmt.Sprintf("A sign-in for profile %s is already under way: use the code or link above.", s.Profile))
 		return
 	}
 	c.inflight.Add(1)
