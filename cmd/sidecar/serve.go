@@ -84,6 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Telegram is down: a waiting command then gets "unavailable" at
 	// once, not "no listener" advice that does not fit.
 	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log}
+	pastes := &codeflow.Router{} // the owner's pasted sign-in addresses (code flow)
 	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
@@ -98,14 +99,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
 		} else {
 			ch := &bridge.Chat{
-				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: &codeflow.Router{}},
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: pastes},
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),
 				Audit:    auditTail(c.DataDir),
 			}
 			if listen {
-				ch.Listener = tg
+				ch.Listener, ch.Pastes = tg, pastes
 				if owner := c.Telegram.Owner(); owner != 0 {
 					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
 					appr.Owner = ch.Approvals
@@ -126,6 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- appr.Serve(ctx, ln) }()
+	defer handOff(ctx, c.DataDir, pastes, log)()
 	err = k.Run(ctx)
 	if aerr := <-done; err == nil {
 		err = aerr

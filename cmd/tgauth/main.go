@@ -19,6 +19,7 @@ import (
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/handoff"
 	"github.com/devicegate/devicegate/internal/version"
 )
 
@@ -97,7 +98,10 @@ func run(ctx context.Context, profile string, force, once bool, timeout time.Dur
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once,
+		// The code flow: the owner pastes the address into the chat that
+		// sidecar serve reads; serve hands it over (internal/handoff).
+		Pastes: handoff.Client{DataDir: a.Config.DataDir}}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -113,6 +117,8 @@ func (p *progress) step(st bridge.Step) {
 	switch {
 	case st.Code != nil:
 		p.event(cli.CodeEvent(st.Session, *st.Code))
+	case st.Link != nil:
+		p.event(cli.AuthorizeEvent(st.Session, *st.Link, time.Now()))
 	case st.Already:
 		p.event(cli.SignedInEvent(st.Session, "already_signed_in", st.Entry))
 	case st.Entry != nil:
@@ -128,6 +134,8 @@ func (p *progress) event(ev cli.Event) {
 	switch ev.Event {
 	case "code":
 		fmt.Fprintf(p.w, "tgauth: sent the sign-in link and code to Telegram (profile %s); the code expires at %s\n", ev.Profile, ev.ExpiresAt.Format("15:04:05 UTC"))
+	case "authorize":
+		fmt.Fprintf(p.w, "tgauth: sent the sign-in link to Telegram (profile %s); the owner allows and sends back the address, by %s\n", ev.Profile, ev.ExpiresAt.Format("15:04:05 UTC"))
 	case "restart":
 		fmt.Fprintf(p.w, "tgauth: the code expired; sent a fresh one (%d of %d), expires at %s\n", ev.Attempt, ev.MaxAttempts, ev.ExpiresAt.Format("15:04:05 UTC"))
 	case "signed_in", "already_signed_in":

@@ -53,9 +53,10 @@ type Bridge struct {
 	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
 	// token is dropped, so access ends when the access token expires.
 	OneOff bool
-	// Pastes routes the addresses the owner pastes to code-flow sign-ins
-	// (OAUTH_FLOW=code) by their state. nil: no code-flow sign-ins here.
-	Pastes *codeflow.Router
+	// Pastes gives code-flow sign-ins (OAUTH_FLOW=code) the addresses the
+	// owner pastes, by their state: serve's Router, or tgauth's handoff
+	// from serve. nil: no code-flow sign-ins here.
+	Pastes codeflow.Mailbox
 
 	// ticks, when set, replaces the Every ticker (a test hook: a tick
 	// sent on an unbuffered channel is received only after the previous

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
@@ -33,6 +34,9 @@ type Chat struct {
 	// Owner, if set, is the only user whose commands count (in a group
 	// chat anyone could write them).
 	Owner int64
+	// Pastes, if set, routes the sign-in addresses the owner pastes to the
+	// code-flow sign-ins waiting for them (here, or handed off to tgauth).
+	Pastes *codeflow.Router
 	// Approvals, if set, receives the taps on approval buttons.
 	Approvals *Approvals
 	// Audit, if set, answers /audit: the last lines of the audit log as

@@ -46,7 +46,10 @@ func (m *message) authorize(ctx context.Context, l codeflow.Link) (<-chan codefl
 	if m.b.Pastes == nil {
 		return nil, errors.New("the code flow through Telegram needs a way for pasted addresses to arrive (sidecar serve reads the chat)")
 	}
-	pastes, cancel := m.b.Pastes.Register(l.State)
+	pastes, cancel, err := m.b.Pastes.Open(ctx, l.State, func(err error) { m.b.replyPaste(ctx, err) })
+	if err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.unregister = cancel
@@ -70,7 +73,7 @@ func (m *message) authorize(ctx context.Context, l codeflow.Link) (<-chan codefl
 	return pastes, nil
 }
 
-// Paste hands a text the owner sent to the chat to the sign-in waiting for
+// paste hands a text the owner sent to the chat to the sign-in waiting for
 // it (by its state), and deletes the message at once: it holds a
 // one-time code. What did not count gets one reply.
 func (c *Chat) paste(ctx context.Context, msgID int, text string, owner bool) {
@@ -83,14 +86,22 @@ func (c *Chat) paste(ctx context.Context, msgID int, text string, owner bool) {
 		c.reply(ctx, "Only the owner can finish a sign-in. That address was not used, and it is deleted.")
 		return
 	}
-	if c.Bridge.Pastes == nil {
+	if c.Pastes == nil {
 		c.reply(ctx, "No sign-in is waiting for an address. Send /auth to start one.")
 		return
 	}
 	var once sync.Once
-	c.Bridge.Pastes.Deliver(codeflow.Paste{Text: text, Reply: func(err error) {
-		once.Do(func() { c.reply(ctx, "That address did not finish the sign-in: "+err.Error()) })
+	c.Pastes.Deliver(codeflow.Paste{Text: text, Reply: func(err error) {
+		once.Do(func() { c.Bridge.replyPaste(ctx, err) })
 	}})
+}
+
+// replyPaste tells the chat why a paste did not count.
+func (b *Bridge) replyPaste(ctx context.Context, err error) {
+	msg := telegram.Message{Text: telegram.Escape("That address did not finish the sign-in: " + err.Error())}
+	if _, err := b.TG.SendMessage(ctx, b.Chat, msg); err != nil {
+		b.log().Warn("cannot reply", "err", err)
+	}
 }
 
 // looksLikePaste reports whether a message is meant as a sign-in address:

@@ -76,8 +76,9 @@ func startCodeChat(b testing.TB) *codeChat {
 	store, _ := tokencache.Open(b.TempDir(), nil)
 	s := &session.Session{Profile: "default", Provider: pr, Store: store, HTTP: hc}
 	log := slog.New(slog.DiscardHandler)
-	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID, Log: log, Pastes: &codeflow.Router{}},
-		Sessions: []*session.Session{s}, Listener: client, Log: log, Owner: ownerID}
+	router := &codeflow.Router{}
+	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID, Log: log, Pastes: router},
+		Sessions: []*session.Session{s}, Listener: client, Log: log, Owner: ownerID, Pastes: router}
 	go func() { ch.Serve(ctx); close(done) }()
 
 	return &codeChat{srv: srv, tg: tg, s: s, stop: func() { cancel(); <-done }}

@@ -11,6 +11,7 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/handoff"
 	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -65,6 +66,10 @@ var outcomes = []outcome{
 	// from stdin in --json mode, where one line is all there is).
 	{match: is(codeflow.ErrPaste), code: exitcode.Usage,
 		hints: always("after you allow, copy the whole address your browser shows (it begins with the redirect address and holds code= and state=) and paste it as one line")},
+	// tgauth's code flow needs serve, which reads the chat the address is
+	// pasted into.
+	{match: is(handoff.ErrNoServe), code: exitcode.Usage,
+		hints: always("run `sidecar serve` with the gatekeeper bot listening (it reads the chat), or sign in at a terminal with `sidecar login --flow code`")},
 	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
 		hints: always("send /auth again when you want to allow it")},
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},

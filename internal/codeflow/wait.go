@@ -35,8 +35,11 @@ func (a *Attempt) Wait(ctx context.Context, pastes <-chan Paste) (*oauth2.Token,
 		case <-t.C:
 			// Checked again on the clock at the top.
 			continue
-		case p := <-pastes:
+		case p, ok := <-pastes:
 			t.Stop()
+			if !ok {
+				return nil, ErrNoPastes
+			}
 			tok, err := a.Finish(ctx, p.Text)
 			if errors.Is(err, ErrPaste) {
 				if p.Reply != nil {
@@ -47,6 +50,24 @@ func (a *Attempt) Wait(ctx context.Context, pastes <-chan Paste) (*oauth2.Token,
 			return tok, err
 		}
 	}
+}
+
+// ErrNoPastes means the source of pastes closed while the sign-in waited:
+// nothing can finish it any more (the process reading the chat stopped).
+var ErrNoPastes = errors.New("the pasted address can no longer arrive (the process reading the chat stopped); start the sign-in again")
+
+// Mailbox gives a waiting code-flow sign-in the pastes that carry its
+// state: a Router where the pastes arrive in this process, a handoff from
+// `sidecar serve` where they arrive in another. reply, if the mailbox
+// sets it on the pastes, tells the person why one did not count.
+type Mailbox interface {
+	Open(ctx context.Context, state string, reply func(error)) (pastes <-chan Paste, cancel func(), err error)
+}
+
+// Open implements Mailbox: the pastes keep the Reply their deliverer set.
+func (r *Router) Open(_ context.Context, state string, _ func(error)) (<-chan Paste, func(), error) {
+	ch, cancel := r.Register(state)
+	return ch, cancel, nil
 }
 
 // Router hands pastes to the sign-in they belong to, by state, where the
