@@ -92,6 +92,9 @@ var outcomes = []outcome{
 		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
 	{match: is(session.ErrNoRole), code: exitcode.Provider, hints: noRole},
 	{match: isA[*provider.EndpointError], code: exitcode.Provider, hints: overrideDiscovery},
+	// The provider refuses the device flow itself: the code flow reaches
+	// those accounts.
+	{match: deviceFlowRefused, code: exitcode.Provider, hints: always(useCodeFlow)},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }
@@ -242,6 +245,27 @@ func noRole(_ Program, err error) []string {
 		v = pe.Var
 	}
 	return []string{"check " + v + ": the role must be one assigned to the person who signs in, in that account"}
+}
+
+// useCodeFlow is the advice when a provider refuses the device flow.
+const useCodeFlow = "this provider refuses the device flow for this app or account: sign in with the authorization code flow instead, OAUTH_FLOW=code (OAUTH_<NAME>_FLOW for a named profile); README \"When the device flow is blocked\" says how to register the app"
+
+// deviceFlowRefused matches the providers' ways of refusing the device
+// flow: GitHub's device_flow_disabled (the app has it off), Google's
+// invalid_scope (a scope not allowed on the device flow, such as Gmail's
+// or Calendar's) and Entra's Conditional Access block (AADSTS53003).
+func deviceFlowRefused(err error) bool {
+	var oe *oauthhttp.Error
+	if !errors.As(err, &oe) {
+		return false
+	}
+	switch {
+	case oe.Code == "device_flow_disabled", oe.Code == "invalid_scope" && oe.Op != "authorize":
+		return true
+	case strings.Contains(oe.Msg, "AADSTS53003"):
+		return true
+	}
+	return false
 }
 
 func newCode(Program, error) []string {
