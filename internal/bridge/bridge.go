@@ -105,7 +105,7 @@ func (b *Bridge) log() *slog.Logger {
 
 func (b *Bridge) request(s *session.Session) Request {
 	oneOff := b.OneOff || s.Provider.OneOff
-	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff}
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, Asked: b.now()}
 	if a := s.Provider.AWS; a != nil {
 		// What the person grants is the role, not the registration's scope.
 		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
@@ -177,10 +177,9 @@ type message struct {
 	code       deviceflow.Code
 	linkInText bool
 	last       string // text of the last successful send or edit
-	// The code flow: its link, when it was asked, and the Router
-	// registration to drop when the sign-in ends.
+	// The code flow: its link, and the registration for pastes to drop
+	// when the sign-in ends.
 	link       *codeflow.Link
-	asked      time.Time
 	unregister func()
 	done       chan struct{}
 	wg         sync.WaitGroup

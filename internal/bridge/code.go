@@ -13,14 +13,14 @@ import (
 )
 
 // LinkMessage is the code flow's sign-in message (OAUTH_FLOW=code): what
-// asks and when, a Sign in button to the authorization link, and two lines
+// asks and when (r.Asked), a Sign in button to the authorization link, and two lines
 // of instructions. linkInText is set when Telegram refused the URL as a
 // button (a host without a dot): the link goes in the text then.
-func LinkMessage(r Request, l codeflow.Link, asked, now time.Time, linkInText bool) telegram.Message {
+func LinkMessage(r Request, l codeflow.Link, now time.Time, linkInText bool) telegram.Message {
 	var b strings.Builder
 	b.WriteString("🔐 *Sign\\-in request*\n")
 	b.WriteString(header(r))
-	fmt.Fprintf(&b, "Asked at %s\n\n", esc(asked.UTC().Format("15:04 UTC, 2 Jan")))
+	b.WriteString("\n")
 	if linkInText {
 		fmt.Fprintf(&b, "1\\. Open %s and allow\n", esc(l.URL))
 	} else {
@@ -53,14 +53,14 @@ func (m *message) authorize(ctx context.Context, l codeflow.Link) (<-chan codefl
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.unregister = cancel
-	m.link, m.asked = &l, m.b.now()
-	msg := LinkMessage(m.req, l, m.asked, m.b.now(), false)
+	m.link = &l
+	msg := LinkMessage(m.req, l, m.b.now(), false)
 	id, err := m.b.TG.SendMessage(ctx, m.b.Chat, msg)
 	if errors.Is(err, telegram.ErrButtonURL) {
 		// Telegram refuses URL buttons to a host without a dot (a
 		// loopback provider): the link goes in the text.
 		m.linkInText = true
-		msg = LinkMessage(m.req, l, m.asked, m.b.now(), true)
+		msg = LinkMessage(m.req, l, m.b.now(), true)
 		id, err = m.b.TG.SendMessage(ctx, m.b.Chat, msg)
 	}
 	if err != nil {
