@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/demoidp"
+	"github.com/devicegate/devicegate/internal/testing/demoidptest"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
@@ -152,5 +154,54 @@ func TestCodeLoginBrowserLoopback(t *testing.T) {
 	})
 	if code != 0 || len(events) != 2 || events[1].Event != "signed_in" || events[1].Email != "alice@example.com" {
 		t.Fatalf("login exit %d, events %+v, stderr %s", code, events, stderr)
+	}
+}
+
+// The phone path against the other provider, ZITADEL's library (the
+// demo's own pages): sign in with the demo password, allow, paste.
+func TestCodeFlowChatBrowserZitadel(t *testing.T) {
+	t.Parallel()
+	idp := demoidptest.Start(t, demoidp.Options{})
+	br := chromium(t)
+	// serve's rig needs only the issuer and client id of its provider.
+	g := newGatekeeper(t, &oidctest.Server{Issuer: idp.Issuer, PublicClientID: idp.ClientID}, "OAUTH_FLOW=code")
+	g.start(t)
+	msg, link := g.signInLink(t, idp.Issuer)
+	u, _ := url.Parse(link)
+	redirect := u.Query().Get("redirect_uri")
+	ctx, cancel := context.WithTimeout(br, 30*time.Second)
+	defer cancel()
+	user := idp.Options().User
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("username"), user.Login),
+		chromedp.SendKeys(chromedp.ID("password"), user.Password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("allow")),
+		chromedp.Click(chromedp.ID("allow")),
+	); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	addr := addressBar(t, br, redirect+"?")
+	_, id := g.paste(t, ownerChat, addr)
+	g.deleted(t, id)
+	g.waitFor(t, "Signed in", 20*time.Second, func(v telegramtest.View) bool {
+		for _, m := range v.Chat(ownerChat) {
+			if m.ID == msg.ID {
+				return strings.HasPrefix(m.Text, "✅ Signed in as Demo User")
+			}
+		}
+		return false
+	})
+	if r := sidecar(t, g.env, "api", "/me"); r.code != 0 || !strings.Contains(r.stdout, "demo@example.com") {
+		t.Fatalf("api /me: %+v", r)
+	}
+	before := idp.Stats().TokenRequestsByGrant["refresh_token"]
+	if r := sidecar(t, g.env, "token", "--min-ttl", "2h"); r.code != 0 || idp.Stats().TokenRequestsByGrant["refresh_token"] != before+1 {
+		t.Fatalf("refresh: %+v", r)
+	}
+	if r := sidecar(t, g.env, "logout"); r.code != 0 {
+		t.Fatalf("logout: %+v", r)
 	}
 }

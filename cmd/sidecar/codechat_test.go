@@ -33,12 +33,12 @@ func (g *gatekeeperServe) signInLink(t *testing.T, issuer string) (telegramtest.
 		return ok
 	})
 	for _, l := range m.Links() {
-		if strings.HasPrefix(l, issuer+"/auth?") {
+		if strings.HasPrefix(l, issuer+"/auth") {
 			return m, l
 		}
 	}
 	for _, f := range strings.Fields(m.Text) {
-		if strings.HasPrefix(f, issuer+"/auth?") {
+		if strings.HasPrefix(f, issuer+"/auth") {
 			return m, f
 		}
 	}

@@ -11,9 +11,11 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/demoidp"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/provider"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/testing/demoidptest"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -139,5 +141,56 @@ func TestCodeFlowExpired(t *testing.T) {
 	}
 	if stats, _ := srv.Stats(context.Background()); stats.TokenRequestsByGrant["authorization_code"] != 0 {
 		t.Fatal("an expired attempt exchanged its code")
+	}
+}
+
+// The same against the other provider, ZITADEL's library (the demo's):
+// sign in by paste, a refresh that rotates, logout revoked; and a denial.
+func TestCodeFlowZitadel(t *testing.T) {
+	t.Parallel()
+	idp := demoidptest.Start(t, demoidp.Options{})
+	hc := &http.Client{Timeout: 10 * time.Second}
+	open := func() *session.Session {
+		pr, err := provider.New(&config.Profile{Name: "default", Prefix: "OAUTH", Provider: "oidc", Issuer: idp.Issuer,
+			ClientID: idp.ClientID, Scopes: "openid profile email offline_access", Flow: config.FlowCode}, hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, _ := tokencache.Open(t.TempDir(), nil)
+		return &session.Session{Profile: "default", Provider: pr, Store: store, HTTP: hc}
+	}
+	ctx := context.Background()
+	s := open()
+	var replies []error
+	e, err := s.Login(ctx, pasting(t, func(l codeflow.Link) []string {
+		addr, err := idp.FollowLink(ctx, l.URL, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []string{"done: " + addr}
+	}, &replies))
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if e.RefreshToken == "" || e.Account.Email != "demo@example.com" || e.Flow != config.FlowCode {
+		t.Fatalf("entry: flow %q, account %+v, refresh token %v", e.Flow, e.Account, e.RefreshToken != "")
+	}
+	got, err := s.Refresh(ctx)
+	if err != nil || got.RefreshToken == e.RefreshToken {
+		t.Fatalf("refresh: %v", err)
+	}
+	if res, err := s.Logout(ctx, false); err != nil || res != session.Revoked {
+		t.Fatalf("logout: %v %v", res, err)
+	}
+
+	_, err = open().Login(ctx, pasting(t, func(l codeflow.Link) []string {
+		addr, err := idp.FollowLink(ctx, l.URL, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []string{addr}
+	}, &replies))
+	if !errors.Is(err, codeflow.ErrDeclined) {
+		t.Fatalf("denied: %v", err)
 	}
 }
