@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/codeflow"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
@@ -290,6 +291,9 @@ func StatusText(sessions []*session.Session) string {
 		}
 		if st.OneOff {
 			b.WriteString(", one-off grant (no refresh token kept)")
+		}
+		if st.Flow == config.FlowCode {
+			b.WriteString(", signed in with the code flow")
 		}
 		b.WriteString("\n")
 	}
