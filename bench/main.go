@@ -12,6 +12,7 @@
 //     expiring token at once (target: 1);
 //   - approval-to-token latency against the polling interval (the floor),
 //     and the slow_down answers drawn (target: 0);
+//   - the start cost of `sidecar run`'s token proxy (target: ≤ 20 ms);
 //   - idle RSS of `sidecar serve` and `sidecar guard`.
 //
 // Run it with `make bench` (it needs python3-httpx and gh from Debian, and
@@ -200,6 +201,16 @@ func cachedToken(work, front, bin, floor string, runs int) ([]row, error) {
 			fmt.Sprintf("run interleaved with `sidecar token`: %.2f× the floor (target ≤ 1.3×)", float64(ours)/float64(base))},
 		row{"the full program alone, same command (median)", ms(full),
 			fmt.Sprintf("%.2f× the floor in its own interleaved run: what the front saves", float64(full)/float64(base2))})
+	// `sidecar run` with and without its proxy: "true" is given the raw
+	// token by the policy, "/bin/true" (another program name) placeholders,
+	// HTTPS_PROXY and the run's CA.
+	renv := append(env, "OAUTH_POLICY=allow run true with-token")
+	if proxied, raw, err := timePair(runs, renv, []string{bin, "run", "--", "/bin/true"}, []string{bin, "run", "--", "true"}); err == nil {
+		rows = append(rows, row{"`sidecar run` with the token proxy, start to exit (median)", ms(proxied),
+			fmt.Sprintf("%s more than with the raw token (%s): the proxy's start cost (target ≤ 20 ms)", ms(proxied-raw), ms(raw))})
+	} else {
+		rows = append(rows, row{"`sidecar run` with the token proxy", "n/a", err.Error()})
+	}
 	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
 		rows = append(rows, row{"Python + httpx, same cache (median)", ms(py), fmt.Sprintf("`sidecar token` is %.0f× faster", float64(py)/float64(ours))})
 	} else {

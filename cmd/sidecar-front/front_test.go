@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -142,6 +143,23 @@ func cached(profile string, expiry time.Duration, k string, edit func(*tokencach
 
 func nothing(*testing.T, string) {}
 
+// overLimit empties the agent's rate-limit bucket in a burst already
+// recorded (its line is removed, so that the case's own lines show).
+func overLimit(t *testing.T, dir string) {
+	l := audit.Open(dir)
+	l.Burst = 1
+	ev := audit.Event{Profile: "default", Caller: audit.CallerAgent, Action: audit.ActionToken}
+	if err := l.Admit(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Admit(ev); !errors.Is(err, audit.ErrRateLimited) {
+		t.Fatalf("the second of a burst of one: %v", err)
+	}
+	if err := os.Remove(l.Path()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func both(setups ...func(*testing.T, string)) func(*testing.T, string) {
 	return func(t *testing.T, dir string) {
 		for _, s := range setups {
@@ -188,6 +206,7 @@ func TestFrontMatchesFull(t *testing.T) {
 		{"bad policy", append([]string{"OAUTH_POLICY=frobnicate"}, github...), cached("default", 2*time.Hour, "", nil), []string{"token"}, false},
 		{"agent, default policy asks", agent, cached("default", 2*time.Hour, "", nil), []string{"token"}, false},
 		{"agent, policy allows", append([]string{"OAUTH_POLICY=allow token"}, agent...), cached("default", 2*time.Hour, "", nil), []string{"token"}, true},
+		{"agent over the rate limit", append([]string{"OAUTH_POLICY=allow token"}, agent...), both(cached("default", 2*time.Hour, "", nil), overLimit), []string{"token"}, false},
 		{"agent, policy denies", append([]string{"OAUTH_POLICY=deny token"}, agent...), cached("default", 2*time.Hour, "", nil), []string{"token"}, false},
 		{"owner, policy denies the agent only", append([]string{"OAUTH_POLICY=deny token"}, github...), cached("default", 2*time.Hour, "", nil), []string{"token"}, true},
 		{"encrypted cache and its key", append([]string{"SIDECAR_CACHE_KEY=" + key}, github...), cached("default", 2*time.Hour, key, nil), []string{"token"}, true},

@@ -19,8 +19,11 @@
 // without an approval, and the cached token is valid for --min-ttl. Then it
 // writes the same audit line and prints the same bytes. Anything else
 // (another command or flag, an error of any kind, a token to refresh, a
-// policy that denies or asks) goes to the full program before anything is
-// written. TestFrontMatchesFull holds it to that.
+// policy that denies or asks, an agent over the rate limit) goes to the
+// full program before anything is written, but for the one line a burst
+// of rate-limit refusals writes: the full program would write the same
+// line, and then refuses again without one. TestFrontMatchesFull holds
+// it to that.
 package main
 
 import (
@@ -86,9 +89,16 @@ func token(args []string, stdout, stderr io.Writer, now time.Time) (code int, ha
 	if err != nil || !e.Valid(now, minTTL) {
 		return 0, false
 	}
+	// cmd/sidecar's gate: the rate limit binds the agent. Over it, the
+	// full program says so (its Admit refuses again; the one line of the
+	// burst is written by whichever refused first, and is the same line).
+	ev := audit.Event{Profile: p.Name, Caller: p.Caller, Action: audit.ActionToken}
+	if p.Audit.Admit(ev) != nil {
+		return 0, false
+	}
 	// From here on, what cmd/sidecar's token does with a valid token: the
 	// audit line (a failure to write it is a warning), then the token.
-	ev := audit.Event{Profile: p.Name, Caller: p.Caller, Action: audit.ActionToken, Decision: decision}
+	ev.Decision = decision
 	if err := p.Audit.Append(ev); err != nil {
 		fmt.Fprintf(stderr, "sidecar: warning: %v\n", err)
 	}

@@ -93,7 +93,7 @@ func TestCodeFlowChat(t *testing.T) {
 	g := codeGatekeeper(t, srv)
 	ctx := context.Background()
 	msg, link := g.signInLink(t, srv.Issuer)
-	if !strings.Contains(msg.Text, "Requested by") || !strings.Contains(msg.Text, "Asked at") || !strings.Contains(msg.Text, "copy that whole address and send it here") {
+	if !strings.Contains(msg.Text, "Asked at") || !strings.Contains(msg.Text, "copy that whole address and send it here") {
 		t.Fatalf("sign-in message: %q", msg.Text)
 	}
 	addr, err := srv.FollowLink(ctx, link, oidctest.ApproveOptions{}, true)

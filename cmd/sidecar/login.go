@@ -12,11 +12,14 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--once] [--json]
@@ -24,9 +27,9 @@ const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--o
 Signs in with a device code: open the URL on any device, enter the code,
 and approve. With --flow code (or OAUTH_FLOW=code), the authorization code
 flow instead: open the link, allow, and paste the address your browser then
-shows (on this machine's browser it finishes by itself). With --once, a one-off grant: no refresh token is kept, so
-access ends when the access token expires. With --json, prints one JSON
-event per line.`
+shows (on this machine's browser it finishes by itself). With --once, a
+one-off grant: no refresh token is kept, so access ends when the access
+token expires. With --json, prints one JSON event per line.`
 
 func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
@@ -51,9 +54,17 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	// The agent's sign-in is the owner's to allow (policy signin): the
+	// code goes to the agent, and whoever enters it chooses the account.
+	g := gateFor(s, "")
+	act := gate.Action{Kind: gate.SignIn, Argv: append([]string{"sidecar", "login"}, args...)}
+	if _, err := g.Check(ctx, act); err != nil {
+		return emitErr(stdout, *asJSON, err)
+	}
 	var (
-		out  = &terminal{w: stdout, tty: isTTY(stdout)}
-		opts = session.LoginOptions{OneOff: *once}
+		out      = &terminal{w: stdout, tty: isTTY(stdout)}
+		replaced *tokencache.Account
+		opts     = session.LoginOptions{OneOff: *once, ConfirmSwitch: confirmSwitch(g, act, &replaced)}
 	)
 	enc := json.NewEncoder(stdout)
 	if *asJSON {
@@ -74,6 +85,7 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	announce(ctx, s, bridge.Change{Account: e.Account, Replaced: replaced, Command: "sidecar login"}, stderr)
 	if *asJSON {
 		return enc.Encode(cli.SignedInEvent(s, "signed_in", e))
 	}

@@ -32,8 +32,8 @@ Usage:
                                                     print a valid access token
   sidecar token   [--profile P] --aws-credentials   AWS role credentials (credential_process)
   sidecar run     [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]
-                                                    run CMD with the token in ACCESS_TOKEN
-                                                    (aws: with AWS_ACCESS_KEY_ID etc.)
+                                                    run CMD with a placeholder in ACCESS_TOKEN; a
+                                                    proxy adds the token (aws: AWS_ACCESS_KEY_ID etc.)
   sidecar api     [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
                                                     call the provider's API
   sidecar status  [--profile P | --all] [--json]    who is signed in, scopes, expiry

@@ -91,7 +91,7 @@ func TestCodeFlowThroughServe(t *testing.T) {
 	r := codeRig(t, true)
 	x := r.start("--json")
 	msg, link := r.linkInChat()
-	if !strings.Contains(msg.Text, "Requested by myapp-sidecar-1") {
+	if !strings.Contains(msg.Text, " on myapp-sidecar-1") || !strings.Contains(msg.Text, "Asked at") {
 		t.Fatalf("sign-in message %q", msg.Text)
 	}
 	addr, err := r.idp.FollowLink(context.Background(), link, oidctest.ApproveOptions{}, true)

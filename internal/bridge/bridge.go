@@ -23,6 +23,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -57,6 +58,13 @@ type Bridge struct {
 	// owner pastes, by their state: serve's Router, or tgauth's handoff
 	// from serve. nil: no code-flow sign-ins here.
 	Pastes codeflow.Mailbox
+	// By says who started the sign-ins (ByAgent, ByOwner), for the
+	// messages; "" says nothing.
+	By string
+	// ConfirmSwitch, when set, decides whether a sign-in that names
+	// another identity than the profile's current one may replace it
+	// (session.LoginOptions.ConfirmSwitch).
+	ConfirmSwitch func(ctx context.Context, old, new tokencache.Account) error
 
 	// ticks, when set, replaces the Every ticker (a test hook: a tick
 	// sent on an unbuffered channel is received only after the previous
@@ -105,7 +113,7 @@ func (b *Bridge) log() *slog.Logger {
 
 func (b *Bridge) request(s *session.Session) Request {
 	oneOff := b.OneOff || s.Provider.OneOff
-	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, Asked: b.now()}
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, By: b.By, Asked: b.now()}
 	if a := s.Provider.AWS; a != nil {
 		// What the person grants is the role, not the registration's scope.
 		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
@@ -136,7 +144,7 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, Authorize: m.authorize, OneOff: b.OneOff})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, Authorize: m.authorize, OneOff: b.OneOff, ConfirmSwitch: b.ConfirmSwitch})
 	m.stop()
 	m.release()
 	// The final edit must happen even if ctx was cancelled (timeout):
@@ -150,6 +158,8 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 			switch {
 			case errors.Is(err, deviceflow.ErrDeclined):
 				outcome, detail = Declined, ""
+			case errors.Is(err, policy.ErrRefused):
+				outcome = Kept
 			case (errors.Is(err, deviceflow.ErrExpired) || errors.Is(err, session.ErrTimedOut)) && m.link != nil:
 				outcome, detail = Expired, "No address from the Sign in link arrived in time."
 			case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, session.ErrTimedOut):

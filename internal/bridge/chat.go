@@ -40,9 +40,9 @@ type Chat struct {
 	Pastes *codeflow.Router
 	// Approvals, if set, receives the taps on approval buttons.
 	Approvals *Approvals
-	// Audit, if set, answers /audit: the last lines of the audit log as
-	// text.
-	Audit func() (string, error)
+	// Audit, if set, answers /audit [denied] [page]: a page of the audit
+	// log (AuditReply).
+	Audit AuditLog
 	// Telegram answers 409 while another program polls the bot. Serve then
 	// waits RetryMin, doubling up to RetryMax, and polls again, for ever:
 	// a second poller must not silence the owner's /logout.
@@ -220,6 +220,7 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	case "/status":
 		reply(StatusText(c.Sessions))
 	case "/logout":
+		st, _ := s.Status()
 		res, err := s.Logout(ctx, false)
 		switch {
 		case err != nil:
@@ -227,24 +228,23 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		case res == session.NotSignedIn:
 			reply(fmt.Sprintf("Profile %s is not signed in.", s.Profile))
 		default:
-			reply(fmt.Sprintf("Signed out of profile %s.", s.Profile))
+			// The answer is the announcement every sign-out gets.
+			m := ChangeMessage(Change{Request: Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: c.Bridge.Host, By: ByOwner},
+				SignedOut: true, Account: st.Account, Command: "/logout", Result: LogoutResult(res, s.Provider.Kind)})
+			if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, m); err != nil {
+				log.Warn("cannot reply", "err", err)
+			}
 		}
 	case "/audit":
 		if c.Audit == nil {
 			reply("The audit log is not available here.")
 			return
 		}
-		text, err := c.Audit()
-		switch {
-		case err != nil:
-			reply(fmt.Sprintf("Cannot read the audit log: %v", err))
-		case text == "":
-			reply("The audit log is empty.")
-		default:
-			reply(text)
+		if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, AuditReply(cmd.Args, c.Audit)); err != nil {
+			log.Warn("cannot reply", "err", err)
 		}
 	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit.")
+		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit [denied] [page].")
 	}
 }
 
@@ -265,7 +265,10 @@ func (c *Chat) auth(ctx context.Context, s *session.Session, force bool, reply f
 	go func() {
 		defer c.inflight.Done()
 		defer func() { c.mu.Lock(); delete(c.running, s.Profile); c.mu.Unlock() }()
-		if _, err := c.Bridge.SignIn(ctx, s, force); err != nil {
+		// The owner's /auth: their sign-in, announced as theirs.
+		b := *c.Bridge
+		b.By = ByOwner
+		if _, err := b.SignIn(ctx, s, force); err != nil {
 			c.log().Warn("sign-in did not complete", "profile", s.Profile, "err", err)
 		} else {
 			c.log().Info("signed in", "profile", s.Profile)

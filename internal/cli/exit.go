@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
@@ -85,6 +86,9 @@ var outcomes = []outcome{
 	{match: is(gate.ErrBadRequest), code: exitcode.Usage},
 	// The owner's policy or the owner said no: an agent must not retry.
 	{match: is(policy.ErrRefused), code: exitcode.Refused, hints: refused},
+	// The agent is over the rate limit (internal/audit): nothing was done.
+	{match: is(audit.ErrRateLimited), code: exitcode.Refused,
+		hints: always(fmt.Sprintf("slow down: the agent may do at most %d actions at once, then %d a minute; wait before the next one, and tell the owner what you were doing (the refusal is in the audit log)", audit.DefaultBurst, audit.DefaultRate))},
 	// Tokens for other scopes (sidecar token|run|api --scope).
 	{match: is(session.ErrNoScopedRefresh), code: exitcode.Usage,
 		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},
@@ -195,6 +199,10 @@ func always(h ...string) func(Program, error) []string {
 func refused(_ Program, err error) []string {
 	h := []string{"do not retry: this was refused on purpose; tell the owner what you wanted to do and let them decide"}
 	var r *policy.Refused
+	if errors.As(err, &r) && r.Rule == gate.RuleAccountChange {
+		// No rule allows a change of account: only the owner does.
+		return append(h, "the profile keeps its current account; to use another one, the owner confirms it in Telegram (`sidecar serve` listening), or signs out and in again at a terminal")
+	}
 	if errors.As(err, &r) && r.Reason == "no_listener" {
 		h = append(h, "to be asked in Telegram, the owner runs `sidecar serve` with the gatekeeper bot listening (README \"Policy and approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
 	}

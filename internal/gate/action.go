@@ -63,7 +63,8 @@ type Action struct {
 	Variant string   // VariantAccess, VariantScoped or VariantAWS
 	Scopes  []string // VariantScoped: the scopes asked for
 
-	// Run
+	// Run (SignIn, Logout: the command that signs in or out, e.g.
+	// sidecar logout --force, shown to the owner)
 	Argv      []string // the whole command line
 	WithToken bool     // the tool gets the raw token (allow run TOOL with-token)
 }
@@ -116,7 +117,9 @@ func (a *Action) PolicyRequest() policy.Request {
 		r.OtherHost, r.OutsideBase = a.outside(u)
 		return r
 	case Run:
-		return policy.Request{Action: policy.ActionRun, Program: a.Program()}
+		// A run that hands the tool the raw token is a token export: an
+		// explicit token rule stricter than the run rule wins.
+		return policy.Request{Action: policy.ActionRun, Program: a.Program(), Export: a.WithToken}
 	case Token:
 		return policy.Request{Action: policy.ActionToken}
 	}
@@ -147,6 +150,8 @@ func (a *Action) Event() audit.Event {
 		if a.WithToken {
 			ev.Detail = "with the raw token"
 		}
+	case SignIn, Logout:
+		ev.Command = strings.Join(clipArgs(a.Argv), " ")
 	case Token:
 		switch a.Variant {
 		case VariantScoped:

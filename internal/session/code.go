@@ -56,5 +56,5 @@ func (s *Session) codeLogin(ctx context.Context, o LoginOptions) (*tokencache.En
 		}
 		return nil, s.loginErr(ctx, err)
 	}
-	return s.keep(ctx, tok, c.Scopes, oneOff, config.FlowCode)
+	return s.keep(ctx, tok, c.Scopes, oneOff, config.FlowCode, o)
 }

@@ -338,6 +338,13 @@ type LoginOptions struct {
 	// by a caller that listens there; "" means the profile's
 	// (Provider.Redirect) with a free loopback port filled in.
 	RedirectURI string
+
+	// ConfirmSwitch, when set, is called when the new sign-in names
+	// another identity than the one it would replace
+	// (tokencache.Account.SameIdentity), before anything is written; the
+	// new tokens wait in memory meanwhile. An error keeps the old sign-in
+	// and is Login's error (gate.ConfirmAccount asks the owner).
+	ConfirmSwitch func(ctx context.Context, old, new tokencache.Account) error
 }
 
 // Login runs the device flow and stores the new sign-in.
@@ -373,19 +380,20 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	if err != nil {
 		return nil, s.loginErr(ctx, err)
 	}
-	return s.keep(ctx, tok, cfg.Scopes, oneOff, "")
+	return s.keep(ctx, tok, cfg.Scopes, oneOff, "", o)
 }
 
-// keep stores the sign-in that got tok and records it. flow is the cache
-// entry's Flow ("" for the device flow).
-func (s *Session) keep(ctx context.Context, tok *oauth2.Token, requested []string, oneOff bool, flow string) (*tokencache.Entry, error) {
+// keep stores the sign-in that got tok in place of the current one
+// (replace) and records it. flow is the cache entry's Flow ("" for the
+// device flow).
+func (s *Session) keep(ctx context.Context, tok *oauth2.Token, requested []string, oneOff bool, flow string, o LoginOptions) (*tokencache.Entry, error) {
 	now := s.now()
 	e := s.signedIn(tok, requested, oneOff, now, provider.RefreshExpiry(tok, now))
 	e.Flow = flow
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
 	e.Account, _ = s.Provider.Identity(ctx, tok)
-	if err := s.save(ctx, e); err != nil {
+	if err := s.replace(ctx, e, o); err != nil {
 		return nil, err
 	}
 	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
@@ -436,13 +444,39 @@ func (s *Session) LoginScopes(oneOff bool) []string {
 	return slices.DeleteFunc(slices.Clone(s.Provider.Scopes), func(sc string) bool { return strings.EqualFold(sc, "offline_access") })
 }
 
-// save stores a new sign-in under the profile's lock.
-func (s *Session) save(ctx context.Context, e *tokencache.Entry) error {
+// ErrAccountChanged means the profile's sign-in changed to yet another
+// account while the owner was asked to confirm a change of account: the
+// answer was about another one, so nothing is replaced.
+var ErrAccountChanged = errors.New("the profile's sign-in changed while the owner was asked; nothing was replaced")
+
+// replace stores the new sign-in e in place of the profile's current one.
+// When the current one names another identity, o.ConfirmSwitch (if set)
+// decides first, without the lock held (the owner may take minutes, and
+// the current sign-in keeps serving meanwhile); e is written only after
+// it agreed, so a refusal or a crash leaves the old sign-in whole.
+func (s *Session) replace(ctx context.Context, e *tokencache.Entry, o LoginOptions) error {
+	var confirmed *tokencache.Account
+	if o.ConfirmSwitch != nil {
+		// A cache that cannot be read names nobody to compare with; its
+		// sign-in is lost anyway, and the new one is announced.
+		if old, err := s.Store.Load(s.Profile); err == nil && !old.Account.SameIdentity(e.Account) {
+			if err := o.ConfirmSwitch(ctx, old.Account, e.Account); err != nil {
+				return err
+			}
+			confirmed = &old.Account
+		}
+	}
 	unlock, err := s.Store.Lock(ctx, s.Profile)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if o.ConfirmSwitch != nil {
+		cur, err := s.Store.Load(s.Profile)
+		if err == nil && !cur.Account.SameIdentity(e.Account) && (confirmed == nil || !cur.Account.SameIdentity(*confirmed)) {
+			return fmt.Errorf("profile %s: %w", s.Profile, ErrAccountChanged)
+		}
+	}
 	return s.Store.Save(e)
 }
 
