@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,14 +143,16 @@ func (c *codeChat) becomes(b testing.TB, id int, prefix string) {
 // is exchanged or stored.
 func TestCodeFlowChatExpired(t *testing.T) {
 	c := startCodeChat(t)
-	now := time.Now()
-	c.s.Now = func() time.Time { return now }
+	// The session reads the clock in serve's goroutine.
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	c.s.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	msg, link := c.link(t)
 	addr, err := c.srv.FollowLink(context.Background(), link, oidctest.ApproveOptions{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(codeflow.DefaultLifetime)
+	now.Add(int64(codeflow.DefaultLifetime))
 	c.tg.PushUpdate(ownerID, ownerID, addr)
 	c.becomes(t, msg.ID, "⌛ Sign-in code expired")
 	if _, err := c.s.Store.Load("default"); err == nil {
