@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/testing/ptytest"
 )
 
 // codeLoginJSON runs `sidecar login --json --flow code` and hands the
@@ -222,5 +225,48 @@ func TestCodeLoginTerminal(t *testing.T) {
 	}
 	if strings.Contains(got, "code=") && strings.Contains(got, addr) {
 		t.Fatal("the pasted address is echoed")
+	}
+}
+
+// On a terminal: the link, a QR code of it, the prompt; the address typed
+// (pasted) at the prompt signs in.
+func TestCodeLoginOnATerminal(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{})
+	cmd := exec.Command("sidecar", "login", "--flow", "code")
+	cmd.Env = codeEnv(t, srv)
+	term := ptytest.Start(t, cmd, 60, 200)
+	linkRe := regexp.MustCompile(`(?m)^  (` + regexp.QuoteMeta(srv.Issuer) + `/auth\?\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	var link string
+	for link == "" || !strings.Contains(term.String(), pastePrompt) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no link and prompt on the terminal:\n%s", term)
+		}
+		if m := linkRe.FindStringSubmatch(term.String()); m != nil {
+			link = strings.TrimRight(m[1], "\r")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	addr, err := srv.FollowLink(context.Background(), link, oidctest.ApproveOptions{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(term.Master, addr+"\n")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, term)
+	}
+	select {
+	case <-term.Drained():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the terminal was not drained after login exited")
+	}
+	text := term.String()
+	if !strings.Contains(text, "Or scan this with your phone:") || strings.Count(text, "█") < 50 {
+		t.Errorf("no QR code on the terminal:\n%s", text)
+	}
+	if !strings.Contains(text, "Signed in as Alice Example (alice@example.com).") {
+		t.Errorf("no confirmation:\n%s", text)
 	}
 }

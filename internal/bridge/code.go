@@ -82,7 +82,11 @@ func (c *Chat) paste(ctx context.Context, msgID int, text string, owner bool) {
 			c.log().Warn("could not delete a pasted sign-in address", "err", err)
 		}
 	}
-	if !owner {
+	switch {
+	case !owner && c.Owner == 0:
+		c.reply(ctx, "Only the owner can finish a sign-in, and no owner is set: set TELEGRAM_OWNER_ID to your Telegram user id. That address was not used, and it is deleted.")
+		return
+	case !owner:
 		c.reply(ctx, "Only the owner can finish a sign-in. That address was not used, and it is deleted.")
 		return
 	}
