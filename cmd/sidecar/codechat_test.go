@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -169,4 +171,52 @@ func TestCodeFlowChatDeclined(t *testing.T) {
 	if r := sidecar(t, g.env, "token"); r.code != 4 {
 		t.Fatalf("token after a declined sign-in: %+v", r)
 	}
+}
+
+// An owner's own public callback (OAUTH_REDIRECT_URL=https://…, their
+// proxy forwarding to SIDECAR_CALLBACK_LISTEN): the browser's redirect
+// finishes the sign-in with nothing pasted. The test is the proxy.
+func TestCodeFlowPublicCallback(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := ln.Addr().String()
+	ln.Close()
+	g := newGatekeeper(t, srv, "OAUTH_FLOW=code", "OAUTH_CLIENT_ID="+oidctest.NativeClientID,
+		"OAUTH_REDIRECT_URL="+oidctest.PublicCallback, "SIDECAR_CALLBACK_LISTEN="+listen)
+	g.start(t)
+	msg, link := g.signInLink(t, srv.Issuer)
+	if !strings.Contains(msg.Text, oidctest.PublicCallback) {
+		t.Fatalf("sign-in message: %q", msg.Text)
+	}
+	addr, err := srv.FollowLink(context.Background(), link, oidctest.ApproveOptions{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	landed, _ := url.Parse(addr)
+	if got := landed.Scheme + "://" + landed.Host + landed.Path; got != oidctest.PublicCallback {
+		t.Fatalf("landed at %s", addr)
+	}
+	var res *http.Response
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if res, err = http.Get("http://" + listen + landed.Path + "?" + landed.RawQuery); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("callback: %v %v\n%s", res, err, g.logs)
+	}
+	res.Body.Close()
+	g.waitFor(t, "Signed in", 20*time.Second, func(v telegramtest.View) bool {
+		for _, m := range v.Chat(ownerChat) {
+			if m.ID == msg.ID {
+				return strings.HasPrefix(m.Text, "✅ Signed in as Alice Example")
+			}
+		}
+		return false
+	})
 }

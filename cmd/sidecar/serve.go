@@ -126,6 +126,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- appr.Serve(ctx, ln) }()
 	defer handOff(ctx, c.DataDir, pastes, log)()
+	defer serveCallback(ctx, c.Sidecar.CallbackListen, k.Sessions, pastes, log)()
 	err = k.Run(ctx)
 	if aerr := <-done; err == nil {
 		err = aerr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,32 @@ func TestServeRedirects(t *testing.T) {
 	p := <-pastes
 	if p.Text != redirect+"?code=secret-code&state=s" || strings.Contains(string(page), "secret-code") {
 		t.Fatalf("paste %q, page %s", p.Text, page)
+	}
+}
+
+// The public callback: a redirect at the configured path reaches the
+// sign-in waiting for its state, rebuilt on the configured address; an
+// unknown state is refused at once; other paths are not found.
+func TestCallbackHandler(t *testing.T) {
+	var rt Router
+	pastes, cancel := rt.Register("s1")
+	defer cancel()
+	h := CallbackHandler([]string{"https://auth.example.org/devicegate/cb"}, &rt)
+	do := func(target string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+		return w
+	}
+	if w := do("http://127.0.0.1:8400/devicegate/cb?code=c1&state=s1"); w.Code != 200 || strings.Contains(w.Body.String(), "c1") {
+		t.Fatalf("delivered: %d %s", w.Code, w.Body)
+	}
+	if p := <-pastes; p.Text != "https://auth.example.org/devicegate/cb?code=c1&state=s1" {
+		t.Fatalf("paste %q", p.Text)
+	}
+	if w := do("/devicegate/cb?code=c2&state=other"); w.Code != 400 || !strings.Contains(w.Body.String(), "not from a sign-in under way") {
+		t.Fatalf("unknown state: %d %s", w.Code, w.Body)
+	}
+	if w := do("/elsewhere?code=c2&state=s1"); w.Code != 404 {
+		t.Fatalf("other path: %d", w.Code)
 	}
 }

@@ -108,6 +108,10 @@ type Sidecar struct {
 	// approval before it is a denial.
 	ApprovalTimeout Duration `split_words:"true"`
 	Hostname        string   `split_words:"true"`
+	// CallbackListen is where serve takes the code flow's redirects
+	// itself (HOST:PORT), for an OAUTH_REDIRECT_URL=https://… of the
+	// owner's own that forwards there; empty: pasting only.
+	CallbackListen string `split_words:"true"`
 }
 
 // Telegram holds the TELEGRAM_* variables used by tgauth and sidecar serve.
@@ -266,6 +270,21 @@ func validLabel(s string) bool {
 	return true
 }
 
+// validHostPort accepts HOST:PORT (HOST may be empty or a bracketed IPv6
+// literal) with a port from 1 to 65535.
+func validHostPort(s string) bool {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.ContainsAny(s, " /?#@") {
+		return false
+	}
+	host, port := s[:i], s[i+1:]
+	if strings.Contains(host, ":") && !(strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]")) {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 func lower(c byte) bool { return 'a' <= c && c <= 'z' }
 func digit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -376,6 +395,9 @@ func (c *Config) validateSidecar() error {
 	}
 	if d := s.ApprovalTimeout.D(); d < time.Second || d > time.Hour {
 		return errf("SIDECAR_APPROVAL_TIMEOUT", "must be between 1s and 1h, not %s", d)
+	}
+	if s.CallbackListen != "" && !validHostPort(s.CallbackListen) {
+		return errf("SIDECAR_CALLBACK_LISTEN", "want HOST:PORT to listen on, e.g. 127.0.0.1:8400, not %q", s.CallbackListen)
 	}
 	if c.Telegram.OwnerID < 0 {
 		return errf("TELEGRAM_OWNER_ID", "is a user id: a positive number, not %d", c.Telegram.OwnerID)

@@ -80,7 +80,10 @@ const CONFIDENTIAL_CLIENT_SECRET = 'devicegate-test-secret-not-secret';
 // Google's Desktop app clients are: a secret sent on the code exchange, though not confidential.
 const NATIVE_CLIENT_ID = 'devicegate-native';
 const NATIVE_CONFIDENTIAL_CLIENT_ID = 'devicegate-native-confidential';
-const NATIVE_REDIRECT_URIS = ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://[::1]/callback'];
+// The https one stands for an owner's own public callback (a reverse proxy to serve); nothing
+// serves it in the tests, which play the proxy.
+const NATIVE_REDIRECT_URIS = ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://[::1]/callback',
+  'https://auth.example.test/devicegate/cb'];
 
 // envSeconds reads a whole number of seconds. An invalid value stops the server with a message
 // naming the variable, rather than silently using a default the test did not ask for.
