@@ -26,7 +26,8 @@ var prog = cli.Sidecar
 const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
 
 Usage:
-  sidecar login   [--profile P] [--once] [--json]   sign in with a device code
+  sidecar login   [--profile P] [--flow device|code] [--once] [--json]
+                                                    sign in (device code, or code flow)
   sidecar token   [--profile P] [--min-ttl D] [--scope 'S1 S2'] [--json]
                                                     print a valid access token
   sidecar token   [--profile P] --aws-credentials   AWS role credentials (credential_process)
@@ -74,7 +75,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	var err error
 	switch cmd {
 	case "login":
-		err = login(ctx, rest, stdout, stderr)
+		err = login(ctx, rest, stdin, stdout, stderr)
 	case "token":
 		err = token(ctx, rest, stdout, stderr)
 	case "run":

@@ -18,6 +18,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -85,6 +86,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	console := &approval.Console{}
 	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log,
 		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st, Console: console}
+	pastes := &codeflow.Router{} // the owner's pasted sign-in addresses (code flow)
 	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
@@ -99,14 +101,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
 		} else {
 			ch := &bridge.Chat{
-				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: pastes},
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),
 				Audit:    audit.Open(c.DataDir),
 			}
 			if listen {
-				ch.Listener = tg
+				ch.Listener, ch.Pastes = tg, pastes
 				if owner := c.Telegram.Owner(); owner != 0 {
 					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
 					ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
@@ -140,6 +142,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- appr.Serve(ctx, ln) }()
+	if listen {
+		defer handOff(ctx, c.DataDir, pastes, log)()
+		defer serveCallback(ctx, c.Sidecar.CallbackListen, k.Sessions, pastes, log)()
+	}
 	err = k.Run(ctx)
 	if aerr := <-done; err == nil {
 		err = aerr

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	gatepkg "github.com/devicegate/devicegate/internal/gate"
@@ -26,11 +27,14 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 var (
 	t0  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	req = Request{Provider: "github", Profile: "gh", Host: "myapp-sidecar-1", Scopes: []string{"repo", "read:org"}}
+	req = Request{Provider: "github", Profile: "gh", Host: "myapp-sidecar-1", Scopes: []string{"repo", "read:org"}, Asked: t0}
 	cd  = deviceflow.Code{UserCode: "WDJB-MJHT", VerificationURI: "https://github.com/login/device", ExpiresAt: t0.Add(15 * time.Minute), Interval: 5 * time.Second, MaxAttempts: 3}
 )
 
 var oneOffEnd = t0.Add(8 * time.Hour)
+
+var lnk = codeflow.Link{URL: "https://accounts.google.com/o/oauth2/v2/auth?client_id=x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback&response_type=code&state=af0ifjsldkj",
+	RedirectURI: "http://127.0.0.1:49152/callback", ExpiresAt: t0.Add(10 * time.Minute), State: "af0ifjsldkj"}
 
 var apiApproval = approval.Request{Profile: "work", Account: "ada@example.com", Action: approval.ActionAPI, Method: "POST", Host: "graph.microsoft.com",
 	Path: "/v1.0/me/sendMail", BodySize: 2300, Preview: `{"message":{"subject":"Q4 *numbers*","body":"[masked]"}}`, Rule: "POST /v1.0/me/** ask"}
@@ -82,6 +86,8 @@ func TestGolden(t *testing.T) {
 		"code_aws": CodeMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1", Access: "role ReadOnly in AWS account 123456789012"},
 			deviceflow.Code{UserCode: "BCDF-GHJK", VerificationURI: "https://device.sso.eu-west-1.amazonaws.com/",
 				VerificationURIComplete: "https://device.sso.eu-west-1.amazonaws.com/?user_code=BCDF-GHJK", ExpiresAt: t0.Add(10 * time.Minute)}, t0, false),
+		"link":                  LinkMessage(Request{Provider: "google", Profile: "mail", Host: "myapp-sidecar-1", Scopes: []string{"openid", "https://www.googleapis.com/auth/gmail.readonly"}, Asked: t0}, lnk, t0, false),
+		"link_in_text":          LinkMessage(Request{Provider: "oidc", Profile: "default", Host: "myapp-sidecar-1", OneOff: true, Asked: t0}, lnk, t0.Add(9*time.Minute+30*time.Second), true),
 		"approval_api":          ApprovalMessage(apiApproval, "0123456789abcdef", 0),
 		"approval_token":        ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Rule: "token: ask"}, "0123456789abcdef", 90*time.Second),
 		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
