@@ -90,6 +90,8 @@ func describeQuestion(req approval.Request, budget int) (md string, ok bool) {
 			var p rich
 			p.pre(preview)
 			md += p.md.String()
+		} else {
+			md += esc("(no room for the body's start: see its size and SHA-256 above)") + "\n"
 		}
 	}
 	return md + tail.md.String(), true

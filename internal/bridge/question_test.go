@@ -30,6 +30,12 @@ func TestApprovalFits(t *testing.T) {
 			t.Errorf("the URL is not whole, or the cut preview does not say so:\n%s", plain)
 		}
 	}
+	// Just room for the rest: the preview gives way, and says so.
+	tight := hugeApproval
+	head, tail := describeParts(tight)
+	if md, ok := describeQuestion(tight, head.n+tail.n+10); !ok || !strings.Contains(md, "no room for the body") {
+		t.Errorf("with no room for the preview:\n%s", md)
+	}
 	if _, ok := describeQuestion(tooLongApproval, questionBudget); ok {
 		t.Error("a question that cannot be shown whole was rendered")
 	}
