@@ -205,3 +205,17 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 }
+
+// A profile on the code flow gets its endpoints checked, and no device
+// code is asked for.
+func TestDoctorCodeFlow(t *testing.T) {
+	t.Parallel()
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
+	tg := telegramtest.New(t)
+	env := doctorEnv(t, srv, tg)
+	env["OAUTH_FLOW"] = "code"
+	r := sidecar(t, envList(env), "doctor")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    provider default   code flow: authorization endpoint "+srv.Issuer) || strings.Contains(r.stdout, "device flow") {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -23,20 +23,23 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const loginUsage = `usage: sidecar login [--profile P] [--force] [--once] [--json]
+const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--force] [--once] [--json]
 
 Signs in with a device code: open the URL on any device, enter the code,
-and approve. Already signed in, it says as whom and stops; --force signs
-in again. With --once, a one-off grant: no refresh token is kept, so
-access ends when the access token expires. With --json, prints one JSON
-event per line. Ctrl-C, or the terminal or docker exec client going
-away, cancels it (exit 130).`
+and approve. With --flow code (or OAUTH_FLOW=code), the authorization code
+flow instead: open the link, allow, and paste the address your browser then
+shows (on this machine's browser it finishes by itself). Already signed
+in, it says as whom and stops; --force signs in again. With --once, a
+one-off grant: no refresh token is kept, so access ends when the access
+token expires. With --json, prints one JSON event per line. Ctrl-C, or the
+terminal or docker exec client going away, cancels it (exit 130).`
 
 func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
 	profile := fs.String("profile", "", "profile to sign in")
 	asJSON := fs.Bool("json", false, "print JSON events")
 	once := fs.Bool("once", false, "a one-off grant: keep no refresh token")
+	flow := fs.String("flow", "", "device or code (default: the profile's OAUTH_FLOW)")
 	force := fs.Bool("force", false, "sign in again even if signed in")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
@@ -45,7 +48,13 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if len(pos) > 0 {
 		return cli.Usagef("login takes no arguments")
 	}
+	if *flow != "" && *flow != config.FlowDevice && *flow != config.FlowCode {
+		return cli.Usagef("--flow is device or code, not %q", *flow)
+	}
 	s, err := open(*profile)
+	if err == nil && *flow != "" {
+		err = s.Provider.UseFlow(*flow)
+	}
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
@@ -61,7 +70,13 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if _, err := g.Check(ctx, act); err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
-	ctx, stopWatch := watchClient(ctx, stdin, stdout)
+	// The code flow reads the pasted address from stdin, whose end is
+	// then expected: only stdout (and a hangup) tell that the client left.
+	watchIn := stdin
+	if s.Provider.Flow == config.FlowCode {
+		watchIn = nil
+	}
+	ctx, stopWatch := watchClient(ctx, watchIn, stdout)
 	defer stopWatch()
 	var (
 		out      = &terminal{w: stdout, tty: isTTY(stdout)}
@@ -77,7 +92,12 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			out.note(fmt.Sprintf("provider not answering (%v); retrying in %s", err, wait.Round(time.Second)))
 		}
 	}
+	done := func(err error) error { return err }
+	if s.Provider.Flow == config.FlowCode {
+		ctx, done = codeLogin(ctx, s, &opts, stdin, out, enc, *asJSON)
+	}
 	e, err := s.Login(ctx, opts)
+	err = done(err)
 	out.stop()
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)

@@ -26,8 +26,8 @@ var prog = cli.Sidecar
 const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
 
 Usage:
-  sidecar login   [--profile P] [--force] [--once] [--json]
-                                                    sign in with a device code
+  sidecar login   [--profile P] [--flow device|code] [--force] [--once] [--json]
+                                                    sign in (device code, or code flow)
   sidecar token   [--profile P] [--min-ttl D] [--scope 'S1 S2'] [--json]
                                                     print a valid access token
   sidecar token   [--profile P] --aws-credentials   AWS role credentials (credential_process)
@@ -43,6 +43,7 @@ Usage:
   sidecar serve                                     keep sign-ins alive (container process)
   sidecar guard                                     filtering proxy for the Docker socket
   sidecar health                                    container health check
+  sidecar approvals                                 answer the agent's requests from this terminal (owner)
   sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
   sidecar doctor  [--guard]                         check the whole setup, every problem with its fix
   sidecar version
@@ -90,6 +91,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = logout(ctx, rest, stdout, stderr)
 	case "serve":
 		err = serve(ctx, rest, stdout, stderr)
+	case "approvals":
+		err = approvalsCmd(ctx, rest, stdin, stdout, stderr)
 	case "guard":
 		err = guard(ctx, rest, stderr)
 	case "health":

@@ -11,7 +11,8 @@ import (
 // The command table: what an agent may exec in the sidecar, by program and,
 // for programs with subcommands, by subcommand. Allowing a program is not
 // enough: `sidecar serve` would start a second Telegram poller that takes
-// the owner's /logout away from the real one, and `sidecar guard`, `health`,
+// the owner's /logout away from the real one, `sidecar approvals` would
+// let the agent answer its own requests, and `sidecar guard`, `health`,
 // `keygen` and the internal `__…` subcommands are not the agent's business.
 //
 // GUARD_ALLOW_COMMANDS lists entries, each "PROGRAM" or "PROGRAM:SUB":
@@ -40,7 +41,7 @@ const (
 var subcommandTable = map[string]struct{ agent, never []string }{
 	"sidecar": {
 		agent: []string{"token", "run", "api", "status", "login", "logout", "audit", "version", "help"},
-		never: []string{"serve", "guard", "health", "keygen", "doctor"},
+		never: []string{"serve", "guard", "health", "keygen", "approvals", "doctor"},
 	},
 }
 
@@ -131,6 +132,8 @@ func neverWhy(sub string) string {
 		return "probe the container's internals"
 	case "keygen":
 		return "make cache keys in the sidecar"
+	case "approvals":
+		return "answer its own requests for the owner's approval"
 	case "doctor":
 		return "read the setup's secrets and probe the bot and the engine"
 	}

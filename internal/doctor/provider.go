@@ -18,7 +18,8 @@ import (
 var errGotCode = errors.New("doctor: got a code")
 
 // checkProvider: the provider reachable, its discovery document (oidc),
-// and the device authorization the profile signs in with, up to the code:
+// and the flow the profile signs in with: for the code flow its endpoints,
+// for the device flow the device authorization, up to the code:
 // that is where a provider says it does not know the client
 // (invalid_client) or does not allow it the device grant.
 func checkProvider(ctx context.Context, p *config.Profile, hc *http.Client) []Finding {
@@ -51,6 +52,11 @@ func checkProvider(ctx context.Context, p *config.Profile, hc *http.Client) []Fi
 	var out []Finding
 	if pr.Kind == "oidc" && p.Issuer != "" {
 		out = append(out, Finding{Area: area, OK: "discovery at " + p.Issuer + "/.well-known/openid-configuration"})
+	}
+	if pr.Flow == config.FlowCode {
+		// The code flow's first request is the person's browser at the
+		// authorization endpoint: nothing to ask for from here.
+		return append(out, Finding{Area: area, OK: "code flow: authorization endpoint " + e.AuthURL + ", token endpoint " + e.TokenURL})
 	}
 	cfg, err := pr.OAuth2(ctx)
 	if err != nil {

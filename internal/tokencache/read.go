@@ -60,6 +60,8 @@ func readEntry(b []byte) (e *Entry, ok bool) {
 			e.NotifiedAt = r.time()
 		case "one_off":
 			e.OneOff = r.bool()
+		case "flow":
+			e.Flow = r.string()
 		case "scoped":
 			e.Scoped = r.scoped()
 		case "aws":

@@ -15,7 +15,7 @@ func full(s string) *Entry {
 		Version: Version, Profile: "work", Provider: "microsoft", AccessToken: "eyJ.a.b" + s, TokenType: "Bearer",
 		RefreshToken: "r" + s, Expiry: t, ScopesGranted: []string{"openid", s}, ScopesRequested: []string{},
 		Account: Account{Name: s, Email: "a@example.com", Subject: "sub"}, SignedInAt: t.UTC(), RefreshedAt: t,
-		RefreshIssuedAt: t, RefreshExpiresAt: t, SignInRequired: true, Reason: "invalid_grant: " + s, NotifiedAt: t, OneOff: true,
+		RefreshIssuedAt: t, RefreshExpiresAt: t, SignInRequired: true, Reason: "invalid_grant: " + s, NotifiedAt: t, OneOff: true, Flow: "code",
 		Scoped: map[string]*ScopedToken{
 			s:        {Scopes: []string{s}, AccessToken: "x", TokenType: "Bearer", Expiry: t, ScopesGranted: []string{"a"}, RefreshedAt: t},
 			"narrow": {Scopes: nil, AccessToken: "y"},
