@@ -21,14 +21,17 @@ import (
 // own do: a failure is logged, not fatal. The returned func waits for it
 // to stop after ctx ends.
 func handOff(ctx context.Context, dataDir string, pastes *codeflow.Router, log *slog.Logger) func() {
-	key, err := handoff.CreateKey(dataDir)
-	if err != nil {
-		log.Error("the code flow through tgauth is off: cannot make the handoff key", "err", err)
-		return func() {}
-	}
 	l, err := handoff.Listen(dataDir)
 	if err != nil {
 		log.Error("the code flow through tgauth is off", "err", err)
+		return func() {}
+	}
+	// The key after the socket: Listen refuses when another serve
+	// listens, whose key must stay.
+	key, err := handoff.CreateKey(dataDir)
+	if err != nil {
+		l.Close()
+		log.Error("the code flow through tgauth is off: cannot make the handoff key", "err", err)
 		return func() {}
 	}
 	done := make(chan struct{})

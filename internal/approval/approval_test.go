@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/peerkey"
 	"github.com/devicegate/devicegate/internal/policy"
 )
 
@@ -411,7 +412,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"request":{"profile":"p","action":"token"}}`))
 	f.Add([]byte(`{"request":{"profile":"p","action":"run","command":["gh","api"]}}`))
 	f.Add([]byte(`{"request":{"profile":"p","action":"api","method":"POST","host":"h","body_size":3}}`))
-	s := &Server{Key: make([]byte, keySize), Policy: testPolicies(f)}
+	s := &Server{Key: make([]byte, peerkey.Size), Policy: testPolicies(f)}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		w, err := decodeRequest(b)
 		if err != nil {

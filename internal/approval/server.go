@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/unixsock"
 )
 
 // Owner puts a request to the person who decides: in serve, the gatekeeper
@@ -128,24 +128,11 @@ func (s *Server) log() *slog.Logger {
 // only. A socket left by a serve that died is replaced; a socket on which
 // another serve answers is not (two listeners would split the requests).
 func Listen(path string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("approval: %s exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("approval: another sidecar serve is listening on %s", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("approval: removing the stale socket: %w", err)
-		}
+	ln, err := unixsock.Listen(path, 0o600)
+	if errors.Is(err, unixsock.ErrInUse) {
+		return nil, fmt.Errorf("approval: another sidecar serve is listening on %s", path)
 	}
-	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return nil, fmt.Errorf("approval: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("approval: %w", err)
 	}
 	return ln, nil

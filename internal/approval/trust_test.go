@@ -14,6 +14,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/peerkey"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -42,7 +43,7 @@ func TestRefusedRequests(t *testing.T) {
 	s := &Server{Owner: o, Audit: log, Timeout: 5 * time.Second} // a question asked by mistake fails fast
 	sock, _ := start(t, s)
 	good, _ := json.Marshal(apiReq("anything"))
-	key := strings.Repeat("ab", keySize)
+	key := strings.Repeat("ab", peerkey.Size)
 	for _, tc := range []struct {
 		name, line, detail string
 	}{

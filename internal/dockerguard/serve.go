@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/unixsock"
 )
 
 const (
@@ -72,27 +72,8 @@ func (g *Guard) Serve(ctx context.Context, l net.Listener) error {
 // the owner or in the group; until the chmod the process umask applies,
 // which with the usual umask is narrower.
 func Listen(path string) (net.Listener, error) {
-	fi, err := os.Lstat(path)
-	switch {
-	case err == nil && fi.Mode().Type() != fs.ModeSocket:
-		return nil, fmt.Errorf("dockerguard: %s exists and is not a socket", path)
-	case err == nil:
-		if c, derr := net.DialTimeout("unix", path, time.Second); derr == nil {
-			c.Close()
-			return nil, fmt.Errorf("dockerguard: %s is in use by another process", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("dockerguard: removing stale socket: %w", err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("dockerguard: %w", err)
-	}
-	l, err := net.Listen("unix", path)
+	l, err := unixsock.Listen(path, socketMode)
 	if err != nil {
-		return nil, fmt.Errorf("dockerguard: %w", err)
-	}
-	if err := os.Chmod(path, socketMode); err != nil {
-		l.Close()
 		return nil, fmt.Errorf("dockerguard: %w", err)
 	}
 	return l, nil

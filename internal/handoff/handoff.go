@@ -8,9 +8,9 @@
 // pastes that carry it, one JSON line each, until it hangs up.
 //
 // A pathname socket can be connect()ed even from inside a directory that
-// Landlock hides (field notes: no filesystem right covers connect up to
-// ABI 6), so the protocol authenticates both ends with a key in the data
-// directory (KeyName, 0600) that a confined tool cannot read: the client
+// Landlock hides (internal/peerkey), so the protocol authenticates both
+// ends with serve's key in the data directory (KeyName, 0600) that a
+// confined tool cannot read: the client
 // proves it for its state (HMAC-SHA256 over "register" and the state),
 // and serve proves it back (over "serve" and the state). A tool that
 // learnt a state from the agent's output can therefore neither register
@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -37,6 +36,8 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/codeflow"
+	"github.com/devicegate/devicegate/internal/peerkey"
+	"github.com/devicegate/devicegate/internal/unixsock"
 )
 
 // Files in the data directory.
@@ -70,35 +71,26 @@ func proof(key []byte, who, state string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// CreateKey makes serve's key (a fresh one at every start, so a key file
-// copied away earlier is worth nothing) in dataDir, readable by this user
-// only.
+// CreateKey makes serve's key in dataDir (peerkey.Write: fresh at every
+// start, readable by this user only). serve calls it after Listen, so a
+// second serve, refused the socket, leaves the first one's key alone.
 func CreateKey(dataDir string) ([]byte, error) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	path := filepath.Join(dataDir, KeyName)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(base64.RawURLEncoding.EncodeToString(key)), 0o600); err != nil {
-		return nil, fmt.Errorf("handoff: writing the key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return nil, fmt.Errorf("handoff: writing the key: %w", err)
+	key, err := peerkey.Write(dataDir, KeyName)
+	if err != nil {
+		return nil, fmt.Errorf("handoff: %w", err)
 	}
 	return key, nil
 }
 
 func readKey(dataDir string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, KeyName))
-	if errors.Is(err, os.ErrNotExist) {
+	key, err := peerkey.Read(dataDir, KeyName)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, ErrNoServe
-	}
-	if err != nil {
-		return nil, fmt.Errorf("handoff: reading the key: %w", err)
-	}
-	key, err := base64.RawURLEncoding.DecodeString(string(b))
-	if err != nil || len(key) != 32 {
+	case errors.Is(err, peerkey.ErrMalformed):
 		return nil, errors.New("handoff: the key file is damaged; restart sidecar serve")
+	case err != nil:
+		return nil, fmt.Errorf("handoff: reading the key: %w", err)
 	}
 	return key, nil
 }
@@ -107,22 +99,11 @@ func readKey(dataDir string) ([]byte, error) {
 // one left by a serve that died.
 func Listen(dataDir string) (net.Listener, error) {
 	path := filepath.Join(dataDir, SocketName)
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("handoff: %s exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("handoff: another sidecar serve is listening on %s", path)
-		}
-		os.Remove(path)
+	ln, err := unixsock.Listen(path, 0o600)
+	if errors.Is(err, unixsock.ErrInUse) {
+		return nil, fmt.Errorf("handoff: another sidecar serve is listening on %s", path)
 	}
-	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return nil, fmt.Errorf("handoff: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("handoff: %w", err)
 	}
 	return ln, nil
