@@ -80,9 +80,9 @@ func (g *Guard) execResize(w http.ResponseWriter, r *http.Request, rt route) {
 		g.deny(w, r, err)
 		return
 	}
-	in, err := url.ParseQuery(rt.query)
+	in, err := rt.values()
 	if err != nil {
-		g.deny(w, r, denyf("malformed query"))
+		g.deny(w, r, err)
 		return
 	}
 	q := url.Values{}

@@ -313,6 +313,8 @@ func TestDeny(t *testing.T) {
 		{"malformed container ref", rawRequest("GET", "/containers/-x/json", ""), 0, "malformed container reference"},
 		{"CONNECT", "CONNECT docker:2375 HTTP/1.1\r\nHost: docker:2375\r\n\r\n", 0, "not an origin-form path"},
 		{"long target", rawRequest("GET", "/"+strings.Repeat("a", 2000), ""), 0, "longer than"},
+		{"malformed list query", rawRequest("GET", "/containers/json?all=%zz", ""), 0, "malformed query"},
+		{"malformed inspect query", rawRequest("GET", "/containers/myapp-sidecar-1/json?size=%zz", ""), 0, "malformed query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package dockerguard
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +41,27 @@ type route struct {
 	version string // "v1.45" or "" when the client sent no version prefix
 	arg     string // container reference or exec ID
 	query   string // raw query, only kept by endpoints that take one
+}
+
+// values parses the raw query of an endpoint that keeps one; a malformed
+// query is denied.
+func (rt route) values() (url.Values, error) {
+	in, err := url.ParseQuery(rt.query)
+	if err != nil {
+		return nil, denyf("malformed query")
+	}
+	return in, nil
+}
+
+// keepTrue sets in out, as "1", each of keys that in sets true: the only
+// parameters of the client's query that reach the daemon are the flags an
+// endpoint names.
+func keepTrue(out, in url.Values, keys ...string) {
+	for _, k := range keys {
+		if v, err := strconv.ParseBool(in.Get(k)); err == nil && v {
+			out.Set(k, "1")
+		}
+	}
 }
 
 // prefix is the version prefix to put back in front of upstream paths.

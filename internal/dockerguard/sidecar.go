@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -128,17 +127,13 @@ func (g *Guard) resolveSidecar(ctx context.Context, ref string) (string, error) 
 // containerList answers GET /containers/json with the sidecar only. The
 // client's filters are replaced; only "all" and "size" are kept.
 func (g *Guard) containerList(w http.ResponseWriter, r *http.Request, rt route) {
-	in, err := url.ParseQuery(rt.query)
+	in, err := rt.values()
 	if err != nil {
-		g.deny(w, r, denyf("malformed query"))
+		g.deny(w, r, err)
 		return
 	}
 	q := url.Values{"filters": {g.labelFilter()}}
-	for _, k := range []string{"all", "size"} {
-		if v, err := strconv.ParseBool(in.Get(k)); err == nil && v {
-			q.Set(k, "1")
-		}
-	}
+	keepTrue(q, in, "all", "size")
 	g.logAllow(r, rt)
 	g.forward(w, r, http.MethodGet, rt.prefix()+"/containers/json", q.Encode(), nil, func(b []byte) ([]byte, error) {
 		var items []json.RawMessage
@@ -165,15 +160,13 @@ func (g *Guard) containerInspect(w http.ResponseWriter, r *http.Request, rt rout
 		g.deny(w, r, err)
 		return
 	}
-	in, err := url.ParseQuery(rt.query)
+	in, err := rt.values()
 	if err != nil {
-		g.deny(w, r, denyf("malformed query"))
+		g.deny(w, r, err)
 		return
 	}
 	q := url.Values{}
-	if v, err := strconv.ParseBool(in.Get("size")); err == nil && v {
-		q.Set("size", "1")
-	}
+	keepTrue(q, in, "size")
 	g.logAllow(r, rt)
 	g.forward(w, r, http.MethodGet, rt.prefix()+"/containers/"+id+"/json", q.Encode(), nil, redactInspect)
 }
