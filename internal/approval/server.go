@@ -142,29 +142,10 @@ func Listen(path string) (net.Listener, error) {
 // waiting is answered ReasonServeStopped before Serve returns, and ln is
 // closed (which removes the socket file).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			ln.Close()
-			return fmt.Errorf("approval: %w", err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.handle(ctx, conn)
-		}()
+	if err := unixsock.Serve(ctx, ln, s.handle); err != nil {
+		return fmt.Errorf("approval: %w", err)
 	}
+	return nil
 }
 
 func (s *Server) handle(ctx context.Context, conn net.Conn) {

@@ -119,24 +119,10 @@ type Server struct {
 
 // Serve answers clients on ln until ctx ends, then closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("handoff: %w", err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.handle(ctx, conn)
-		}()
+	if err := unixsock.Serve(ctx, ln, s.handle); err != nil {
+		return fmt.Errorf("handoff: %w", err)
 	}
+	return nil
 }
 
 func (s *Server) log() *slog.Logger {

@@ -4,11 +4,13 @@
 package unixsock
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -46,4 +48,35 @@ func Listen(path string, mode fs.FileMode) (net.Listener, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// Serve accepts connections on ln until ctx ends and runs handle for each
+// in its own goroutine, with ctx. When ctx ends it closes ln (which
+// removes the socket file) and returns nil once every handle has
+// returned, so a server can answer what still waits before it is gone.
+// Any other failure to accept closes ln and is returned.
+func Serve(ctx context.Context, ln net.Listener, handle func(context.Context, net.Conn)) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			ln.Close()
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			handle(ctx, conn)
+		}()
+	}
 }

@@ -1,6 +1,7 @@
 package unixsock
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -53,5 +54,46 @@ func TestListen(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep" {
 		t.Fatalf("file now %q", b)
+	}
+}
+
+// Serve hands each connection to handle and, when ctx ends, returns only
+// after the handlers have (so a server answers what still waits), with the
+// socket gone.
+func TestServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	l, err := Listen(path, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 1)
+	finished := false
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+			defer c.Close()
+			b := make([]byte, 5)
+			n, _ := c.Read(b)
+			got <- string(b[:n])
+			<-ctx.Done()
+			finished = true
+		})
+	}()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello"))
+	if s := <-got; s != "hello" {
+		t.Fatalf("handler read %q", s)
+	}
+	cancel()
+	if err := <-done; err != nil || !finished {
+		t.Fatalf("Serve = %v, handler finished %v; want nil after the handler", err, finished)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file after Serve: %v", err)
 	}
 }
