@@ -68,12 +68,10 @@ func (s *Server) Deny(ctx context.Context, userCode string) error {
 // signIn walks the pages with a fresh cookie jar (a new browser, so no earlier session or
 // consent is reused). It acts on whichever page it gets, recognised by its form controls.
 func (s *Server) signIn(ctx context.Context, userCode string, o ApproveOptions, allow bool) error {
-	jar, err := cookiejar.New(nil)
+	b, err := s.newBrowser(nil)
 	if err != nil {
 		return err
 	}
-	b := &browser{client: &http.Client{Jar: jar, Transport: s.http.Transport}}
-
 	p, err := b.get(ctx, s.VerificationURI)
 	if err != nil {
 		return err
@@ -104,33 +102,43 @@ func (s *Server) signIn(ctx context.Context, userCode string, o ApproveOptions, 
 			f = p.formWith(fieldConfirm)
 			button = pickButton(f, func(b *field) bool { return b.name != fieldAbort })
 
-		case p.formWith(fieldLogin) != nil:
-			f = p.formWith(fieldLogin)
-			f.field(fieldLogin).value = o.Login
-			button = pickButton(f, nil)
-
-		case p.formWith(fieldDecision) != nil:
-			f = p.formWith(fieldDecision)
-			if err := tickScopes(f, o.Scopes); err != nil {
-				return fmt.Errorf("%w: %s", err, p)
-			}
-			want := "allow"
-			if !allow {
-				want = "deny"
-			}
-			button = pickButton(f, func(b *field) bool { return b.name == fieldDecision && b.value == want })
-			if button == nil {
-				return fmt.Errorf("no %q button on the consent page: %s", want, p)
-			}
-
 		default:
-			return fmt.Errorf("unexpected page: %s", p)
+			if f, button, err = answerAccount(p, o, allow); err != nil {
+				return err
+			}
 		}
 		if p, err = b.submit(ctx, p, f, button); err != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("still no result after %d pages: %s", maxPages, p)
+}
+
+// answerAccount fills the two pages of every sign-in, whatever started it: the login page (as
+// o.Login) and the consent page (o.Scopes left ticked, then Allow, or Deny when allow is false).
+// Any other page is an error.
+func answerAccount(p *page, o ApproveOptions, allow bool) (*form, *field, error) {
+	switch {
+	case p.formWith(fieldLogin) != nil:
+		f := p.formWith(fieldLogin)
+		f.field(fieldLogin).value = o.Login
+		return f, pickButton(f, nil), nil
+	case p.formWith(fieldDecision) != nil:
+		f := p.formWith(fieldDecision)
+		if err := tickScopes(f, o.Scopes); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s", err, p)
+		}
+		want := "allow"
+		if !allow {
+			want = "deny"
+		}
+		button := pickButton(f, func(b *field) bool { return b.name == fieldDecision && b.value == want })
+		if button == nil {
+			return nil, nil, fmt.Errorf("no %q button on the consent page: %s", want, p)
+		}
+		return f, button, nil
+	}
+	return nil, nil, fmt.Errorf("unexpected page: %s", p)
 }
 
 // pickButton returns the first submit button that ok accepts (nil: any), or nil.
@@ -167,6 +175,16 @@ func tickScopes(f *form, want []string) error {
 // browser is an HTTP client with cookies that reads HTML pages.
 type browser struct {
 	client *http.Client
+}
+
+// newBrowser is a new browser (a fresh cookie jar, so no earlier session or consent is reused)
+// on the provider's transport; redirect, if not nil, is its client's CheckRedirect.
+func (s *Server) newBrowser(redirect func(*http.Request, []*http.Request) error) (*browser, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &browser{client: &http.Client{Jar: jar, Transport: s.http.Transport, CheckRedirect: redirect}}, nil
 }
 
 // maxPageSize bounds the pages read; the provider's are about 1 KB.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 )
 
@@ -25,20 +24,17 @@ func (s *Server) FollowLink(ctx context.Context, link string, o ApproveOptions, 
 		return "", fmt.Errorf("oidctest: link: %w", err)
 	}
 	issuer, _ := url.Parse(s.Issuer)
-	jar, err := cookiejar.New(nil)
+	var landed string
+	b, err := s.newBrowser(func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Host != issuer.Host {
+			landed = r.URL.String()
+			return http.ErrUseLastResponse
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	var landed string
-	client := &http.Client{Jar: jar, Transport: s.http.Transport,
-		CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-			if r.URL.Host != issuer.Host {
-				landed = r.URL.String()
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}}
-	b := &browser{client: client}
 	p, err := b.get(ctx, lu.String())
 	for range maxPages {
 		if landed != "" {
@@ -47,27 +43,9 @@ func (s *Server) FollowLink(ctx context.Context, link string, o ApproveOptions, 
 		if err != nil {
 			return "", fmt.Errorf("oidctest: follow link: %w", err)
 		}
-		var (
-			f      *form
-			button *field
-		)
-		switch {
-		case p.formWith(fieldLogin) != nil:
-			f = p.formWith(fieldLogin)
-			f.field(fieldLogin).value = o.Login
-			button = pickButton(f, nil)
-		case p.formWith(fieldDecision) != nil:
-			f = p.formWith(fieldDecision)
-			if err := tickScopes(f, o.Scopes); err != nil {
-				return "", fmt.Errorf("oidctest: follow link: %w: %s", err, p)
-			}
-			want := "allow"
-			if !allow {
-				want = "deny"
-			}
-			button = pickButton(f, func(b *field) bool { return b.name == fieldDecision && b.value == want })
-		default:
-			return "", fmt.Errorf("oidctest: follow link: unexpected page: %s", p)
+		f, button, ferr := answerAccount(p, o, allow)
+		if ferr != nil {
+			return "", fmt.Errorf("oidctest: follow link: %w", ferr)
 		}
 		p, err = b.submit(ctx, p, f, button)
 	}
