@@ -102,6 +102,22 @@ func (m *memAudit) events() []audit.Event {
 	return append([]audit.Event(nil), m.evs...)
 }
 
+// fakeServe is a socket with a serve's key on which the test plays serve;
+// it returns the socket's path and the listener, closed with the test.
+func fakeServe(t *testing.T) (string, net.Listener) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := WriteKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return SocketPath(dir), ln
+}
+
 // start runs a Server on a fresh socket, with a key and, unless set, the
 // test policy and an audit log in memory; it returns the socket's path and
 // a stop.
@@ -275,16 +291,7 @@ func TestServeStoppingDenies(t *testing.T) {
 // A serve that dies without a word (SIGKILL, OOM) drops the connection:
 // the command gets a denial, not a hang.
 func TestServeKilledDenies(t *testing.T) {
-	dir := t.TempDir()
-	sock := SocketPath(dir)
-	if _, err := WriteKey(dir); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	sock, ln := fakeServe(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {

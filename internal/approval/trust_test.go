@@ -109,16 +109,7 @@ func TestAskWithoutKey(t *testing.T) {
 
 // The client takes an Allow only for the request it asked about.
 func TestAnswerBound(t *testing.T) {
-	dir := t.TempDir()
-	sock := SocketPath(dir)
-	if _, err := WriteKey(dir); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	sock, ln := fakeServe(t)
 	own, other := apiReq(""), apiReq("")
 	other.Method = "DELETE"
 	for _, tc := range []struct {

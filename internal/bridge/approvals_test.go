@@ -102,6 +102,16 @@ func askAsync(sock string, req approval.Request) <-chan asked {
 	return ch
 }
 
+// askOne starts a gate on a fresh socket (a minute for the owner's answer),
+// asks it for sendMail and waits for the question in the chat.
+func askOne(t *testing.T) (*telegramtest.Server, *gate, <-chan asked, telegramtest.Message) {
+	t.Helper()
+	tg := newFake(t)
+	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
+	res := askAsync(g.sock, sendMail)
+	return tg, g, res, question(t, tg, 1)
+}
+
 func waitView(t *testing.T, tg *telegramtest.Server, what string, cond func(telegramtest.View) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -168,10 +178,7 @@ func TestApprovalChoices(t *testing.T) {
 		{"Deny", false, approval.ReasonDeny, "⛔ Denied."},
 	} {
 		t.Run(tc.label, func(t *testing.T) {
-			tg := newFake(t)
-			g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
-			res := askAsync(g.sock, sendMail)
-			q := question(t, tg, 1)
+			tg, g, res, q := askOne(t)
 			if !strings.Contains(q.Text, "POST https://graph.microsoft.com/v1.0/me/sendMail") || !strings.Contains(q.Text, "work (ada@example.com)") {
 				t.Errorf("the question does not say what is asked:\n%s", q.Text)
 			}
@@ -190,10 +197,7 @@ func TestApprovalChoices(t *testing.T) {
 }
 
 func TestApprovalForAnHour(t *testing.T) {
-	tg := newFake(t)
-	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
-	res := askAsync(g.sock, sendMail)
-	question(t, tg, 1)
+	tg, g, res, _ := askOne(t)
 	tap(t, tg, ownerID, "Allow for 1 hour")
 	r := <-res
 	if r.err != nil || !r.d.Allow || r.d.Reason != approval.ReasonAllow1h || time.Until(r.d.Until) < 59*time.Minute {
@@ -240,10 +244,7 @@ func TestApprovalTimeout(t *testing.T) {
 // A stranger's tap (in a group chat, say) is answered and ignored: the
 // request keeps waiting for the owner.
 func TestApprovalStrangerIgnored(t *testing.T) {
-	tg := newFake(t)
-	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
-	res := askAsync(g.sock, sendMail)
-	question(t, tg, 1)
+	tg, g, res, _ := askOne(t)
 	id := tap(t, tg, stranger, "Allow once")
 	answered(t, tg, id, tapNotOwner)
 	select {
@@ -314,10 +315,7 @@ func TestApprovalServeRestart(t *testing.T) {
 
 // Every tap gets an answer, whatever it is.
 func TestEveryTapAnswered(t *testing.T) {
-	tg := newFake(t)
-	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
-	res := askAsync(g.sock, sendMail)
-	question(t, tg, 1)
+	tg, _, res, _ := askOne(t)
 	tap(t, tg, stranger, "Deny")
 	tap(t, tg, ownerID, "Allow once")
 	<-res

@@ -3,7 +3,6 @@ package bridge
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
@@ -12,10 +11,7 @@ import (
 // /grants lists the hour grants with an End button each; only the owner's
 // tap ends one, and the next such request asks again.
 func TestGrantsInChat(t *testing.T) {
-	tg := newFake(t)
-	g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
-	res := askAsync(g.sock, sendMail)
-	question(t, tg, 1)
+	tg, g, res, _ := askOne(t)
 	tap(t, tg, ownerID, "Allow for 1 hour")
 	if r := <-res; r.d.Reason != approval.ReasonAllow1h {
 		t.Fatalf("decision %+v %v", r.d, r.err)
