@@ -205,16 +205,13 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 	if timeout <= 0 {
 		timeout = approval.DefaultTimeout
 	}
-	var b strings.Builder
-	b.WriteString("🔐 *The agent asks for your approval*\n\n")
-	d, ok := describeQuestion(req, questionBudget)
+	text, ok := questionText("🔐 *The agent asks for your approval*\n\n", req)
 	if !ok {
-		return telegram.Message{Text: tooLongText(req)}
+		return telegram.Message{Text: text}
 	}
-	b.WriteString(d)
-	fmt.Fprintf(&b, "\nNo answer within %s is a denial\\.", telegram.Escape(humanDuration(timeout)))
+	text += fmt.Sprintf("\nNo answer within %s is a denial\\.", telegram.Escape(humanDuration(timeout)))
 	if buttons := signInButtons(req, id); buttons != nil {
-		return telegram.Message{Text: b.String(), Buttons: buttons}
+		return telegram.Message{Text: text, Buttons: buttons}
 	}
 	var buttons []telegram.Button
 	for i, c := range approval.Choices {
@@ -224,7 +221,17 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 		}
 		buttons = append(buttons, telegram.Button{Text: c.Label(), Data: approval.CallbackData(id, c), Row: row})
 	}
-	return telegram.Message{Text: b.String(), Buttons: buttons}
+	return telegram.Message{Text: text, Buttons: buttons}
+}
+
+// questionText is head and the description of req; when req is too long
+// to show in full it is tooLongText and false (the question is denied).
+func questionText(head string, req approval.Request) (string, bool) {
+	d, ok := describeQuestion(req, questionBudget)
+	if !ok {
+		return tooLongText(req), false
+	}
+	return head + d, true
 }
 
 // tooLongText tells the owner of a question denied because it cannot be
@@ -238,15 +245,11 @@ func tooLongText(req approval.Request) string {
 // ApprovalOutcome replaces the question once it is decided: the same
 // description, the outcome, no buttons.
 func ApprovalOutcome(req approval.Request, outcome string, at time.Time) telegram.Message {
-	var b strings.Builder
-	b.WriteString("🔐 *The agent asked for your approval*\n\n")
-	d, ok := describeQuestion(req, questionBudget)
-	if !ok {
-		return telegram.Message{Text: tooLongText(req)}
+	text, ok := questionText("🔐 *The agent asked for your approval*\n\n", req)
+	if ok {
+		text += fmt.Sprintf("\n%s \\(%s\\)", telegram.Escape(outcome), telegram.Escape(at.UTC().Format("15:04 UTC")))
 	}
-	b.WriteString(d)
-	fmt.Fprintf(&b, "\n%s \\(%s\\)", telegram.Escape(outcome), telegram.Escape(at.UTC().Format("15:04 UTC")))
-	return telegram.Message{Text: b.String()}
+	return telegram.Message{Text: text}
 }
 
 func byteSize(n int) string {

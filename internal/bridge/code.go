@@ -18,25 +18,17 @@ import (
 // button (a host without a dot): the link goes in the text then.
 func LinkMessage(r Request, l codeflow.Link, now time.Time, linkInText bool) telegram.Message {
 	var b strings.Builder
-	b.WriteString("🔐 *Sign\\-in request*\n")
-	b.WriteString(header(r))
-	b.WriteString("\n")
 	if linkInText {
 		fmt.Fprintf(&b, "1\\. Open %s and allow\n", esc(l.URL))
 	} else {
 		b.WriteString("1\\. Tap *Sign in* below and allow\n")
 	}
 	fmt.Fprintf(&b, "2\\. Your browser then tries to open an address beginning with %s and cannot load it: copy that whole address and send it here\n\n", code(l.RedirectURI))
-	if r.OneOff {
-		b.WriteString("⏱ One\\-off grant: access ends when the access token expires; no refresh token will be kept\\.\n")
-	}
-	fmt.Fprintf(&b, "⏳ Expires in %s \\(%s\\)\n", esc(left(l.ExpiresAt.Sub(now))), esc(l.ExpiresAt.UTC().Format("15:04 UTC")))
-	b.WriteString("_Did not ask for this? Ignore it: nothing is granted unless you allow and send the address\\._")
-	m := telegram.Message{Text: b.String()}
+	var button *telegram.Button
 	if !linkInText {
-		m.Buttons = []telegram.Button{{Text: "Sign in", URL: l.URL}}
+		button = &telegram.Button{Text: "Sign in", URL: l.URL}
 	}
-	return m
+	return signInMessage(r, b.String(), l.ExpiresAt, now, "unless you allow and send the address", button)
 }
 
 // authorize is the code flow's Authorize hook: it registers the attempt's

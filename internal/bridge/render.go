@@ -73,9 +73,6 @@ func left(d time.Duration) string {
 // the time left. linkInText is set when Telegram refused the URL button.
 func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) telegram.Message {
 	var b strings.Builder
-	b.WriteString("🔐 *Sign\\-in request*\n")
-	b.WriteString(header(r))
-	b.WriteString("\n")
 	if c.Attempt > 0 {
 		fmt.Fprintf(&b, "The previous code expired; this is a fresh one \\(%d of %d\\)\\.\n\n", c.Attempt, c.MaxAttempts)
 	}
@@ -90,14 +87,31 @@ func CodeMessage(r Request, c deviceflow.Code, now time.Time, linkInText bool) t
 	}
 	fmt.Fprintf(&b, "2\\. Enter the code %s \\(tap it to copy\\)\n", code(c.UserCode))
 	b.WriteString("3\\. Sign in and approve\n\n")
+	var button *telegram.Button
+	if !linkInText {
+		button = &telegram.Button{Text: "Open sign-in page", URL: target}
+	}
+	return signInMessage(r, b.String(), c.ExpiresAt, now, "without the code", button)
+}
+
+// signInMessage frames the steps of a sign-in (device code or link): what
+// asks, the steps, whether the grant is one-off, the time left and what to
+// do when the person did not ask ("nothing is granted " + granted), with
+// button under it unless nil.
+func signInMessage(r Request, steps string, expires, now time.Time, granted string, button *telegram.Button) telegram.Message {
+	var b strings.Builder
+	b.WriteString("🔐 *Sign\\-in request*\n")
+	b.WriteString(header(r))
+	b.WriteString("\n")
+	b.WriteString(steps)
 	if r.OneOff {
 		b.WriteString("⏱ One\\-off grant: access ends when the access token expires; no refresh token will be kept\\.\n")
 	}
-	fmt.Fprintf(&b, "⏳ Expires in %s \\(%s\\)\n", esc(left(c.ExpiresAt.Sub(now))), esc(c.ExpiresAt.UTC().Format("15:04 UTC")))
-	b.WriteString("_Did not ask for this? Ignore it: nothing is granted without the code\\._")
+	fmt.Fprintf(&b, "⏳ Expires in %s \\(%s\\)\n", esc(left(expires.Sub(now))), esc(expires.UTC().Format("15:04 UTC")))
+	b.WriteString("_Did not ask for this? Ignore it: nothing is granted " + granted + "\\._")
 	m := telegram.Message{Text: b.String()}
-	if !linkInText {
-		m.Buttons = []telegram.Button{{Text: "Open sign-in page", URL: target}}
+	if button != nil {
+		m.Buttons = []telegram.Button{*button}
 	}
 	return m
 }
