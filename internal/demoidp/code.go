@@ -172,11 +172,7 @@ func (g *pages) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *pages) loginPage(w http.ResponseWriter, status int, id, msg string) {
-	d := pageData{Title: TitleSignInApp, Error: msg, AuthRequest: id}
-	if g.p.opts.ShowPassword {
-		d.ShowPassword, d.Login, d.Password = true, g.p.opts.User.Login, g.p.opts.User.Password
-	}
-	g.render(w, status, d)
+	g.renderSignIn(w, status, pageData{Title: TitleSignInApp, Error: msg, AuthRequest: id})
 }
 
 func (g *pages) loginPost(w http.ResponseWriter, r *http.Request) {

@@ -65,12 +65,17 @@ func (g *pages) render(w http.ResponseWriter, status int, d pageData) {
 	tmpl.Execute(w, d)
 }
 
-func (g *pages) signInPage(w http.ResponseWriter, status int, userCode, msg string) {
-	d := pageData{Title: TitleSignIn, Error: msg, UserCode: userCode}
+// renderSignIn renders a sign-in form (the device flow's or the code
+// flow's), with the demo's login and password shown when the options say.
+func (g *pages) renderSignIn(w http.ResponseWriter, status int, d pageData) {
 	if g.p.opts.ShowPassword {
 		d.ShowPassword, d.Login, d.Password = true, g.p.opts.User.Login, g.p.opts.User.Password
 	}
 	g.render(w, status, d)
+}
+
+func (g *pages) signInPage(w http.ResponseWriter, status int, userCode, msg string) {
+	g.renderSignIn(w, status, pageData{Title: TitleSignIn, Error: msg, UserCode: userCode})
 }
 
 // device is the verification_uri; verification_uri_complete adds
