@@ -340,33 +340,11 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request) {
 		result any
 		aerr   *apiError
 	)
-	switch strings.ToLower(method) {
+	switch m := strings.ToLower(method); m {
 	case "getme":
 		result = apiUser{ID: s.botID, IsBot: true, FirstName: s.firstName, Username: s.username}
-	case "sendmessage":
-		result, aerr = s.sendMessage(params)
-	case "editmessagetext":
-		result, aerr = s.editMessageText(params)
-	case "editmessagereplymarkup":
-		result, aerr = s.editMessageReplyMarkup(params)
-	case "deletemessage":
-		result, aerr = s.deleteMessage(params)
 	case "sendphoto":
 		result, aerr = s.sendPhoto(params, files)
-	case "deletewebhook":
-		result, aerr = s.deleteWebhook(params)
-	case "setmycommands":
-		result, aerr = s.setMyCommands(params)
-	case "deletemycommands":
-		result, aerr = s.deleteMyCommands(params)
-	case "getmycommands":
-		result, aerr = s.getMyCommands(params)
-	case "sendchataction":
-		result, aerr = s.sendChatAction(params)
-	case "getchat":
-		result, aerr = s.getChat(params)
-	case "answercallbackquery":
-		result, aerr = s.answerCallbackQuery(params)
 	case "getupdates":
 		var gone bool
 		result, aerr, gone = s.getUpdates(r, params)
@@ -378,9 +356,30 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		aerr = errNotFound
+		if do, ok := methods[m]; ok {
+			result, aerr = do(s, params)
+		} else {
+			aerr = errNotFound
+		}
 	}
 	s.answer(w, call, result, aerr)
+}
+
+// methods are the Bot API methods the fake answers from their parameters
+// alone, by lower-case name (the Bot API's method names are
+// case-insensitive).
+var methods = map[string]func(*Server, map[string]string) (any, *apiError){
+	"sendmessage":            (*Server).sendMessage,
+	"editmessagetext":        (*Server).editMessageText,
+	"editmessagereplymarkup": (*Server).editMessageReplyMarkup,
+	"deletemessage":          (*Server).deleteMessage,
+	"deletewebhook":          (*Server).deleteWebhook,
+	"setmycommands":          (*Server).setMyCommands,
+	"deletemycommands":       (*Server).deleteMyCommands,
+	"getmycommands":          (*Server).getMyCommands,
+	"sendchataction":         (*Server).sendChatAction,
+	"getchat":                (*Server).getChat,
+	"answercallbackquery":    (*Server).answerCallbackQuery,
 }
 
 type envelope struct {
