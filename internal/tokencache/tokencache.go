@@ -239,13 +239,9 @@ func (s *Store) decode(profile string, b []byte) (*Entry, error) {
 	}
 	// A plaintext file is still read when a key is set: it is upgraded to
 	// an encrypted one on the next write.
-	e, ok := readEntry(b)
-	if !ok {
-		// Not exactly what Save writes: encoding/json decides.
-		e = new(Entry)
-		if err := json.NewDecoder(bytes.NewReader(b)).Decode(e); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
-		}
+	e := new(Entry)
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	if e.Version != Version {
 		return nil, fmt.Errorf("%w: unsupported format version %d", ErrDamaged, e.Version)
