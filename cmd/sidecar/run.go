@@ -20,6 +20,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/dockerguard"
+	"github.com/devicegate/devicegate/internal/envname"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/redact"
@@ -36,19 +37,6 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
 AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
 read the token cache or the secret files. Standard
 input, output and error are passed through; the exit code is CMD's.`
-
-// validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
-// regular expression is compiled when sidecar starts.
-func validEnvName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return n != ""
-}
 
 // runFlags are the flags of `sidecar run`. The guard reads the same command
 // line to find the program (dockerguard.SidecarRunTool):
@@ -80,7 +68,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
-		return prog.Report(stderr, cli.Usagef("run: %v", err))
+		return prog.Report(stderr, cli.FlagError(f.fs, err))
 	}
 	argv := f.fs.Args()
 	scopes, err := f.check(argv)
@@ -155,7 +143,7 @@ func (f *runFlags) check(argv []string) ([]string, error) {
 		return nil, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]")
 	}
 	for _, n := range f.names {
-		if !validEnvName(n) {
+		if !envname.Valid(n) {
 			return nil, cli.Usagef("--env %q is not a valid variable name", n)
 		}
 		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer
