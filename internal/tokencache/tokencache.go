@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/devicegate/devicegate/internal/clock"
 )
 
 // Version is the current cache format version.
@@ -392,11 +394,9 @@ func (s *Store) Lock(ctx context.Context, profile string) (unlock func(), err er
 			f.Close()
 			return nil, fmt.Errorf("locking the token cache: %w", err)
 		}
-		select {
-		case <-ctx.Done():
+		if err := clock.Sleep(ctx, wait); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("waiting for the token cache lock: %w", ctx.Err())
-		case <-time.After(wait):
+			return nil, fmt.Errorf("waiting for the token cache lock: %w", err)
 		}
 		wait = min(wait*2, 20*time.Millisecond)
 	}
