@@ -14,13 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/approval"
-	"github.com/devicegate/devicegate/internal/audit"
-	"github.com/devicegate/devicegate/internal/cli"
+		"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
-	"github.com/devicegate/devicegate/internal/policy"
 )
 
 const apiUsage = `usage: sidecar api [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
@@ -65,20 +63,11 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	// The policy decides before the token is refreshed or sent.
-	tu, err := url.Parse(target)
-	if err != nil {
-		return cli.Usagef("api: %v", err)
-	}
-	ev := audit.Event{Action: audit.ActionAPI, Method: c.method, Host: tu.Host, Path: tu.EscapedPath()}
-	decision, err := gate(ctx, s,
-		policy.Request{Action: policy.ActionAPI, Method: c.method, Path: tu.EscapedPath()},
-		approval.Request{Action: approval.ActionAPI, Method: c.method, Host: tu.Host, Path: tu.EscapedPath(), BodySize: len(c.body), Preview: preview(c.body)},
-		ev)
+	// The gate decides before the token is refreshed or sent.
+	pass, err := gateFor(s, ep.APIURL).Check(ctx, gate.Action{Kind: gate.API, Method: c.method, URL: target, Header: c.header, Body: c.bodyOrNil()})
 	if err != nil {
 		return err
 	}
-	ev.Decision = decision
 	e, err := validToken(ctx, s, c.minTTL, c.scopes, stderr)
 	if err != nil {
 		return err
@@ -104,12 +93,23 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	req.Header.Set("User-Agent", "devicegate-sidecar")
 	return send(*s.HTTP, req, stdout, func(status int) {
-		ev.Status = status
+		pass.Event.Status = status
 		if status == 0 {
-			ev.Detail = "unreachable"
+			pass.Event.Detail = "unreachable"
 		}
-		record(s, ev, stderr)
+		record(pass, stderr)
 	})
+}
+
+// bodyOrNil is the request body, nil when there is none.
+func (c *apiCall) bodyOrNil() []byte {
+	if !c.hasBody {
+		return nil
+	}
+	if c.body == nil {
+		return []byte{}
+	}
+	return c.body
 }
 
 // send makes the request and copies the answer to stdout; a non-2xx

@@ -1,135 +1,44 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strings"
-	"sync"
-	"unicode/utf8"
 
 	"github.com/devicegate/devicegate/internal/approval"
-	"github.com/devicegate/devicegate/internal/audit"
-	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/session"
 )
 
-// gate applies the profile's policy to what the agent wants (token, run,
-// api) before anything is refreshed or sent, and on "ask" puts it to the
-// owner through serve (internal/approval). It returns the decision word for
-// the audit line: "owner" for the owner's own commands (the policy binds
-// the agent only), "allow" for a rule, or the owner's answer ("allow_once",
-// "allow_1h", "grant"). A refusal is a *policy.Refused (exit 8); it is in
-// the audit log before gate returns.
-func gate(ctx context.Context, s *session.Session, req policy.Request, ask approval.Request, ev audit.Event) (string, error) {
-	if s.Caller != audit.CallerAgent {
-		return "owner", nil
+// gateFor returns the one gate (internal/gate) for a profile's session:
+// its policy and caller, its audit log, and serve's approval socket to ask
+// the owner on. api is the profile's API base URL, for API actions: a
+// request outside it is never allowed by default.
+func gateFor(s *session.Session, api string) *gate.Gate {
+	return &gate.Gate{
+		Profile: s.Profile,
+		API:     api,
+		Caller:  s.Caller,
+		Policy:  s.Policy,
+		Log:     s,
+		Asker:   approval.Client{Socket: approval.SocketPath(s.Store.Dir())},
+		Account: func() string {
+			e, err := s.Load()
+			if err != nil {
+				return ""
+			}
+			if e.Account.Email != "" {
+				return e.Account.Email
+			}
+			return e.Account.Name
+		},
 	}
-	v := s.Policy.Decide(req)
-	what := describe(req, ask)
-	switch v.Decision {
-	case policy.Allow:
-		return "allow", nil
-	case policy.Deny:
-		ev.Decision, ev.Detail = "deny", "policy: "+v.Rule
-		_ = s.Record(ev)
-		return "", &policy.Refused{Action: what, Reason: "policy", Rule: v.Rule}
-	}
-	ask.Profile, ask.Rule = s.Profile, v.Rule
-	if e, err := s.Load(); err == nil {
-		ask.Account = e.Account.Email
-		if ask.Account == "" {
-			ask.Account = e.Account.Name
-		}
-	}
-	d, err := approval.Ask(ctx, approval.SocketPath(s.Store.Dir()), ask)
-	reason := d.Reason
-	switch {
-	case errors.Is(err, approval.ErrNoListener):
-		reason = approval.ReasonNoListener
-	case err != nil && reason == "":
-		reason = "error"
-	case err == nil && reason == "" && d.Allow:
-		reason = "allow"
-	case err == nil && reason == "":
-		reason = approval.ReasonDeny
-	}
-	ap := ev
-	ap.Action, ap.Decision, ap.Detail = audit.ActionApproval, reason, "for "+ev.Action+"; rule: "+v.Rule
-	_ = s.Record(ap)
-	if err == nil && d.Allow {
-		return reason, nil
-	}
-	ev.Decision, ev.Detail = "deny", "not approved: "+reason
-	_ = s.Record(ev)
-	return "", &policy.Refused{Action: what, Reason: reason, Rule: v.Rule}
-}
-
-// describe names a request in a refusal message.
-func describe(req policy.Request, ask approval.Request) string {
-	switch req.Action {
-	case policy.ActionAPI:
-		return req.Method + " " + ask.Host + req.Path
-	case policy.ActionRun:
-		return "sidecar run " + req.Program
-	}
-	return "sidecar " + req.Action
 }
 
 // record appends what a command did to the audit log, and warns when the
 // log cannot be written: the owner should know the log has a hole.
-func record(s *session.Session, ev audit.Event, stderr io.Writer) {
-	if err := s.Record(ev); err != nil {
+func record(p *gate.Pass, stderr io.Writer) {
+	if err := p.Record(); err != nil {
 		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 	}
 }
 
-// runCommand is what the audit log keeps of a `sidecar run` command line:
-// the program and its first word when that is a subcommand ("gh pr"),
-// never the other arguments (they may hold values the owner's data).
-func runCommand(argv []string) string {
-	c := argv[0]
-	if len(argv) > 1 && argv[1] != "" && !strings.HasPrefix(argv[1], "-") && len(argv[1]) <= 32 {
-		c += " " + argv[1]
-	}
-	return c
-}
-
-// maxPreview bounds the body preview the owner sees in an approval.
-const maxPreview = 300
-
-// secretField matches a JSON string member whose name says it is secret.
-// Compiled on first use, not when sidecar starts.
-var secretField = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)("[^"]*(?:pass|secret|token|key|auth|credential|cookie)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-})
-
-// preview is the start of a request body for the owner's approval message,
-// with secret-looking values masked; "" for a body that is not text.
-func preview(body []byte) string {
-	if len(body) == 0 {
-		return ""
-	}
-	b := body
-	if len(b) > 4*maxPreview {
-		b = b[:4*maxPreview]
-	}
-	for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.Valid(b); i++ {
-		b = b[:len(b)-1] // a rune cut at the end
-	}
-	if len(b) == 0 || !utf8.Valid(b) || strings.ContainsRune(string(b), 0) {
-		return ""
-	}
-	s := secretField().ReplaceAllString(string(b), `$1"[masked]"`)
-	s = audit.Mask(s)
-	if len(s) > maxPreview {
-		cut := maxPreview
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}

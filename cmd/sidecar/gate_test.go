@@ -208,45 +208,53 @@ func TestGateToken(t *testing.T) {
 	}
 }
 
-func TestPreview(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"title":"Hello","password":"hunter2"}`, `{"title":"Hello","password":"[masked]"}`},
-		{`{"client_secret": "abc", "ApiKey":"x\"y"}`, `{"client_secret": "[masked]", "ApiKey":"[masked]"}`},
-		{`token=ghp_0123456789abcdefghijABCDEFGHIJklmnop&x=1`, `[masked]&x=1`},
-		{"", ""},
-		{"\x00\x01binary", ""},
-		{strings.Repeat("é", 400), strings.Repeat("é", 150) + "…"},
+
+// TestGateAttacks: requests that would run differently from how they are
+// judged and shown never reach the API (issue: the approval message
+// showed less than what ran, and rules ignored the base path).
+func TestGateAttacks(t *testing.T) {
+	tests := []struct {
+		name     string
+		policy   string
+		api      string // OAUTH_API_URL's path
+		args     func(api string) []string
+		wantCode int
+		asked    bool
+	}{
+		{"method override on an approved POST", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "X-HTTP-Method-Override: DELETE", "-d", "{}", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"X-Method-Override in any case", "allow POST /**", "", func(string) []string {
+			return []string{"api", "-X", "POST", "-H", "x-method-override: DELETE", "/repos/o/precious"}
+		}, exitcode.Usage, false},
+		{"a body on a GET", "", "", func(string) []string {
+			return []string{"api", "-X", "GET", "-d", `{"private":false}`, "/user/repos"}
+		}, exitcode.Usage, false},
+		{"beta next to v1.0 asks", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", api + "/beta/users/someone"}
+		}, exitcode.Refused, true},
+		{"v1.0 users still denied", "deny * /v1.0/users/**", "/v1.0", func(api string) []string {
+			return []string{"api", "/users/someone"}
+		}, exitcode.Refused, false},
 	}
 	for _, tt := range tests {
-		if got := preview([]byte(tt.in)); got != tt.want {
-			t.Errorf("preview(%.40q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestRunCommandAndClipArgs(t *testing.T) {
-	for _, tt := range []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"gh", "pr", "list", "-R", "o/r"}, "gh pr"},
-		{[]string{"gh", "--repo", "o/r"}, "gh"},
-		{[]string{"curl"}, "curl"},
-		{[]string{"aws", strings.Repeat("x", 40)}, "aws"},
-	} {
-		if got := runCommand(tt.argv); got != tt.want {
-			t.Errorf("runCommand(%q) = %q, want %q", tt.argv, got, tt.want)
-		}
-	}
-	long := make([]string, 100)
-	for i := range long {
-		long[i] = strings.Repeat("a", 300)
-	}
-	got := clipArgs(long)
-	if len(got) != approval.MaxCommandArgs || got[len(got)-1] != "…" || len(got[0]) > 210 {
-		t.Errorf("clipArgs: %d args, last %q, first %d bytes", len(got), got[len(got)-1], len(got[0]))
-	}
-	if r := (approval.Request{Profile: "p", Action: approval.ActionRun, Command: got}); r.Validate() != nil {
-		t.Errorf("a clipped command is not a valid request: %v", r.Validate())
+		t.Run(tt.name, func(t *testing.T) {
+			owner := &scriptedOwner{choice: approval.Deny}
+			_, seen := gateEnv(t, owner)
+			base := os.Getenv("OAUTH_API_URL")
+			t.Setenv("OAUTH_API_URL", base+tt.api)
+			t.Setenv("OAUTH_POLICY", tt.policy)
+			t.Setenv(audit.CallerVar, audit.CallerAgent)
+			code, _, stderr := runMain(t, tt.args(base)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.wantCode, stderr)
+			}
+			if got := seen(); len(got) != 0 {
+				t.Errorf("the API was called: %q", got)
+			}
+			if got := len(owner.requests()) > 0; got != tt.asked {
+				t.Errorf("owner asked %v, want %v", got, tt.asked)
+			}
+		})
 	}
 }

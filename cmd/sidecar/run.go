@@ -15,14 +15,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/envname"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/redact"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -79,17 +78,11 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	// CMD gets the raw token: the policy decides first.
-	ev := audit.Event{Action: audit.ActionRun, Command: runCommand(argv)}
-	masked := make([]string, len(argv))
-	for i, a := range argv {
-		masked[i] = audit.Mask(a)
-	}
-	decision, err := gate(ctx, s, policy.Request{Action: policy.ActionRun, Program: argv[0]}, approval.Request{Action: approval.ActionRun, Command: clipArgs(masked)}, ev)
+	// CMD gets the raw token: the gate decides first.
+	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	ev.Decision = decision
 	var vars, secrets []string
 	if s.Provider.AWS != nil {
 		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
@@ -121,7 +114,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	record(s, ev, stderr)
+	record(pass, stderr)
 	return wait(cmd, stderr)
 }
 
@@ -218,21 +211,6 @@ func wait(cmd *exec.Cmd, stderr io.Writer) int {
 		return xe.ExitCode()
 	}
 	return prog.Report(stderr, err)
-}
-
-// clipArgs bounds a command line for an approval request.
-func clipArgs(argv []string) []string {
-	if len(argv) > approval.MaxCommandArgs {
-		argv = append(argv[:approval.MaxCommandArgs-1:approval.MaxCommandArgs-1], "…")
-	}
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		if len(a) > 200 {
-			a = a[:200] + "…"
-		}
-		out[i] = strings.ToValidUTF8(a, "?")
-	}
-	return out
 }
 
 // confinedCmd is the hidden subcommand that CMD starts as:

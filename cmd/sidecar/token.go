@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
-	"github.com/devicegate/devicegate/internal/approval"
-	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
-	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
@@ -120,26 +118,25 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The raw token (or role credentials) leaves our hands: the policy
+	// The raw token (or role credentials) leaves our hands: the gate
 	// decides first, and the audit log keeps that it happened.
-	ev := audit.Event{Action: audit.ActionToken}
-	if len(scopes) > 0 {
-		ev.Detail = "scopes: " + strings.Join(scopes, " ")
+	a := gate.Action{Kind: gate.Token, Variant: gate.VariantAccess}
+	switch {
+	case *awsCreds:
+		a.Variant = gate.VariantAWS
+	case len(scopes) > 0:
+		a.Variant, a.Scopes = gate.VariantScoped, scopes
 	}
-	if *awsCreds {
-		ev.Detail = "aws role credentials"
-	}
-	decision, err := gate(ctx, s, policy.Request{Action: policy.ActionToken}, approval.Request{Action: approval.ActionToken}, ev)
+	pass, err := gateFor(s, "").Check(ctx, a)
 	if err != nil {
 		return err
 	}
-	ev.Decision = decision
 	if *awsCreds {
 		c, err := s.AWSCredentials(ctx, *minTTL)
 		if err != nil {
 			return err
 		}
-		record(s, ev, stderr)
+		record(pass, stderr)
 		return json.NewEncoder(stdout).Encode(credentialProcess{
 			Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
 			SessionToken: c.SessionToken, Expiration: c.Expiration.UTC().Format(time.RFC3339),
@@ -149,7 +146,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	record(s, ev, stderr)
+	record(pass, stderr)
 	if !*asJSON {
 		_, err = fmt.Fprintln(stdout, e.AccessToken)
 		return err

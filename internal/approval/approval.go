@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/devicegate/devicegate/internal/gate"
 	"io"
 	"net"
 	"path/filepath"
@@ -26,25 +27,24 @@ import (
 	"time"
 )
 
-// Actions a Request may name.
+// Actions a Request may name: gate's kinds.
 const (
-	ActionAPI   = "api"   // sidecar api: Method, Host, Path, BodySize, Preview
-	ActionToken = "token" // sidecar token: the raw token is printed
-	ActionRun   = "run"   // sidecar run: Command gets the token
+	ActionAPI   = string(gate.API)   // sidecar api, or a tool's request through the proxy
+	ActionToken = string(gate.Token) // sidecar token: the raw token is printed
+	ActionRun   = string(gate.Run)   // sidecar run
 )
 
-// Reasons a Decision carries. They are stable words: the audit log and the
-// commands' messages use them.
+// Reasons a Decision carries (gate.Reason*).
 const (
-	ReasonAllowOnce    = "allow_once"    // the owner tapped Allow once
-	ReasonAllow1h      = "allow_1h"      // the owner tapped Allow for 1 hour
-	ReasonGrant        = "grant"         // an earlier Allow for 1 hour still covers this request
-	ReasonDeny         = "deny"          // the owner tapped Deny
-	ReasonTimeout      = "timeout"       // no answer within the server's timeout
-	ReasonServeStopped = "serve_stopped" // serve stopped or restarted while the request waited
-	ReasonUnavailable  = "unavailable"   // serve could not put the request to the owner (Telegram down)
-	ReasonInvalid      = "invalid"       // serve refused the request as malformed
-	ReasonNoListener   = "no_listener"   // nobody listens on the socket (set by callers on ErrNoListener)
+	ReasonAllowOnce    = gate.ReasonAllowOnce
+	ReasonAllow1h      = gate.ReasonAllow1h
+	ReasonGrant        = gate.ReasonGrant
+	ReasonDeny         = gate.ReasonDeny
+	ReasonTimeout      = gate.ReasonTimeout
+	ReasonServeStopped = gate.ReasonServeStopped
+	ReasonUnavailable  = gate.ReasonUnavailable
+	ReasonInvalid      = gate.ReasonInvalid
+	ReasonNoListener   = gate.ReasonNoListener
 )
 
 // GrantDuration is how long "Allow for 1 hour" lasts.
@@ -53,50 +53,26 @@ const GrantDuration = time.Hour
 // DefaultTimeout is how long serve waits for the owner before denying.
 const DefaultTimeout = 2 * time.Minute
 
-// Request is what the agent wants, as the owner will see it.
-type Request struct {
-	Profile string `json:"profile"`
-	Account string `json:"account,omitempty"`
-	Action  string `json:"action"` // ActionAPI, ActionToken or ActionRun
-
-	// api
-	Method   string `json:"method,omitempty"`
-	Host     string `json:"host,omitempty"`
-	Path     string `json:"path,omitempty"` // without the query
-	BodySize int    `json:"body_size,omitempty"`
-	Preview  string `json:"preview,omitempty"` // short, secrets masked by the caller
-
-	// run: the program and its arguments
-	Command []string `json:"command,omitempty"`
-
-	// Rule is the policy rule that said ask: shown to the owner, and the
-	// scope of an "Allow for 1 hour" grant (same Profile and Rule).
-	Rule string `json:"rule,omitempty"`
-}
+// Request is what the agent wants, as the owner will see it: the gate's
+// Question (internal/gate), which describes it once.
+type Request = gate.Question
 
 // Decision is the answer.
-type Decision struct {
-	Allow bool `json:"allow"`
-	// Until is zero for this call only; set, the same Profile and Rule are
-	// allowed without asking until then.
-	Until  time.Time `json:"until,omitzero"`
-	Reason string    `json:"reason"`
-}
+type Decision = gate.Answer
 
 // Limits on what crosses the socket. The caller shortens its preview; the
 // server refuses what is larger (a Request is small: a socket message of
 // more is not one of ours).
 const (
-	MaxRequestBytes = 16 << 10
-	MaxPreview      = 1024
-	MaxCommandArgs  = 64
-	maxField        = 2048
+	MaxRequestBytes = 64 << 10
+	MaxPreview      = gate.MaxPreviewText
+	MaxCommandArgs  = gate.MaxCommandArgs
 )
 
 // ErrNoListener is returned by Ask when no serve with a gatekeeper
 // listener answers on the socket: approvals are off, and an "ask" must be
 // treated as a denial that says how to turn them on.
-var ErrNoListener = errors.New("no sidecar serve with a gatekeeper bot is listening for approvals")
+var ErrNoListener = gate.ErrNoApprover
 
 // SocketName is the file name of the socket in the data directory.
 const SocketName = "approval.sock"
@@ -106,41 +82,6 @@ const SocketName = "approval.sock"
 // in the sidecar container.
 func SocketPath(dataDir string) string {
 	return filepath.Join(dataDir, SocketName)
-}
-
-// Validate reports what is wrong with a request, naming the field.
-func (r *Request) Validate() error {
-	switch r.Action {
-	case ActionAPI:
-		if r.Method == "" || r.Host == "" {
-			return errors.New("approval: an api request needs method and host")
-		}
-	case ActionToken:
-	case ActionRun:
-		if len(r.Command) == 0 {
-			return errors.New("approval: a run request needs the command")
-		}
-	default:
-		return fmt.Errorf("approval: unknown action %q (want api, token or run)", r.Action)
-	}
-	if r.Profile == "" {
-		return errors.New("approval: the request names no profile")
-	}
-	if len(r.Preview) > MaxPreview {
-		return fmt.Errorf("approval: preview is %d bytes (at most %d)", len(r.Preview), MaxPreview)
-	}
-	if len(r.Command) > MaxCommandArgs {
-		return fmt.Errorf("approval: command has %d arguments (at most %d)", len(r.Command), MaxCommandArgs)
-	}
-	for name, v := range map[string]string{"profile": r.Profile, "account": r.Account, "method": r.Method, "host": r.Host, "path": r.Path, "rule": r.Rule} {
-		if len(v) > maxField {
-			return fmt.Errorf("approval: %s is %d bytes (at most %d)", name, len(v), maxField)
-		}
-	}
-	if r.BodySize < 0 {
-		return errors.New("approval: negative body size")
-	}
-	return nil
 }
 
 // wire is one message on the socket in either direction.
@@ -206,4 +147,12 @@ func Ask(ctx context.Context, socket string, req Request) (Decision, error) {
 		a.Decision.Until = time.Time{}
 	}
 	return a.Decision, nil
+}
+
+// Client asks through the socket at Socket: the gate's Asker.
+type Client struct{ Socket string }
+
+// Ask implements gate.Asker with [Ask].
+func (c Client) Ask(ctx context.Context, q gate.Question) (gate.Answer, error) {
+	return Ask(ctx, c.Socket, q)
 }

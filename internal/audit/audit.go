@@ -90,6 +90,7 @@ type Event struct {
 	Host     string    `json:"host,omitempty"`
 	Path     string    `json:"path,omitempty"`    // without the query
 	Command  string    `json:"command,omitempty"` // program name (and subcommand) for run
+	Via      string    `json:"via,omitempty"`     // "run gh": a request a tool made through sidecar run's proxy
 	Status   int       `json:"status,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
 }
@@ -327,6 +328,7 @@ func Sanitize(e Event) Event {
 	e.Host = clean(hostOnly(e.Host))
 	e.Path = clean(maskPath(pathOnly(e.Path)))
 	e.Command = clean(Mask(e.Command))
+	e.Via = clean(Mask(e.Via))
 	e.Detail = clean(Mask(e.Detail))
 	return e
 }

@@ -21,7 +21,7 @@ func (e Event) appendJSON(b []byte) ([]byte, error) {
 	b = appendField(b, "caller", e.Caller)
 	b = appendField(b, "action", e.Action)
 	for _, f := range [...]struct{ name, value string }{
-		{"decision", e.Decision}, {"method", e.Method}, {"host", e.Host}, {"path", e.Path}, {"command", e.Command},
+		{"decision", e.Decision}, {"method", e.Method}, {"host", e.Host}, {"path", e.Path}, {"command", e.Command}, {"via", e.Via},
 	} {
 		if f.value != "" {
 			b = appendField(b, f.name, f.value)

@@ -10,6 +10,7 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/provider"
@@ -68,6 +69,9 @@ var outcomes = []outcome{
 	{match: is(telegram.ErrUnauthorized), code: exitcode.Telegram,
 		hints: always("check the bot token with @BotFather")},
 	{match: isA[*telegram.OpError], code: exitcode.Telegram},
+	// A request the agent may not make in any form (a method override, a
+	// body on a GET): the command line is wrong, not the owner's answer.
+	{match: is(gate.ErrBadRequest), code: exitcode.Usage},
 	// The owner's policy or the owner said no: an agent must not retry.
 	{match: is(policy.ErrRefused), code: exitcode.Refused, hints: refused},
 	// Tokens for other scopes (sidecar token|run|api --scope).

@@ -15,9 +15,14 @@
 //
 // After the owner's rules come the secure defaults: API reads are allowed,
 // API writes ask, token export asks, run asks. A path pattern matches the
-// request's path on the API host (with the API's base path, e.g. /v1.0 at
-// Microsoft Graph), case-insensitively, segment by segment: "*" is exactly
-// one segment, "**" any number of them. A path with dot segments, empty
+// request's path on the API host as sent (with the API's base path, e.g.
+// /v1.0 at Microsoft Graph), case-insensitively, segment by segment: "*" is
+// exactly one segment, "**" any number of them. A request outside the
+// API's base URL is never allowed by the defaults: on the API's host but
+// outside its base path (/beta/... next to /v1.0) only a rule that matches
+// its path decides, else it asks; on another host (a URL-shaped --scope)
+// only a rule that names the host (HOST/PATH, e.g.
+// "allow GET management.azure.com/subscriptions/**") decides, else it asks. A path with dot segments, empty
 // segments or an encoded "/" or "." is never allowed without asking: the
 // server may read it differently from the pattern.
 //
@@ -60,6 +65,15 @@ const (
 type Request struct {
 	Action  string // ActionAPI, ActionToken or ActionRun
 	Method  string // api: the HTTP method, upper case
+	Host    string // api: the host the request goes to (host[:port])
+	// OtherHost: the request goes to another host than the API's (a
+	// URL-shaped --scope's resource). Only rules that name the host match
+	// it, and by default it asks.
+	OtherHost bool
+	// OutsideBase: the request is on the API's host but outside its base
+	// path (/beta/... when OAUTH_API_URL ends in /v1.0). Rules match its
+	// path as sent; by default it asks, even a read.
+	OutsideBase bool
 	Path    string // api: the escaped path of the URL, without the query
 	Program string // run: the program
 }
@@ -85,6 +99,7 @@ type rule struct {
 	decision Decision
 	action   string
 	methods  []string // api: nil for any
+	host     string   // api: the host a HOST/PATH pattern names, lower case; "" for the API's own
 	pattern  []string // api: segments, "*" and "**" as wildcards
 	program  string   // run: "" for any
 }
@@ -177,11 +192,34 @@ func parseRule(text string) (rule, error) {
 			return r, err
 		}
 		r.methods = m
-		if r.pattern, err = parsePattern(f[2]); err != nil {
+		pat := f[2]
+		if !strings.HasPrefix(pat, "/") {
+			// HOST/PATH: a rule for another host than the API's.
+			host, path, ok := strings.Cut(pat, "/")
+			if !ok || !validHost(host) {
+				return r, fmt.Errorf("path %q must start with / (the API's host) or HOST/ (another host, e.g. management.azure.com/subscriptions/**)", pat)
+			}
+			r.host, pat = strings.ToLower(host), "/"+path
+		}
+		if r.pattern, err = parsePattern(pat); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
+}
+
+// validHost accepts a DNS name or IP literal with an optional port: what a
+// URL's host may hold, without user info.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return false
+		}
+	}
+	return strings.Contains(h, ".") || strings.Contains(h, ":") || h == "localhost"
 }
 
 func parseMethods(s string) ([]string, error) {
@@ -314,6 +352,12 @@ func resolve(segs []string) []string {
 func defaultVerdict(req Request) Verdict {
 	switch req.Action {
 	case ActionAPI:
+		switch {
+		case req.OtherHost:
+			return Verdict{Decision: Ask, Rule: "ask " + req.Method + " " + req.Host + req.Path + " (another host than the API's)", Default: true}
+		case req.OutsideBase:
+			return Verdict{Decision: Ask, Rule: "ask " + req.Method + " " + req.Path + " (outside the API's base URL)", Default: true}
+		}
 		if slices.Contains(readMethods, req.Method) {
 			return Verdict{Decision: Allow, Rule: "allow read (default)", Default: true}
 		}
@@ -338,6 +382,11 @@ func (r rule) match(req Request, segs []string) bool {
 		return r.program == "" || r.program == req.Program
 	case ActionAPI:
 		if r.methods != nil && !slices.Contains(r.methods, req.Method) {
+			return false
+		}
+		// A rule names the API's host (a plain /PATH) or another one
+		// (HOST/PATH); it never matches the other.
+		if req.OtherHost != (r.host != "") || r.host != "" && !strings.EqualFold(r.host, req.Host) {
 			return false
 		}
 		return matchSegments(r.pattern, segs)

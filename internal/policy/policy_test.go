@@ -46,6 +46,14 @@ deny * /v1.0/users/**`
 		{"github delete repo", github, Request{Action: ActionAPI, Method: "DELETE", Path: "/repos/o/r"}, Deny, "deny DELETE /repos/**"},
 		{"github read", github, Request{Action: ActionAPI, Method: "GET", Path: "/user"}, Allow, "allow read (default)"},
 		// Paths a server may read differently never pass without asking.
+		// The base path (OAUTH_API_URL=…/v1.0): /beta is not /v1.0, and
+		// the default never allows what lies outside the base.
+		{"beta bypass asks", "deny * /v1.0/users/**", Request{Action: ActionAPI, Method: "GET", Host: "graph.microsoft.com", Path: "/beta/users/x", OutsideBase: true}, Ask, "ask GET /beta/users/x (outside the API's base URL)"},
+		{"beta named by a rule", "allow GET /beta/me/**", Request{Action: ActionAPI, Method: "GET", Host: "graph.microsoft.com", Path: "/beta/me/x", OutsideBase: true}, Allow, "allow GET /beta/me/**"},
+		{"other host asks", "allow GET /**", Request{Action: ActionAPI, Method: "GET", Host: "management.azure.com", Path: "/subscriptions", OtherHost: true}, Ask, "ask GET management.azure.com/subscriptions (another host than the API's)"},
+		{"other host named", "allow GET management.azure.com/subscriptions/**", Request{Action: ActionAPI, Method: "GET", Host: "management.azure.com", Path: "/subscriptions/1", OtherHost: true}, Allow, "allow GET management.azure.com/subscriptions/**"},
+		{"host rule ignores the API's host", "deny GET management.azure.com/**", Request{Action: ActionAPI, Method: "GET", Host: "graph.microsoft.com", Path: "/v1.0/me"}, Allow, "allow read (default)"},
+		{"host rule for another host only", "allow GET evil.example/**", Request{Action: ActionAPI, Method: "GET", Host: "management.azure.com", Path: "/x", OtherHost: true}, Ask, "ask GET management.azure.com/x (another host than the API's)"},
 		{"dot segments", graph, Request{Action: ActionAPI, Method: "GET", Path: "/v1.0/me/../users/x"}, Deny, "deny * /v1.0/users/**"},
 		{"dot segments allow", "allow GET /v1.0/me/**", Request{Action: ActionAPI, Method: "GET", Path: "/v1.0/me/../../admin"}, Ask, ""},
 		{"encoded slash", "allow POST /a/*", Request{Action: ActionAPI, Method: "POST", Path: "/a/b%2Fc"}, Ask, ""},
@@ -92,6 +100,9 @@ func TestParseErrors(t *testing.T) {
 		{"allow token; allow", 2, "say what it is about"},
 		{"allow GET", 1, "want METHODS PATH"},
 		{"allow GET x", 1, "must start with /"},
+		{"allow GET us%er@host.example/x", 1, "must start with /"},
+		{"allow GET host.example", 1, "must start with /"},
+		{"allow GET host.example/a//b", 1, "empty segment"},
 		{"allow FETCH /x", 1, `unknown method "FETCH"`},
 		{"allow GET,FOO /x", 1, `unknown method "FOO"`},
 		{"allow GET /x?y=1", 1, "without ? or #"},
