@@ -57,7 +57,7 @@ soak: deps
 # Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
-	$(GO) test ./cmd/sidecar -run '^$$' -bench 'PolicyAudit|APICall' -benchmem
+	$(GO) test ./internal/gate -run '^$$' -bench . -benchmem
 	DOCKER_E2E_REPORT=$(CURDIR)/docs/DOCKER-E2E.md bash scripts/docker-e2e.sh -run '^TestStack$$'
 	$(GO) run ./bench
 
