@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devicegate/devicegate/internal/detach"
 	"github.com/devicegate/devicegate/internal/subcommand"
 )
 
@@ -24,7 +25,7 @@ func TestCommandsMatchTable(t *testing.T) {
 			t.Errorf("Main runs %s, which internal/subcommand does not list", name)
 		}
 	}
-	for _, hidden := range []string{refreshCmd, confinedCmd} {
+	for _, hidden := range []string{detach.Command, confinedCmd} {
 		if _, ok := commands[hidden]; !ok || !strings.HasPrefix(hidden, "__") {
 			t.Errorf("hidden subcommand %q must start with __ and be dispatched", hidden)
 		}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // cliEnv is the environment of a sidecar process talking to srv.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/detach"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/subcommand"
 )
@@ -28,7 +29,7 @@ import (
 var prog = cli.Sidecar
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == refreshCmd {
+	if len(os.Args) > 1 && os.Args[1] == detach.Command {
 		// The detached refresh ignores the signals that stop commands.
 		signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	}
@@ -84,8 +85,8 @@ var commands = map[string]func(ctx context.Context, args []string, s streams) in
 	"version": reported(func(_ context.Context, args []string, s streams) error {
 		return version(args, s.stdout, s.stderr)
 	}),
-	refreshCmd: func(_ context.Context, args []string, s streams) int {
-		return refreshChild(args, s.stderr)
+	detach.Command: func(_ context.Context, args []string, s streams) int {
+		return detach.Child(args, s.stderr, open)
 	},
 	confinedCmd: func(_ context.Context, args []string, s streams) int {
 		return confinedChild(args, s.stderr)
