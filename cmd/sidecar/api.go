@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-		"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/gate"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,21 +13,23 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 )
 
-const auditUsage = `usage: sidecar audit [--profile P] [--since D] [--last N] [--json]
+const auditUsage = `usage: sidecar audit [--profile P] [--since D] [--last N] [--denied] [--json]
 
 Shows the audit log: every token export, sidecar run, sidecar api call,
 sign-in, refresh, logout and approval decision, oldest first, with who
 asked (agent: through the Docker guard; owner: everything else). --since
 takes a duration back from now (24h, 90m) or a time (2026-12-01 or
-RFC 3339); --last N the N newest (default 50, 0 for all). --json prints
+RFC 3339); --last N the N newest (default 50, 0 for all); --denied only
+refusals (denied, not approved, timed out, rate limited). --json prints
 one JSON object per line. The log never holds a token, a body or a query
-value.`
+value; it keeps at least the last 30 days.`
 
 func auditCmd(args []string, stdout, stderr io.Writer, now time.Time) error {
 	fs := cli.NewFlags("audit", stderr, auditUsage)
 	profile := fs.String("profile", "", "only this profile")
 	since := fs.String("since", "", "only events since this duration ago or time")
 	last := fs.Int("last", 50, "only the newest N events (0 for all)")
+	denied := fs.Bool("denied", false, "only refusals")
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
@@ -40,7 +41,7 @@ func auditCmd(args []string, stdout, stderr io.Writer, now time.Time) error {
 	if *last < 0 {
 		return cli.Usagef("--last must not be negative")
 	}
-	f := audit.Filter{Profile: *profile, Last: *last}
+	f := audit.Filter{Profile: *profile, Last: *last, Refused: *denied}
 	if *since != "" {
 		if f.Since, err = parseSince(*since, now); err != nil {
 			return err
@@ -75,25 +76,9 @@ func auditCmd(args []string, stdout, stderr io.Writer, now time.Time) error {
 			st = strconv.Itoa(e.Status)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"),
-			e.Profile, e.Caller, e.Action, dash(e.Decision), dash(auditWhat(e)), st)
+			e.Profile, e.Caller, e.Action, dash(e.Decision), dash(e.What()), st)
 	}
 	return tw.Flush()
-}
-
-// auditWhat is the one-line object of an event: the call, the command or the
-// detail.
-func auditWhat(e audit.Event) string {
-	var parts []string
-	if e.Method != "" {
-		parts = append(parts, e.Method+" "+e.Host+e.Path)
-	}
-	if e.Command != "" {
-		parts = append(parts, e.Command)
-	}
-	if e.Detail != "" {
-		parts = append(parts, e.Detail)
-	}
-	return strings.Join(parts, "; ")
 }
 
 func dash(s string) string {

@@ -10,11 +10,11 @@ import (
 )
 
 // gateFor returns the one gate (internal/gate) for a profile's session:
-// its policy and caller, its audit log, and serve's approval socket to ask
-// the owner on. api is the profile's API base URL, for API actions: a
+// its policy and caller, its audit log and the agent's rate limit kept
+// with it, and serve's approval socket to ask the owner on. api is the profile's API base URL, for API actions: a
 // request outside it is never allowed by default.
 func gateFor(s *session.Session, api string) *gate.Gate {
-	return &gate.Gate{
+	g := &gate.Gate{
 		Profile: s.Profile,
 		API:     api,
 		Caller:  s.Caller,
@@ -32,6 +32,10 @@ func gateFor(s *session.Session, api string) *gate.Gate {
 			return e.Account.Name
 		},
 	}
+	if s.Audit != nil { // a nil *audit.Log in the interface would not be nil
+		g.Limit = s.Audit
+	}
+	return g
 }
 
 // record appends what a command did to the audit log, and warns when the
@@ -41,4 +45,3 @@ func record(p *gate.Pass, stderr io.Writer) {
 		fmt.Fprintf(stderr, "%s: warning: %v\n", prog.Name, err)
 	}
 }
-

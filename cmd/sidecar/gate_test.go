@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,12 @@ import (
 
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // scriptedOwner taps the given button and remembers what was asked.
@@ -208,7 +214,6 @@ func TestGateToken(t *testing.T) {
 	}
 }
 
-
 // TestGateAttacks: requests that would run differently from how they are
 // judged and shown never reach the API (issue: the approval message
 // showed less than what ran, and rules ignored the base path).
@@ -256,5 +261,53 @@ func TestGateAttacks(t *testing.T) {
 				t.Errorf("owner asked %v, want %v", got, tt.asked)
 			}
 		})
+	}
+}
+
+// TestGateRateLimit: over its budget the agent is refused before the
+// policy is read, with exit 8 and one audit line for the burst; the owner
+// is never limited.
+func TestGateRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	st, err := tokencache.Open(filepath.Join(dir, "cache"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.Open(dir)
+	log.Burst, log.Rate = 2, 1
+	pol, err := policy.Parse("deny DELETE /**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(caller, method string) error {
+		s := &session.Session{Profile: "default", Store: st, Policy: pol, Audit: log, Caller: caller}
+		_, err := gateFor(s, "https://api.github.com").Check(context.Background(), gate.Action{Kind: gate.API, Method: method, URL: "https://api.github.com/user"})
+		return err
+	}
+	for i := range 2 {
+		if err := call(audit.CallerAgent, "GET"); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
+		}
+	}
+	for _, method := range []string{"GET", "DELETE", "GET"} {
+		err := call(audit.CallerAgent, method)
+		if !errors.Is(err, audit.ErrRateLimited) || errors.Is(err, policy.ErrRefused) {
+			t.Fatalf("%s over the budget: %v, want the rate limit (not the policy)", method, err)
+		}
+		if code := cli.Code(err); code != exitcode.Refused {
+			t.Fatalf("exit %d, want %d", code, exitcode.Refused)
+		}
+	}
+	for range 5 {
+		if err := call(audit.CallerOwner, "GET"); err != nil {
+			t.Fatalf("the owner was limited: %v", err)
+		}
+	}
+	evs, err := log.Read(audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Decision != audit.DecisionRateLimited || evs[0].Caller != audit.CallerAgent || evs[0].Profile != "default" {
+		t.Fatalf("audit lines %+v, want the one rate_limited line", evs)
 	}
 }

@@ -348,13 +348,14 @@ func TestServeAnswersLogoutDespiteSecondPoller(t *testing.T) {
 	}
 }
 
-// /audit in the gatekeeper chat shows the last ten audit lines, from the
-// owner only.
+// /audit in the gatekeeper chat shows the newest page of the audit log
+// from every generation, /audit 2 the page before, to the owner only.
 func TestServeAuditInChat(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	g := newGatekeeper(t, srv)
 	log := audit.Open(filepath.Dir(g.sock))
+	log.MaxSize = 1024 // a few generations
 	t0 := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
 	for i := range 12 {
 		if err := log.Append(audit.Event{Time: t0.Add(time.Duration(i) * time.Minute), Profile: "default", Caller: "agent", Action: "api",
@@ -366,23 +367,34 @@ func TestServeAuditInChat(t *testing.T) {
 	defer g.cmd.Process.Signal(syscall.SIGTERM)
 	g.gate.PushUpdate(ownerChat, 777, "/audit")
 	g.gate.PushUpdate(ownerChat, ownerChat, "/audit")
-	var text string
-	g.waitFor(t, "the audit lines", 20*time.Second, func(v telegramtest.View) bool {
-		m, ok := find(v, func(m telegramtest.Message) bool { return strings.HasPrefix(m.Text, "The last 10 audit lines") })
-		text = m.Text
-		return ok
+	g.gate.PushUpdate(ownerChat, ownerChat, "/audit 2")
+	var pages []string
+	g.waitFor(t, "two pages of audit lines", 20*time.Second, func(v telegramtest.View) bool {
+		pages = nil
+		for _, m := range v.Chat(ownerChat) {
+			if m.FromBot && strings.HasPrefix(m.Text, "📜 Audit log") {
+				pages = append(pages, m.Text)
+			}
+		}
+		return len(pages) == 2
 	})
-	lines := strings.Split(text, "\n")[1:]
-	if len(lines) != 10 || !strings.Contains(lines[0], "/v1.0/me/messages/2 ") || !strings.Contains(lines[9], "12-01 14:11:00 · default · agent · api · allow · GET graph.microsoft.com/v1.0/me/messages/11 · 200") {
-		t.Fatalf("/audit answered:\n%s", text)
+	lines := strings.Split(pages[0], "\n")
+	if len(lines) != 13 || !strings.Contains(lines[1], "/v1.0/me/messages/2 ") ||
+		lines[10] != "12-01 14:11:00 default · agent · api · allow · GET graph.microsoft.com/v1.0/me/messages/11 · 200" ||
+		lines[12] != "Page 1 of 2 (the newest) · older: /audit 2" {
+		t.Fatalf("/audit answered:\n%s", pages[0])
+	}
+	if !strings.Contains(pages[1], "/v1.0/me/messages/0 ") || !strings.Contains(pages[1], "/v1.0/me/messages/1 ") ||
+		strings.Contains(pages[1], "/messages/2 ") || !strings.HasSuffix(pages[1], "Page 2 of 2 (the oldest) · newer: /audit") {
+		t.Fatalf("/audit 2 answered:\n%s", pages[1])
 	}
 	replies := 0
 	for _, m := range g.gate.Chat(ownerChat) {
-		if m.FromBot && strings.Contains(m.Text, "audit") {
+		if m.FromBot && strings.Contains(m.Text, "Audit log") {
 			replies++
 		}
 	}
-	if replies != 1 {
+	if replies != 2 {
 		t.Errorf("%d replies: the stranger's /audit was answered", replies)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/devicegate/devicegate/internal/app"
@@ -17,7 +16,6 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/keeper"
-	"github.com/devicegate/devicegate/internal/telegram"
 )
 
 const serveUsage = `usage: sidecar serve
@@ -95,7 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),
-				Audit:    auditTail(c.DataDir),
+				Audit:    audit.Open(c.DataDir),
 			}
 			if listen {
 				ch.Listener = tg
@@ -124,35 +122,4 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = aerr
 	}
 	return err
-}
-
-// auditChatLines is how many audit lines /audit shows.
-const auditChatLines = 10
-
-// auditTail answers /audit in the gatekeeper chat: the last ten audit
-// lines, oldest first, one per line (the log holds no secret to hide).
-func auditTail(dataDir string) func() (string, error) {
-	log := audit.Open(dataDir)
-	return func() (string, error) {
-		evs, err := log.Read(audit.Filter{Last: auditChatLines})
-		if err != nil || len(evs) == 0 {
-			return "", err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "The last %d audit lines (UTC):\n", len(evs))
-		for _, e := range evs {
-			fields := []string{e.Time.UTC().Format("01-02 15:04:05"), e.Profile, e.Caller, e.Action}
-			if e.Decision != "" {
-				fields = append(fields, e.Decision)
-			}
-			if w := auditWhat(e); w != "" {
-				fields = append(fields, w)
-			}
-			if e.Status != 0 {
-				fields = append(fields, strconv.Itoa(e.Status))
-			}
-			b.WriteString(telegram.Truncate(strings.Join(fields, " · "), 300) + "\n")
-		}
-		return strings.TrimSpace(b.String()), nil
-	}
 }

@@ -11,19 +11,30 @@
 // Several processes append at once (`sidecar api` calls run in parallel,
 // serve records approvals). Each event is one write(2) to a file opened
 // with O_APPEND, so lines never interleave; rotation takes an exclusive
-// flock(2) on the file and renames it to audit.jsonl.1, and a writer that
-// finds its file renamed under it opens the new one.
+// flock(2) on the file and renames it to the next numbered generation
+// (audit.jsonl.1, .2, ...: the higher the number, the more recent), and a
+// writer that finds its file renamed under it opens the new one.
+//
+// Retention: a generation is deleted only when its newest line is older
+// than [Retention] (30 days), so the log always holds the last 30 days
+// whatever was written since; an agent cannot flush an entry by writing
+// many others. What bounds the disk instead is [Log.Admit], the rate limit
+// on agent actions (rate.go).
 package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,14 +43,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FileName is the name of the log in the data directory; the previous
-// generation is FileName + ".1".
+// FileName is the name of the log in the data directory; older
+// generations are FileName + ".1", ".2", ..., the highest the most recent.
 const FileName = "audit.jsonl"
 
-// DefaultMaxSize is the size at which the log is rotated: about ten
-// thousand events. One older generation is kept, so the log never takes
-// more than twice this on the volume.
+// DefaultMaxSize is the size at which the log is rotated into a new
+// generation: about ten thousand events a file.
 const DefaultMaxSize = 2 << 20
+
+// Retention is how long an entry is kept at least: a generation is deleted
+// at a rotation only when its newest entry is older than this.
+const Retention = 30 * 24 * time.Hour
 
 // maxField bounds every string field of a line, so that one event cannot
 // grow the log by more than a few kilobytes.
@@ -99,16 +113,22 @@ type Event struct {
 type Filter struct {
 	Profile string    // only this profile; "" for all
 	Since   time.Time // only events at or after this time; zero for all
+	Refused bool      // only refusals ([Event.Refused])
 	Last    int       // only the last Last events that match; 0 for all
 }
 
 // Log is the audit log of one data directory. The zero MaxSize means
-// [DefaultMaxSize]. A Log holds no open file: every Append opens, writes
-// and closes, so it is safe to use from any number of processes.
+// [DefaultMaxSize], the zero Rate and Burst [DefaultRate] and
+// [DefaultBurst]. A Log holds no open file: every Append opens, writes and
+// closes, so it is safe to use from any number of processes.
 type Log struct {
 	Dir     string
 	MaxSize int64
-	now     func() time.Time
+	// Rate is how many agent actions a minute [Log.Admit] lets through
+	// once Burst is spent.
+	Rate  int
+	Burst int
+	now   func() time.Time
 }
 
 // Open returns the log in dir, the devicegate data directory. Nothing is
@@ -131,11 +151,7 @@ func (l *Log) maxSize() int64 {
 // token` spent after start).
 func (l *Log) Append(e Event) error {
 	if e.Time.IsZero() {
-		now := time.Now
-		if l.now != nil {
-			now = l.now
-		}
-		e.Time = now()
+		e.Time = l.clock()
 	}
 	e.Time = e.Time.UTC()
 	line, err := Sanitize(e).appendJSON(make([]byte, 0, 256))
@@ -157,6 +173,13 @@ func (l *Log) Append(e Event) error {
 	return nil
 }
 
+func (l *Log) clock() time.Time {
+	if l.now != nil {
+		return l.now()
+	}
+	return time.Now()
+}
+
 // openLocked opens the current log for appending under an exclusive lock,
 // rotated first if n more bytes would take it past the limit.
 func (l *Log) openLocked(n int64) (*os.File, error) {
@@ -171,7 +194,8 @@ func (l *Log) openLocked(n int64) (*os.File, error) {
 			return nil, err
 		}
 		// Another writer may have rotated the file while we waited for the
-		// lock: then f is audit.jsonl.1 and the line belongs in the new one.
+		// lock: then f is an older generation and the line belongs in the new
+		// current file.
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
@@ -191,11 +215,11 @@ func (l *Log) openLocked(n int64) (*os.File, error) {
 			}
 		}
 		if fi.Size() > 0 && fi.Size()+n > l.maxSize() {
-			if err := os.Rename(path, path+".1"); err != nil {
-				f.Close()
+			err := l.rotate()
+			f.Close()
+			if err != nil {
 				return nil, err
 			}
-			f.Close()
 			continue
 		}
 		return f, nil
@@ -203,49 +227,231 @@ func (l *Log) openLocked(n int64) (*os.File, error) {
 	return nil, errors.New("the log keeps being rotated under this writer")
 }
 
-// Read returns the events that match f, oldest first, from the previous
-// generation and the current one. Lines that do not parse are skipped: a
-// damaged line must not hide the rest of the log.
-func (l *Log) Read(f Filter) ([]Event, error) {
-	var out []Event
-	for _, name := range []string{l.Path() + ".1", l.Path()} {
-		evs, err := readFile(name, f)
-		if err != nil {
-			return nil, fmt.Errorf("audit: %w", err)
+// rotate renames the current log to the next generation and deletes the
+// oldest generations whose newest entry is older than [Retention]. The
+// caller holds the exclusive lock on the current file: while it does,
+// nobody else can rotate (the file stays the current one until the rename
+// below), so the numbers listed here are the numbers on disk.
+func (l *Log) rotate() error {
+	gens, err := l.generations()
+	if err != nil {
+		return err
+	}
+	next := 1
+	if len(gens) > 0 {
+		next = gens[len(gens)-1] + 1
+	}
+	if err := os.Rename(l.Path(), l.generation(next)); err != nil {
+		return err
+	}
+	// Oldest first; the first generation that still holds a young entry
+	// stops the pruning (every later one is younger). A generation that
+	// cannot be read is kept: keeping too much is the safe mistake.
+	cutoff := l.clock().Add(-Retention)
+	for _, g := range append(gens, next) {
+		newest, err := newestTime(l.generation(g))
+		if err != nil || !newest.Before(cutoff) {
+			break
 		}
-		out = append(out, evs...)
+		if err := os.Remove(l.generation(g)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
 	}
-	if f.Last > 0 && len(out) > f.Last {
-		out = out[len(out)-f.Last:]
-	}
-	return out, nil
+	return nil
 }
 
-func readFile(name string, f Filter) ([]Event, error) {
-	file, err := os.Open(name)
+// generation is the file name of older generation n.
+func (l *Log) generation(n int) string { return l.Path() + "." + strconv.Itoa(n) }
+
+// generations lists the numbers of the older generations, oldest first.
+func (l *Log) generations() ([]int, error) {
+	ents, err := os.ReadDir(l.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	var gens []int
+	for _, e := range ents {
+		num, ok := strings.CutPrefix(e.Name(), FileName+".")
+		if !ok {
+			continue
+		}
+		// Only the names rotate writes: digits, no sign, no leading zero.
+		if n, err := strconv.Atoi(num); err == nil && n > 0 && strconv.Itoa(n) == num {
+			gens = append(gens, n)
+		}
+	}
+	slices.Sort(gens)
+	return gens, nil
+}
+
+// newestTime is the time of the newest entry in a generation, or its
+// modification time when no line parses (nothing in it is younger than
+// its last write).
+func newestTime(name string) (time.Time, error) {
+	file, err := os.Open(name)
+	if err != nil {
+		return time.Time{}, err
+	}
 	defer file.Close()
-	r := bufio.NewReaderSize(file, 64<<10)
-	var out []Event
-	for {
-		line, err := readLine(r)
-		if len(line) > 0 {
-			if e, perr := ParseLine(line); perr == nil && f.match(e) {
-				out = append(out, e)
+	var newest time.Time
+	err = eachLine(file, func(line []byte) {
+		if t, ok := lineTime(line); ok && t.After(newest) {
+			newest = t
+		}
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	if newest.IsZero() {
+		fi, err := file.Stat()
+		if err != nil {
+			return time.Time{}, err
+		}
+		newest = fi.ModTime()
+	}
+	return newest, nil
+}
+
+// lineTime reads the time of a line: from the prefix Append writes
+// ({"time":"...") without decoding the rest, else by parsing it.
+func lineTime(line []byte) (time.Time, bool) {
+	const prefix = `{"time":"`
+	if rest, ok := bytes.CutPrefix(line, []byte(prefix)); ok {
+		if i := bytes.IndexByte(rest, '"'); i > 0 {
+			if t, err := time.Parse(time.RFC3339Nano, string(rest[:i])); err == nil {
+				return t, true
 			}
+		}
+	}
+	e, err := ParseLine(line)
+	return e.Time, err == nil
+}
+
+// Read returns the events that match f, oldest first, from every
+// generation. Lines that do not parse are skipped: a damaged line must not
+// hide the rest of the log. With f.Last it keeps only that many events in
+// memory, however long the log.
+func (l *Log) Read(f Filter) ([]Event, error) {
+	var out []Event
+	var ring *ring
+	if f.Last > 0 {
+		ring = newRing(f.Last)
+	}
+	err := l.scan(f, func(e Event) {
+		if ring != nil {
+			ring.add(e)
+		} else {
+			out = append(out, e)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ring != nil {
+		out = ring.events()
+	}
+	return out, nil
+}
+
+// scan calls fn with every event that matches f, oldest first. The current
+// file is opened first and the generations listed after: a rotation in
+// between makes it a generation too, which is then skipped (it is read
+// last, through the open file), so no line is read twice or missed.
+func (l *Log) scan(f Filter, fn func(Event)) error {
+	cur, err := os.Open(l.Path())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("audit: %w", err)
+	}
+	var curInfo fs.FileInfo
+	if cur != nil {
+		defer cur.Close()
+		if curInfo, err = cur.Stat(); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	gens, err := l.generations()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	each := func(line []byte) {
+		if e, perr := ParseLine(line); perr == nil && f.match(e) {
+			fn(e)
+		}
+	}
+	for _, g := range gens {
+		file, err := os.Open(l.generation(g))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted as too old since we listed it
+		}
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		fi, err := file.Stat()
+		if err == nil && curInfo != nil && os.SameFile(fi, curInfo) {
+			file.Close()
+			continue
+		}
+		if err == nil {
+			err = eachLine(file, each)
+		}
+		file.Close()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	if cur != nil {
+		if err := eachLine(cur, each); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
+}
+
+// eachLine calls fn with every non-empty line of r, without its newline.
+func eachLine(r io.Reader, fn func([]byte)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(br)
+		if len(line) > 0 {
+			fn(line)
 		}
 		if err != nil {
 			if errors.Is(err, errEOF) {
-				return out, nil
+				return nil
 			}
-			return out, err
+			return err
 		}
 	}
+}
+
+// ring keeps the last n events added; it grows as events come, so a large
+// n costs nothing for a short log.
+type ring struct {
+	n     int
+	buf   []Event
+	start int // the oldest event once the ring is full
+}
+
+func newRing(n int) *ring { return &ring{n: n} }
+
+func (r *ring) add(e Event) {
+	if len(r.buf) < r.n {
+		r.buf = append(r.buf, e)
+		return
+	}
+	r.buf[r.start] = e
+	r.start = (r.start + 1) % r.n
+}
+
+// events returns what the ring holds, oldest first.
+func (r *ring) events() []Event {
+	if r.start == 0 {
+		return r.buf
+	}
+	return append(slices.Clone(r.buf[r.start:]), r.buf[:r.start]...)
 }
 
 var errEOF = errors.New("eof")
@@ -286,6 +492,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 
 func (f Filter) match(e Event) bool {
 	if f.Profile != "" && e.Profile != f.Profile {
+		return false
+	}
+	if f.Refused && !e.Refused() {
 		return false
 	}
 	return f.Since.IsZero() || !e.Time.Before(f.Since)

@@ -124,7 +124,11 @@ func TestRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{l.Path(), l.Path() + ".1"} {
+	names := logFiles(t, dir)
+	if len(names) < 3 {
+		t.Fatalf("files %v: want the current log and at least two older generations (every entry is young)", names)
+	}
+	for _, name := range names {
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)
@@ -136,9 +140,6 @@ func TestRotation(t *testing.T) {
 			t.Errorf("%s mode %v", filepath.Base(name), fi.Mode().Perm())
 		}
 	}
-	if _, err := os.Stat(l.Path() + ".2"); err == nil {
-		t.Error("more than one old generation kept")
-	}
 	got, err := l.Read(Filter{Last: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +148,9 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("last 3 after rotation = %+v", got)
 	}
 	all, _ := l.Read(Filter{})
+	if len(all) != 40 {
+		t.Fatalf("%d events read, want all 40: nothing young is rotated away", len(all))
+	}
 	for i := 1; i < len(all); i++ {
 		if all[i].Status != all[i-1].Status+1 {
 			t.Fatalf("events out of order or lost across the rotation: %d then %d", all[i-1].Status, all[i].Status)
@@ -255,11 +259,13 @@ func TestRotationAcrossProcesses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, name := range []string{FileName, FileName + ".1"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	var lines int
+	for _, name := range logFiles(t, dir) {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
+		lines += bytes.Count(b, []byte("\n"))
 		if int64(len(b)) > 4096 {
 			t.Errorf("%s is %d bytes, over the limit", name, len(b))
 		}
@@ -269,6 +275,25 @@ func TestRotationAcrossProcesses(t *testing.T) {
 			}
 		}
 	}
+	// Every line is young: none may be lost to rotation.
+	if lines != 4*200 {
+		t.Errorf("%d lines in all generations, want %d", lines, 4*200)
+	}
+	got, err := Open(dir).Read(Filter{})
+	if err != nil || len(got) != 4*200 {
+		t.Fatalf("Read: %d events, %v; want %d", len(got), err, 4*200)
+	}
+}
+
+// logFiles lists the log's files in dir: the current one and every
+// generation.
+func logFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, FileName+"*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 func TestHelperRotator(t *testing.T) {

@@ -317,7 +317,7 @@ func TestEveryTapAnswered(t *testing.T) {
 }
 
 // In a group chat anyone may write: only the owner's commands count. And
-// /audit answers with what the Audit hook returns.
+// /audit answers from the audit log.
 func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	tg := newFake(t)
 	client, err := telegram.New(context.Background(), telegram.Config{Token: tg.Token(), APIURL: tg.URL()})
@@ -326,9 +326,7 @@ func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	}
 	logs := &syncbuf.Buffer{}
 	ch := &Chat{Bridge: &Bridge{TG: client, Chat: ownerID}, Listener: client, Log: slog.New(slog.NewTextHandler(logs, nil)), Owner: ownerID,
-		Audit: func() (string, error) {
-			return "12:00 work agent api allow_once POST graph.microsoft.com/v1.0/me/sendMail", nil
-		}}
+		Audit: seedAudit(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { ch.Serve(ctx); close(done) }()
@@ -338,7 +336,7 @@ func TestChatOwnerOnlyAndAudit(t *testing.T) {
 	tg.PushUpdate(ownerID, ownerID, "/audit")
 	waitView(t, tg, "the audit lines", func(v telegramtest.View) bool {
 		m, _ := v.Last(ownerID)
-		return strings.Contains(m.Text, "POST graph.microsoft.com/v1.0/me/sendMail")
+		return strings.Contains(m.Text, "GET api.github.com/repos/octo-cat/hello_world.go/issues/24")
 	})
 	n := 0
 	for _, m := range tg.Chat(ownerID) {

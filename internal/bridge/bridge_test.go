@@ -63,6 +63,9 @@ func TestGolden(t *testing.T) {
 			Granted{Account: tokencache.Account{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly"},
 				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: oneOffEnd}),
 	}
+	for name, m := range auditGolden(t) {
+		cases[name] = m
+	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			plain, _, err := telegramtest.ParseMarkdownV2(m.Text)

@@ -36,9 +36,9 @@ type Chat struct {
 	Owner int64
 	// Approvals, if set, receives the taps on approval buttons.
 	Approvals *Approvals
-	// Audit, if set, answers /audit: the last lines of the audit log as
-	// text.
-	Audit func() (string, error)
+	// Audit, if set, answers /audit [denied] [page]: a page of the audit
+	// log (AuditReply).
+	Audit AuditLog
 	// Telegram answers 409 while another program polls the bot. Serve then
 	// waits RetryMin, doubling up to RetryMax, and polls again, for ever:
 	// a second poller must not silence the owner's /logout.
@@ -213,17 +213,11 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 			reply("The audit log is not available here.")
 			return
 		}
-		text, err := c.Audit()
-		switch {
-		case err != nil:
-			reply(fmt.Sprintf("Cannot read the audit log: %v", err))
-		case text == "":
-			reply("The audit log is empty.")
-		default:
-			reply(text)
+		if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, AuditReply(cmd.Args, c.Audit)); err != nil {
+			log.Warn("cannot reply", "err", err)
 		}
 	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit.")
+		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit [denied] [page].")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -74,6 +75,9 @@ var outcomes = []outcome{
 	{match: is(gate.ErrBadRequest), code: exitcode.Usage},
 	// The owner's policy or the owner said no: an agent must not retry.
 	{match: is(policy.ErrRefused), code: exitcode.Refused, hints: refused},
+	// The agent is over the rate limit (internal/audit): nothing was done.
+	{match: is(audit.ErrRateLimited), code: exitcode.Refused,
+		hints: always(fmt.Sprintf("slow down: the agent may do at most %d actions at once, then %d a minute; wait before the next one, and tell the owner what you were doing (the refusal is in the audit log)", audit.DefaultBurst, audit.DefaultRate))},
 	// Tokens for other scopes (sidecar token|run|api --scope).
 	{match: is(session.ErrNoScopedRefresh), code: exitcode.Usage,
 		hints: always("sign in a profile with those scopes (SIDECAR_PROFILES and its OAUTH_<NAME>_SCOPES) and use --profile")},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
@@ -95,6 +96,7 @@ func TestTable(t *testing.T) {
 		{"stale", Sidecar, &session.StaleError{Err: unreachable}, exitcode.Provider, "check that idp.example.com"},
 		{"refused by policy", Sidecar, &policy.Refused{Action: "token", Reason: "policy", Rule: "deny token"}, exitcode.Refused, "do not retry"},
 		{"refused by the owner", Sidecar, fmt.Errorf("x: %w", &policy.Refused{Action: "POST /x", Reason: "deny"}), exitcode.Refused, "do not retry"},
+		{"rate limited", Sidecar, fmt.Errorf("gate: %w", audit.ErrRateLimited), exitcode.Refused, "slow down"},
 		{"approvals off", Sidecar, &policy.Refused{Action: "token", Reason: "no_listener", Rule: "ask token"}, exitcode.Refused, "to be asked in Telegram"},
 		{"other", Sidecar, errors.New("boom"), exitcode.Failure, ""},
 	}

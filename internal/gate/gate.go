@@ -24,6 +24,14 @@ type Recorder interface {
 	Record(audit.Event) error
 }
 
+// Limiter is the rate limit on the agent's actions (audit.Log.Admit): nil
+// when the action may go ahead; an error wrapping audit.ErrRateLimited
+// when the agent is over its budget, the refusal already in the log (one
+// line a burst).
+type Limiter interface {
+	Admit(audit.Event) error
+}
+
 // ErrNoApprover is what an Asker returns when no `sidecar serve` with a
 // gatekeeper bot listens: approvals are off, and an ask is a denial that
 // says how to turn them on.
@@ -36,7 +44,8 @@ type Gate struct {
 	Caller  string // audit.CallerAgent or audit.CallerOwner
 	Policy  *policy.Policy
 	Log     Recorder
-	Asker   Asker // nil: nobody to ask (an ask is a denial)
+	Limit   Limiter // nil: no rate limit
+	Asker   Asker   // nil: nobody to ask (an ask is a denial)
 	// Account names the signed-in account in a question; nil or "" when
 	// it is not known.
 	Account func() string
@@ -60,7 +69,8 @@ func (p *Pass) Record() error {
 
 // Check judges a before anything is refreshed, sent or started. The owner's
 // own commands pass (the policy binds the agent only) with decision
-// "owner". For the agent the policy decides; on ask the Asker puts a
+// "owner". For the agent the rate limit (Limit) comes first, then the
+// policy decides; on ask the Asker puts a
 // Question to the owner. A refusal is a *policy.Refused (exit 8), in the
 // audit log before Check returns; a Pass carries the decision word
 // ("allow", or the owner's answer: "allow_once", "allow_1h", "grant").
@@ -71,6 +81,16 @@ func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
 	if g.Caller != audit.CallerAgent {
 		pass.Event.Decision = "owner"
 		return pass, nil
+	}
+	// The rate limit comes first: a flood of requests the policy refuses
+	// would fill the log as well as a flood of allowed ones. Its refusal
+	// is logged by the limiter, once a burst; no line here.
+	if g.Limit != nil {
+		lim := ev
+		lim.Profile, lim.Caller = g.Profile, g.Caller
+		if err := g.Limit.Admit(lim); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.Describe(), err)
+		}
 	}
 	if a.Kind == API {
 		if err := lint(&a); err != nil {

@@ -63,9 +63,9 @@ const (
 
 // Request is what the agent wants.
 type Request struct {
-	Action  string // ActionAPI, ActionToken or ActionRun
-	Method  string // api: the HTTP method, upper case
-	Host    string // api: the host the request goes to (host[:port])
+	Action string // ActionAPI, ActionToken or ActionRun
+	Method string // api: the HTTP method, upper case
+	Host   string // api: the host the request goes to (host[:port])
 	// OtherHost: the request goes to another host than the API's (a
 	// URL-shaped --scope's resource). Only rules that name the host match
 	// it, and by default it asks.
@@ -74,8 +74,8 @@ type Request struct {
 	// path (/beta/... when OAUTH_API_URL ends in /v1.0). Rules match its
 	// path as sent; by default it asks, even a read.
 	OutsideBase bool
-	Path    string // api: the escaped path of the URL, without the query
-	Program string // run: the program
+	Path        string // api: the escaped path of the URL, without the query
+	Program     string // run: the program
 }
 
 // Verdict is the policy's answer to a Request.
