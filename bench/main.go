@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/session"
@@ -186,12 +187,15 @@ func cachedToken(work, bin, floor string, runs int) ([]row, error) {
 		return nil, err
 	}
 	env := append(os.Environ(), "XDG_DATA_HOME="+data, "OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.bench")
-	ours, base, err := timePair(4*runs, env, []string{bin, "token"}, []string{floor})
+	// As the agent runs it through the guard: marked, so the rate limit
+	// and the policy (here allowing the token) are read too.
+	agent := append(env, audit.CallerVar+"="+audit.CallerAgent, "OAUTH_POLICY=allow token")
+	ours, base, err := timePair(4*runs, agent, []string{bin, "token"}, []string{floor})
 	if err != nil {
 		return nil, err
 	}
 	rows = append(rows,
-		row{"`sidecar token`, cached valid token (median)", ms(ours), "the whole program: configuration, policy, cache, audit line, print"},
+		row{"`sidecar token`, cached valid token, as the agent (median)", ms(ours), "the whole program: configuration, rate limit, policy, cache, audit line, print"},
 		row{"floor: a static Go binary that reads and JSON-decodes the same file (median)", ms(base),
 			fmt.Sprintf("run interleaved with `sidecar token`: **%.2f×** the floor (target ≤ 2×)", float64(ours)/float64(base))})
 	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
