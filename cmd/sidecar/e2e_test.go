@@ -199,11 +199,17 @@ func TestCLIEndToEnd(t *testing.T) {
 
 func TestCLIDeclineAndTimeout(t *testing.T) {
 	t.Parallel()
-	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
+	// The codes live the provider's default two minutes while the person
+	// declines, so that a busy machine declines before the code expires;
+	// then two seconds, to time out.
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	env := cliEnv(t, srv)
 	events, code, _ := loginJSON(t, env, func(ev cli.Event) { srv.Deny(context.Background(), ev.UserCode) })
 	if code != exitcode.Declined || events[len(events)-1].Event != "error" || events[len(events)-1].Code != exitcode.Declined {
 		t.Fatalf("decline: exit %d events %+v", code, events)
+	}
+	if err := srv.SetDeviceCodeTTL(context.Background(), 2*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	events, code, stderr := loginJSON(t, env, func(cli.Event) {})
 	if code != exitcode.TimedOut {
