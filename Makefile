@@ -35,11 +35,11 @@ lint:
 # Provider-backed tests skip when the npm packages are missing; here they
 # must run.
 unit:
-	DEVICEGATE_REQUIRE_PROVIDER=1 $(GO) test -count=1 ./...
+	DEVICEGATE_REQUIRE_PROVIDER=1 DEVICEGATE_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 	node --test openclaw/plugin/
 
 race:
-	DEVICEGATE_REQUIRE_PROVIDER=1 $(GO) test -race -count=1 ./...
+	DEVICEGATE_REQUIRE_PROVIDER=1 DEVICEGATE_REQUIRE_TOOLS=1 $(GO) test -race -count=1 ./...
 	node --test openclaw/plugin/
 
 # Each fuzz target briefly; `make fuzz-long FUZZTIME=10m` for a real run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,9 +127,19 @@ func TestCLIScope(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &tj) != nil || tj.AccessToken == full || strings.Join(tj.Scopes, " ") != "openid api:read" {
 		t.Fatalf("token --scope: %+v", r)
 	}
-	run := sidecar(t, env, "run", "--scope", "api:read openid", "--", "sh", "-c", `echo "$ACCESS_TOKEN"`)
+	// A tool given the raw token (with-token) gets the cached one.
+	run := sidecar(t, append(env, "OAUTH_POLICY=allow run sh with-token"), "run", "--scope", "api:read openid", "--", "sh", "-c", `echo "$ACCESS_TOKEN"`)
 	if run.code != 0 || strings.TrimSpace(run.stdout) != tj.AccessToken {
 		t.Fatalf("run --scope did not get the cached token for the same set: %+v", run)
+	}
+	// Otherwise it holds a placeholder, and the proxy puts the scoped token
+	// on its request to the API (plain http on loopback, as curl sends
+	// it through the proxy).
+	if _, err := exec.LookPath("curl"); err == nil {
+		run = sidecar(t, env, "run", "--scope", "openid", "--", "sh", "-c", `curl -sS -H "Authorization: Bearer $ACCESS_TOKEN" "$0/me"`, srv.Issuer)
+		if run.code != 0 || !strings.Contains(run.stdout, `"sub":"alice"`) || strings.Contains(run.stdout, "alice@example.com") {
+			t.Fatalf("run --scope openid -- curl /me: %+v", run)
+		}
 	}
 	// userinfo with a token without profile/email says only who.
 	api := sidecar(t, env, "api", "--scope", "openid", "/me")

@@ -16,7 +16,8 @@ import (
 // the end-to-end tests, which find it on $PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"sidecar": main,
+		"sidecar":   main,
+		testDialCmd: testDialMain,
 	})
 }
 

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
@@ -22,20 +24,28 @@ import (
 	"github.com/devicegate/devicegate/internal/envname"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/redact"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 const runUsage = `usage: sidecar run [--profile P] [--scope 'S1 S2'] [--env NAME]... [--min-ttl D] -- CMD [ARGS...]
 
-Runs CMD with an access token valid for --min-ttl (default 60s; refreshed
-first otherwise) in ACCESS_TOKEN, the provider's usual variables (GH_TOKEN
-for GitHub, ...) and every --env NAME; with --scope, a token for just those
-scopes. For an aws profile CMD gets role credentials instead:
+Runs CMD with a placeholder, not the access token, in ACCESS_TOKEN, the
+provider's usual variables (GH_TOKEN for GitHub, ...) and every --env NAME,
+and with HTTPS_PROXY set to a proxy in this process: it puts a token valid
+for --min-ttl (default 60s) in place of the placeholder on CMD's requests
+to the provider's API, each judged by the policy as sidecar api is, and
+tunnels every other host untouched. With --scope, a token for just those
+scopes. A policy rule "allow run CMD with-token" gives CMD the raw token
+instead (a token export). For an aws profile CMD gets role credentials:
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (and
 AWS_DEFAULT_REGION). CMD gets none of sidecar's own configuration and cannot
-read the token cache or the secret files. Standard
-input, output and error are passed through; the exit code is CMD's.`
+read the token cache or the secret files. Standard input, output and error
+are passed through; the exit code is CMD's, or 8 when CMD failed after the
+policy or the owner refused one of its requests. For the agent, CMD has no
+terminal, its output reaches the agent with any raw credential masked, and
+what it leaves running is killed when it exits.`
 
 // runFlags are the flags of `sidecar run`. The guard reads the same command
 // line to find the program (dockerguard.SidecarRunTool):
@@ -60,6 +70,11 @@ func newRunFlags(stderr io.Writer) *runFlags {
 // runCmd is `sidecar run`: it returns CMD's exit code, or ours when CMD
 // never started.
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, runHooks{}, args, stdin, stdout, stderr)
+}
+
+// runWith is runCmd with the hooks tests set.
+func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRunFlags(stderr)
 	// Flags end at the first positional argument or "--": everything after
 	// belongs to CMD (`sidecar run gh api -X GET /user` must not eat -X).
@@ -78,12 +93,19 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	// CMD gets the raw token: the gate decides first.
-	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv})
+	// CMD gets placeholders, and each request it makes to the API is
+	// judged as `sidecar api` is (startToolProxy). Only a run rule that
+	// says with-token hands it the raw token, and an aws profile's role
+	// credentials (SigV4 signs with the secret key: no proxy can add it
+	// later): both are token exports, for the owner's runs too.
+	raw := s.Provider.AWS != nil || s.Policy.Decide(policy.Request{Action: policy.ActionRun, Program: argv[0]}).WithToken
+	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv, WithToken: raw})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
 	var vars, secrets []string
+	env := childEnv(os.Environ())
+	var tp *toolProxy
 	if s.Provider.AWS != nil {
 		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
 		secrets = values(vars, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -92,30 +114,44 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// cannot refresh it, and a long command needs it to last.
 		var t *tokencache.ScopedToken
 		if t, err = validToken(ctx, s, *f.minTTL, scopes, stderr); err == nil {
-			vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+			// The token stays masked in CMD's output even so: defence in
+			// depth.
 			secrets = []string{t.AccessToken}
+			if raw {
+				vars, err = toolEnv(ctx, s, t.AccessToken, f.names)
+			} else {
+				rt := &runToken{t: t, ttl: *f.minTTL, now: time.Now, get: func(ctx context.Context) (*tokencache.ScopedToken, error) {
+					return validToken(ctx, s, *f.minTTL, scopes, stderr)
+				}}
+				if tp, vars, err = startToolProxy(ctx, s, rt.token, f.names, scopes, argv[0], hooks, stderr); err == nil {
+					defer tp.stop()
+					env = proxyEnv(env)
+				}
+			}
 		}
 	}
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
-	// The agent gets CMD's output, not the token in it (`gh auth token`,
-	// `env`): every occurrence is masked (internal/redact). The owner's own
-	// commands pass through untouched, terminal and all.
-	out, errOut := stdout, stderr
-	if s.Caller == audit.CallerAgent {
-		mo, me := redact.NewWriter(stdout, secrets...), redact.NewWriter(stderr, secrets...)
-		defer mo.Flush()
-		defer me.Flush()
-		out, errOut = mo, me
-	}
 	hide := append([]string{s.Store.Dir()}, secretFiles(os.Environ())...)
-	cmd, err := startConfined(argv, hide, append(childEnv(os.Environ()), vars...), stdin, out, errOut)
+	t, err := startConfined(argv, hide, append(env, vars...), toolIO{
+		stdin: stdin, stdout: stdout, stderr: stderr,
+		agent: s.Caller == audit.CallerAgent, secrets: secrets,
+	})
 	if err != nil {
 		return prog.Report(stderr, err)
 	}
 	record(pass, stderr)
-	return wait(cmd, stderr)
+	code := t.wait(stderr)
+	if tp != nil && code != exitcode.OK {
+		// A tool that failed after the gate refused one of its requests
+		// failed because of it: the agent gets exit 8 (do not retry) and
+		// what was refused.
+		if err := tp.judge.refused(); err != nil {
+			return prog.Report(stderr, err)
+		}
+	}
+	return code
 }
 
 // values returns the values of the named variables in vars.
@@ -152,11 +188,39 @@ func (f *runFlags) check(argv []string) ([]string, error) {
 	return parseScopes(*f.scope)
 }
 
+// toolIO is what CMD reads and writes, and for whom it runs.
+type toolIO struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// agent: CMD runs for the agent, which reads its output. Then
+	//   - its output reaches the agent with the secrets masked, both
+	//     streams through one masking relay (internal/redact), so that a
+	//     secret split across them is masked too;
+	//   - it runs in a session and process group of its own with no
+	//     controlling terminal, its standard input is never a terminal,
+	//     and the terminal sidecar run has is hidden from it (a terminal
+	//     takes writes past the masking: /dev/tty, fd 0, /dev/pts/N);
+	//   - what it leaves running is killed when it exits: its group, and
+	//     every descendant that left the group (sidecar run adopts them
+	//     as a child subreaper).
+	// The owner's own commands keep the terminal, and their output as is.
+	agent   bool
+	secrets []string
+}
+
+// tool is CMD started.
+type tool struct {
+	cmd   *exec.Cmd
+	agent bool
+	relay *redact.Relay // agent only
+	stdin *os.File      // our end of the pipe to CMD's standard input, or nil
+}
+
 // startConfined starts CMD as `sidecar __confined`, which hides the paths
 // in hide (the token cache and our secret files) from it and then becomes
 // CMD: the same process, so signals and the exit status are CMD's. A CMD
 // that cannot be found or started is exit 127, as in a shell.
-func startConfined(argv, hide, env []string, stdin io.Reader, stdout, stderr io.Writer) (*exec.Cmd, error) {
+func startConfined(argv, hide, env []string, tio toolIO) (*tool, error) {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		var ee *exec.Error
@@ -169,21 +233,93 @@ func startConfined(argv, hide, env []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return nil, fmt.Errorf("finding the sidecar binary: %w", err)
 	}
+	t := &tool{agent: tio.agent}
+	if tio.agent {
+		hide = append(hide, terminals(tio.stdin, tio.stdout, tio.stderr)...)
+	}
 	cargs := append([]string{confinedCmd, strconv.Itoa(len(hide))}, hide...)
 	cargs = append(append(cargs, path), argv...)
-	cmd := exec.Command(self, cargs...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := cmd.Start(); err != nil {
+	t.cmd = exec.Command(self, cargs...)
+	t.cmd.Env = env
+	t.cmd.Stdin, t.cmd.Stdout, t.cmd.Stderr = tio.stdin, tio.stdout, tio.stderr
+	if tio.agent {
+		if err := t.prepareAgent(tio); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.cmd.Start(); err != nil {
+		t.release()
 		return nil, cli.Exit(127, errors.New("cannot run "+argv[0]+": "+err.Error()))
 	}
-	return cmd, nil
+	if t.relay != nil {
+		t.relay.Start()
+	}
+	if f, ok := t.cmd.Stdin.(*os.File); ok && t.stdin != nil {
+		f.Close() // CMD's end, which it holds now
+	}
+	return t, nil
+}
+
+// prepareAgent sets CMD up to run for the agent (see toolIO.agent).
+func (t *tool) prepareAgent(tio toolIO) error {
+	confine.Detach(t.cmd)
+	if err := confine.AdoptOrphans(); err != nil {
+		return err
+	}
+	relay, err := redact.NewRelay(tio.stdout, tio.stderr, tio.secrets...)
+	if err != nil {
+		return err
+	}
+	t.relay = relay
+	t.cmd.Stdout, t.cmd.Stderr = relay.Files()
+	// A terminal on standard input takes writes too: CMD gets a pipe,
+	// fed from it.
+	if f, ok := tio.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			relay.Close()
+			return fmt.Errorf("relaying standard input: %w", err)
+		}
+		t.cmd.Stdin, t.stdin = r, w
+		go func() {
+			_, _ = io.Copy(w, f) // ends when CMD has exited and w is closed
+		}()
+	}
+	return nil
+}
+
+// release frees what was made for a CMD that did not start.
+func (t *tool) release() {
+	if t.relay != nil {
+		t.relay.Close()
+	}
+	if t.stdin != nil {
+		t.stdin.Close()
+		t.cmd.Stdin.(*os.File).Close()
+	}
+}
+
+// terminals returns the device paths of those of files that are
+// terminals.
+func terminals(files ...any) []string {
+	var out []string
+	for _, x := range files {
+		f, ok := x.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			continue
+		}
+		if p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err == nil && strings.HasPrefix(p, "/dev/") && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // wait passes our signals on to CMD, so it can clean up, and returns its
 // exit code once it exits (128 + the signal when one killed it, as a
-// shell reports it).
-func wait(cmd *exec.Cmd, stderr io.Writer) int {
+// shell reports it). For the agent, what CMD left running is killed
+// first, then its output is written out.
+func (t *tool) wait(stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
@@ -192,14 +328,30 @@ func wait(cmd *exec.Cmd, stderr io.Writer) int {
 		for {
 			select {
 			case sig := <-sigs:
-				_ = cmd.Process.Signal(sig)
+				_ = t.cmd.Process.Signal(sig)
 			case <-done:
 				return
 			}
 		}
 	}()
-	err := cmd.Wait()
+	var cleanup error
+	if t.agent {
+		// Before CMD is reaped, so that its process group id is still
+		// its own: kill the group, then whatever left the group.
+		pid := t.cmd.Process.Pid
+		cleanup = errors.Join(confine.AwaitExit(pid), confine.KillGroup(pid), confine.KillOrphans(pid))
+	}
+	err := t.cmd.Wait()
 	close(done)
+	if t.stdin != nil {
+		t.stdin.Close()
+	}
+	if t.relay != nil {
+		cleanup = errors.Join(cleanup, t.relay.Stop())
+	}
+	if cleanup != nil {
+		fmt.Fprintf(stderr, "%s: warning: cleaning up after the tool: %v\n", prog, cleanup)
+	}
 	if err == nil {
 		return exitcode.OK
 	}
@@ -230,6 +382,10 @@ func confinedChild(args []string, stderr io.Writer) int {
 	}
 	hide, path, argv := args[1:1+n], args[1+n], args[2+n:]
 	err = confine.Exec(hide, path, argv, os.Environ(), func(err error) {
+		if errors.Is(err, confine.ErrNoScopes) {
+			fmt.Fprintf(stderr, "%s: warning: %s can signal other processes (stop or kill sidecar serve) and connect to abstract unix sockets: %v\n", prog, argv[0], err)
+			return
+		}
 		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog, argv[0], err)
 	})
 	// Exec returns only when it failed.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/session"
 )
@@ -16,8 +17,17 @@ import (
 const statusUsage = `usage: sidecar status [--profile P | --all] [--json]
 
 Shows who is signed in, the granted and requested scopes, when the access
-token expires, and whether a refresh token is held. Exits 4 when a sign-in
-is required. It never contacts the provider.`
+token expires, whether a refresh token is held, and how well this kernel
+confines the tools that sidecar run starts. Exits 4 when a sign-in is
+required. It never contacts the provider.`
+
+// statusJSON is a profile's status as --json prints it: the session's,
+// and what the kernel lets sidecar run take from tools (the same for
+// every profile, and beside each so that a script reads one object).
+type statusJSON struct {
+	session.Status
+	Tools confine.Support `json:"tool_confinement"`
+}
 
 func status(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("status", stderr, statusUsage)
@@ -54,13 +64,18 @@ func status(args []string, stdout, stderr io.Writer) error {
 		}
 		list = append(list, ss)
 	}
+	tools := confine.Probe()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		out := make([]statusJSON, len(list))
+		for i, s := range list {
+			out[i] = statusJSON{s, tools}
+		}
 		if *all {
-			err = enc.Encode(list)
+			err = enc.Encode(out)
 		} else {
-			err = enc.Encode(list[0])
+			err = enc.Encode(out[0])
 		}
 		if err != nil {
 			return err
@@ -72,6 +87,7 @@ func status(args []string, stdout, stderr io.Writer) error {
 			}
 			printStatus(stdout, s)
 		}
+		printTools(stdout, tools)
 	}
 	for _, s := range list {
 		if s.State == session.StateSignInRequired {
@@ -139,6 +155,22 @@ func printStatus(w io.Writer, s session.Status) {
 		fmt.Fprintln(w, "Cache:     encrypted (AES-256-GCM)")
 	} else {
 		fmt.Fprintln(w, "Cache:     NOT encrypted — set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
+	}
+}
+
+// printTools says how sidecar run confines tools on this kernel, and
+// what it cannot take from them here.
+func printTools(w io.Writer, s confine.Support) {
+	switch {
+	case len(s.Missing) == 0:
+		fmt.Fprintf(w, "Tools:     confined (Landlock ABI %d): no cache or secret files, no signals or abstract unix sockets outside\n", s.ABI)
+	case !s.HidesFiles:
+		fmt.Fprintln(w, "Tools:     NOT confined (the kernel has no Landlock)")
+	default:
+		fmt.Fprintf(w, "Tools:     partly confined (Landlock ABI %d): no cache or secret files\n", s.ABI)
+	}
+	for _, m := range s.Missing {
+		fmt.Fprintf(w, "Missing:   %s\n", m)
 	}
 }
 

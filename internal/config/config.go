@@ -414,7 +414,12 @@ func (p *Profile) validate() error {
 			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
 		}
 	}
-	if _, err := policy.Parse(p.Policy); err != nil {
+	pol, err := policy.Parse(p.Policy)
+	if err == nil && p.Provider == "aws" {
+		// An aws run hands the tool role credentials: a token export.
+		err = pol.CheckExport(true)
+	}
+	if err != nil {
 		return errf(p.Var("POLICY"), "%v", err)
 	}
 	return nil

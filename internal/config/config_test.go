@@ -148,6 +148,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"SIDECAR_PROFILES": "gh", "OAUTH_GH_PROVIDER": "github", "OAUTH_GH_CLIENT_ID": "x", "OAUTH_GH_POLICY": "allow GET repos"}, "OAUTH_GH_POLICY"},
 		{configtest.AWSEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
 		{configtest.AWSEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
+		// Token export denied, yet handed to a tool.
+		{map[string]string{"OAUTH_POLICY": "deny token; allow run terraform with-token"}, "OAUTH_POLICY"},
+		{configtest.AWSEnv("OAUTH_POLICY", "deny token; allow run aws"), "OAUTH_POLICY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantVar, func(t *testing.T) {

@@ -2,9 +2,12 @@ package confine
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -16,12 +19,27 @@ func TestMain(m *testing.M) {
 		argv := os.Args[1:]
 		path, err := exec.LookPath(argv[0])
 		if err == nil {
-			err = Exec(strings.Split(hide, ":"), path, argv, os.Environ(), func(err error) {
+			// Without CONFINE_TEST_HIDE, so that the test binary, run
+			// again, plays another part.
+			env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CONFINE_TEST_HIDE=") })
+			err = Exec(strings.Split(hide, ":"), path, argv, env, func(err error) {
 				os.Stderr.WriteString("warning: " + err.Error() + "\n")
 			})
 		}
 		os.Stderr.WriteString("exec: " + err.Error() + "\n")
 		os.Exit(111)
+	}
+	// CONFINE_TEST_DIAL: connect to that unix socket (@ for an abstract
+	// one), as a confined tool would.
+	if addr, ok := os.LookupEnv("CONFINE_TEST_DIAL"); ok {
+		c, err := net.Dial("unix", addr)
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(3)
+		}
+		c.Close()
+		os.Stdout.WriteString("connected\n")
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -105,6 +123,120 @@ func TestExecHides(t *testing.T) {
 	for name, content := range files {
 		if b, err := os.ReadFile(name); err != nil || string(b) != content {
 			t.Errorf("%s: %q, %v", name, b, err)
+		}
+	}
+}
+
+// scopesOrSkip skips a test of what Landlock ABI 6 adds on an older kernel.
+func scopesOrSkip(t *testing.T) {
+	t.Helper()
+	if s := Probe(); !s.ScopesSignals {
+		t.Skipf("the kernel's Landlock has no signal and abstract socket scoping (ABI 6 needed, kernel has %d)", s.ABI)
+	}
+}
+
+// TestExecScopesSignals: a confined program cannot stop or kill a process
+// outside its sandbox (as `sidecar serve` is to a tool), but can signal
+// its own children.
+func TestExecScopesSignals(t *testing.T) {
+	landlockOrSkip(t)
+	scopesOrSkip(t)
+	outside := exec.Command("sleep", "1000")
+	if err := outside.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { outside.Process.Kill(); outside.Wait() })
+	pid := strconv.Itoa(outside.Process.Pid)
+	for _, sig := range []string{"STOP", "KILL", "TERM"} {
+		t.Run(sig, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "sh", "-c", "kill -"+sig+" "+pid)
+			cmd.Env = append(os.Environ(), "CONFINE_TEST_HIDE=/nonexistent")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "Operation not permitted") {
+				t.Errorf("kill -%s of a process outside the sandbox: %v\n%s", sig, err, out)
+			}
+			if state := procState(t, outside.Process.Pid); state != "S" {
+				t.Errorf("the process outside is in state %q", state)
+			}
+		})
+	}
+	cmd := exec.Command(os.Args[0], "sh", "-c", "sleep 1000 & kill -KILL $! && wait $!; echo status=$?")
+	cmd.Env = append(os.Environ(), "CONFINE_TEST_HIDE=/nonexistent")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "status=137") {
+		t.Errorf("a confined program could not kill its own child: %v\n%s", err, out)
+	}
+}
+
+// procState is the state letter of process pid (S sleeping, T stopped).
+func procState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ...: comm may hold spaces, the last ')' ends it.
+	_, rest, _ := strings.Cut(string(b[strings.LastIndexByte(string(b), ')'):]), " ")
+	state, _, _ := strings.Cut(rest, " ")
+	return state
+}
+
+// TestExecScopesAbstractSockets: a confined program cannot connect to an
+// abstract unix socket made outside its sandbox; a pathname one it can
+// (no Landlock right covers connect before ABI 9).
+func TestExecScopesAbstractSockets(t *testing.T) {
+	landlockOrSkip(t)
+	scopesOrSkip(t)
+	abstract := "@devicegate-confine-test-" + strconv.Itoa(os.Getpid())
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{{abstract, false}, {filepath.Join(t.TempDir(), "s.sock"), true}} {
+		ln, err := net.Listen("unix", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		cmd := exec.Command(os.Args[0], os.Args[0])
+		cmd.Env = append(os.Environ(), "CONFINE_TEST_HIDE=/nonexistent", "CONFINE_TEST_DIAL="+tt.addr)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != tt.ok {
+			t.Errorf("connecting to %s: %v\n%s", tt.addr, err, out)
+		}
+		// Unconfined, both answer: a refusal is Landlock's.
+		cmd = exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "CONFINE_TEST_DIAL="+tt.addr)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("unconfined, connecting to %s: %v\n%s", tt.addr, err, out)
+		}
+	}
+}
+
+func TestSupport(t *testing.T) {
+	tests := []struct {
+		abi     int
+		missing []string
+	}{
+		{0, []string{"tools can read the token cache and the secret files: Landlock ABI 1 needed, the kernel has no Landlock",
+			"tools can signal other processes (stop or kill sidecar serve): Landlock ABI 6 needed, the kernel has no Landlock",
+			"tools can connect to abstract unix sockets outside their sandbox: Landlock ABI 6 needed, the kernel has no Landlock"}},
+		{5, []string{"tools can signal other processes (stop or kill sidecar serve): Landlock ABI 6 needed, kernel has 5",
+			"tools can connect to abstract unix sockets outside their sandbox: Landlock ABI 6 needed, kernel has 5"}},
+		{6, nil},
+		{7, nil},
+	}
+	for _, tt := range tests {
+		s := support(tt.abi)
+		if !slices.Equal(s.Missing, tt.missing) || s.HidesFiles != (tt.abi >= 1) || s.ScopesSignals != (tt.abi >= 6) || s.ScopesAbstractUnixSockets != (tt.abi >= 6) {
+			t.Errorf("support(%d) = %+v", tt.abi, s)
 		}
 	}
 }

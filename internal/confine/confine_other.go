@@ -16,3 +16,6 @@ func Exec(hide []string, path string, argv, env []string, warn func(error)) erro
 	}
 	return syscall.Exec(path, argv, env)
 }
+
+// Probe tells what [Exec] can do here: nothing, without Landlock.
+func Probe() Support { return support(0) }

@@ -12,6 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Why raw system calls rather than github.com/landlock-lsm/go-landlock:
+// what this package does is the walk that grants every entry but the
+// hidden ones (grantAllBut), which the library's allow-list helpers do not
+// shorten; its ABI bookkeeping is the few lines of rights and scopes
+// below; and it restricts every thread of the process (through
+// AllThreadsSyscall, or libpsx under cgo), where a process about to exec
+// needs only the calling thread. Adding scopes was one field here.
+
 // Access rights by Landlock ABI version (include/uapi/linux/landlock.h).
 // Handling a right denies it everywhere not granted; rights an older
 // kernel does not know cannot be handled, and stay allowed.
@@ -24,6 +32,14 @@ const (
 	accessFSRefer    = 1 << 13 // ABI 2: link or rename into another directory
 	accessFSTruncate = 1 << 14 // ABI 3: truncate(2) and O_TRUNC
 	accessFSIoctlDev = 1 << 15 // ABI 5: ioctl on device files
+
+	// scopes (ABI 6, Linux 6.12): a sandboxed process may send signals,
+	// and connect to abstract unix sockets, only within its own domain.
+	// Without the first, a tool running as the sidecar's user could stop
+	// or kill `sidecar serve` (and with it /logout and the approvals).
+	scopes = unix.LANDLOCK_SCOPE_SIGNAL | unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+	// scopeABI is the first Landlock ABI with scopes.
+	scopeABI = 6
 )
 
 // rights returns the rights to handle, and those that can be granted on a
@@ -46,10 +62,13 @@ func rights(abi int) (all, file uint64) {
 }
 
 // Exec makes every path in hide, and everything beneath it, inaccessible to
-// the calling process and everything it starts, then replaces the process
-// with the program at path. It returns only on failure. When the kernel has
-// no Landlock it calls warn with an error wrapping [ErrUnsupported] and runs
-// the program anyway.
+// the calling process and everything it starts, and (from Landlock ABI 6)
+// keeps them from signalling processes, or connecting to abstract unix
+// sockets, outside the sandbox; then it replaces the process with the
+// program at path. It returns only on failure. When the kernel has no
+// Landlock it calls warn with an error wrapping [ErrUnsupported], and when
+// its Landlock has no scopes with one wrapping [ErrNoScopes], and runs the
+// program anyway.
 //
 // Landlock applies to the calling thread, and execve keeps the sandbox of
 // the thread that calls it: so the thread is locked from the first
@@ -59,7 +78,7 @@ func Exec(hide []string, path string, argv, env []string, warn func(error)) erro
 	// Never unlocked: on success the process is replaced; on failure the
 	// thread may be half restricted and must not run other goroutines.
 	err := restrict(hide)
-	if errors.Is(err, ErrUnsupported) {
+	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrNoScopes) {
 		if warn != nil {
 			warn(err)
 		}
@@ -83,6 +102,15 @@ func probe() error {
 	return err
 }
 
+// Probe tells what the kernel's Landlock lets [Exec] do.
+func Probe() Support {
+	v, err := abi()
+	if err != nil {
+		return support(0)
+	}
+	return support(v)
+}
+
 func restrict(hide []string) error {
 	v, err := abi()
 	if err != nil {
@@ -90,6 +118,9 @@ func restrict(hide []string) error {
 	}
 	all, file := rights(v)
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: all}
+	if v >= scopeABI {
+		attr.Scoped = scopes
+	}
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if errno != 0 {
 		return fmt.Errorf("creating the Landlock ruleset: %w", errno)
@@ -117,6 +148,9 @@ func restrict(hide []string) error {
 	}
 	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, fd, 0, 0); errno != 0 {
 		return fmt.Errorf("applying the Landlock ruleset: %w", errno)
+	}
+	if v < scopeABI {
+		return fmt.Errorf("%w: Landlock ABI %d needed, kernel has %d", ErrNoScopes, scopeABI, v)
 	}
 	return nil
 }

@@ -116,7 +116,9 @@ func (a *Action) PolicyRequest() policy.Request {
 		r.OtherHost, r.OutsideBase = a.outside(u)
 		return r
 	case Run:
-		return policy.Request{Action: policy.ActionRun, Program: a.Program()}
+		// A run that hands the tool the raw token is a token export: an
+		// explicit token rule stricter than the run rule wins.
+		return policy.Request{Action: policy.ActionRun, Program: a.Program(), Export: a.WithToken}
 	case Token:
 		return policy.Request{Action: policy.ActionToken}
 	}

@@ -81,6 +81,13 @@ func TestCheck(t *testing.T) {
 			answer: deny, wantErr: ReasonDeny, asked: true, lines: "approval:deny run:deny"},
 		{name: "allow run gh", caller: audit.CallerAgent, policy: "allow run gh", action: Action{Kind: Run, Argv: []string{"gh", "api", "/user"}},
 			decision: "allow"},
+		// A run handing the tool the raw token (with-token, or aws) is a
+		// token export: an explicit token rule stricter than the run rule
+		// wins.
+		{name: "deny token refuses an aws run", caller: audit.CallerAgent, policy: "deny token", action: Action{Kind: Run, Argv: []string{"aws", "s3", "ls"}, WithToken: true},
+			wantErr: "policy", lines: "run:deny"},
+		{name: "deny token leaves a placeholder run alone", caller: audit.CallerAgent, policy: "deny token; allow run gh", action: Action{Kind: Run, Argv: []string{"gh"}},
+			decision: "allow"},
 		{name: "no approver is a denial that says so", caller: audit.CallerAgent, action: Action{Kind: Token}, noAsker: true,
 			wantErr: ReasonNoListener, lines: "approval:no_listener token:deny"},
 		{name: "serve gone", caller: audit.CallerAgent, action: Action{Kind: Token}, askErr: fmt.Errorf("x: %w", ErrNoApprover),

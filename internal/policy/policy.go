@@ -12,9 +12,20 @@
 //	deny  write /v1.0/me/sendMail    read = GET HEAD OPTIONS, write = the rest, * = any
 //	allow token                      the raw token (sidecar token)
 //	ask   run gh                     sidecar run of one program (run alone: any)
+//	allow run terraform with-token   ... given the raw token (a token export)
 //
 // After the owner's rules come the secure defaults: API reads are allowed,
-// API writes ask, token export asks, run asks. A path pattern matches the
+// API writes ask, token export asks, run asks.
+//
+// `sidecar run` gives a tool placeholders, not the token: each request it
+// makes to the API is decided like an `api` call. Only a run rule that says
+// with-token hands the tool the raw token; that is a token export, and so
+// is every run of an aws profile (its tools hold role credentials). An
+// export is decided by the run rule and by an explicit token rule, the
+// stricter winning, and a rule set whose token rule denies what one of its
+// run rules hands out is refused (CheckExport).
+//
+// A path pattern matches the
 // request's path on the API host as sent (with the API's base path, e.g.
 // /v1.0 at Microsoft Graph), case-insensitively, segment by segment: "*" is
 // exactly one segment, "**" any number of them. A request outside the
@@ -76,6 +87,9 @@ type Request struct {
 	OutsideBase bool
 	Path        string // api: the escaped path of the URL, without the query
 	Program     string // run: the program
+	// Export is true for a run that hands the tool credentials whatever
+	// the rule says (aws role credentials): a token export.
+	Export bool
 }
 
 // Verdict is the policy's answer to a Request.
@@ -87,6 +101,9 @@ type Verdict struct {
 	// more than the same call.
 	Rule    string
 	Default bool
+	// WithToken is true when the run rule that matched says with-token:
+	// the tool gets the raw token rather than placeholders.
+	WithToken bool
 }
 
 // Policy is a parsed rule set. The zero Policy has only the defaults.
@@ -102,7 +119,12 @@ type rule struct {
 	host     string   // api: the host a HOST/PATH pattern names, lower case; "" for the API's own
 	pattern  []string // api: segments, "*" and "**" as wildcards
 	program  string   // run: "" for any
+	// withToken: run hands the tool the raw token (a token export).
+	withToken bool
 }
+
+// withToken is the word that makes a run rule a token export.
+const withToken = "with-token"
 
 // Limits that keep a policy readable and its matching cheap.
 const (
@@ -144,7 +166,33 @@ func Parse(s string) (*Policy, error) {
 		}
 		p.rules = append(p.rules, r)
 	}
+	if err := p.CheckExport(false); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// CheckExport refuses a rule set that denies token export by an explicit
+// token rule yet lets a run rule hand a tool the raw token: with-token
+// rules, or with everyRun (aws profiles, whose tools hold role
+// credentials) every run rule that does not deny. The error names both
+// rules.
+func (p *Policy) CheckExport(everyRun bool) error {
+	tv := p.decide(Request{Action: ActionToken}, nil)
+	if tv.Decision != Deny || tv.Default {
+		return nil
+	}
+	for i, r := range p.rules {
+		if r.action != ActionRun || r.decision == Deny || !(r.withToken || everyRun) {
+			continue
+		}
+		what := "hands the tool the raw token"
+		if !r.withToken {
+			what = "hands the tool role credentials (every aws run is a token export)"
+		}
+		return &Error{N: i + 1, Rule: r.text, Msg: fmt.Sprintf("%s, but %q denies token export: drop one of the two rules", what, tv.Rule)}
+	}
+	return nil
 }
 
 func parseRule(text string) (rule, error) {
@@ -170,6 +218,13 @@ func parseRule(text string) (rule, error) {
 		r.action = ActionToken
 	case what == ActionRun:
 		r.action = ActionRun
+		if len(f) > 2 && strings.ToLower(f[len(f)-1]) == withToken {
+			if r.decision == Deny {
+				return r, errors.New("with-token says how an allowed tool runs; a deny rule needs none")
+			}
+			r.withToken = true
+			f = f[:len(f)-1]
+		}
 		switch len(f) {
 		case 2:
 		case 3:
@@ -180,7 +235,7 @@ func parseRule(text string) (rule, error) {
 				r.program = f[2]
 			}
 		default:
-			return r, errors.New("run takes at most one program name")
+			return r, errors.New("run takes at most one program name, then optionally with-token")
 		}
 	default:
 		r.action = ActionAPI
@@ -290,6 +345,21 @@ func (p *Policy) String() string {
 // segments, encoded separators) is decided both as written and as resolved,
 // the stricter verdict wins, and it is never allowed without asking.
 func (p *Policy) Decide(req Request) Verdict {
+	switch req.Action {
+	case ActionRun:
+		v := p.decide(req, nil)
+		if v.WithToken || req.Export {
+			// A token export: an explicit token rule stricter than the
+			// run rule wins.
+			if t := p.decide(Request{Action: ActionToken}, nil); !t.Default && strictness(t.Decision) > strictness(v.Decision) {
+				t.WithToken = v.WithToken
+				return t
+			}
+		}
+		return v
+	case ActionToken:
+		return p.decide(req, nil)
+	}
 	if req.Action != ActionAPI {
 		return p.decide(req, nil)
 	}
@@ -311,7 +381,7 @@ func (p *Policy) decide(req Request, segs []string) Verdict {
 	if p != nil {
 		for _, r := range p.rules {
 			if r.match(req, segs) {
-				return Verdict{Decision: r.decision, Rule: r.text}
+				return Verdict{Decision: r.decision, Rule: r.text, WithToken: r.withToken}
 			}
 		}
 	}

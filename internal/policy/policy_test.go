@@ -75,6 +75,14 @@ deny * /v1.0/users/**`
 		{"read keyword", "deny read /**", Request{Action: ActionAPI, Method: "HEAD", Path: "/a"}, Deny, "deny read /**"},
 		{"upper-case decision and spaces", "  ALLOW   token  ", Request{Action: ActionToken}, Allow, "ALLOW token"},
 		{"run star", "allow run *", Request{Action: ActionRun, Program: "x"}, Allow, "allow run *"},
+		// with-token runs and aws runs are token exports.
+		{"with-token", "allow run terraform with-token", Request{Action: ActionRun, Program: "terraform"}, Allow, "allow run terraform with-token"},
+		{"with-token asks an explicit token rule", "ask token; allow run terraform with-token", Request{Action: ActionRun, Program: "terraform"}, Ask, "ask token"},
+		{"with-token not other programs", "allow run terraform with-token", Request{Action: ActionRun, Program: "gh"}, Ask, "ask run gh"},
+		{"placeholders need no token rule", "deny token; allow run gh", Request{Action: ActionRun, Program: "gh"}, Allow, "allow run gh"},
+		{"aws run under deny token", "deny token", Request{Action: ActionRun, Program: "aws", Export: true}, Deny, "deny token"},
+		{"aws run allowed", "allow run aws", Request{Action: ActionRun, Program: "aws", Export: true}, Allow, "allow run aws"},
+		{"aws run default token rule", "", Request{Action: ActionRun, Program: "aws", Export: true}, Ask, "ask run aws"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +120,12 @@ func TestParseErrors(t *testing.T) {
 		{"allow GET /a/%zz", 1, "bad escape"},
 		{"allow token now", 1, "token takes nothing"},
 		{"allow run gh az", 1, "at most one program"},
+		{"allow run gh az with-token", 1, "at most one program"},
+		{"deny run gh with-token", 1, "a deny rule needs none"},
+		// A rule set that denies token export and hands it out anyway.
+		{"deny token; allow run terraform with-token", 2, `denies token export`},
+		{"allow run terraform with-token\ndeny token", 1, `"deny token" denies token export`},
+		{"ask run with-token; deny token", 1, `"deny token"`},
 		{"allow run /usr/bin/gh", 1, "not a path"},
 		{"allow GET /x extra", 1, "want METHODS PATH"},
 		{"allow GET /" + strings.Repeat("a/", 70), 1, "more than"},
@@ -129,6 +143,50 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("the error does not name the rule: %v", err)
 			}
 		})
+	}
+}
+
+func TestWithTokenVerdict(t *testing.T) {
+	p, err := Parse("allow run terraform with-token; allow run gh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Decide(Request{Action: ActionRun, Program: "terraform"}); !v.WithToken {
+		t.Errorf("terraform: %+v, want WithToken", v)
+	}
+	if v := p.Decide(Request{Action: ActionRun, Program: "gh"}); v.WithToken {
+		t.Errorf("gh: %+v, want placeholders", v)
+	}
+	// An allow token earlier does not turn a shadowed deny into a conflict.
+	if _, err := Parse("allow token; deny token; allow run x with-token"); err != nil {
+		t.Errorf("first token rule allows: %v", err)
+	}
+}
+
+// TestCheckExportAWS: for aws profiles every run that does not deny is a
+// token export, so it may not stand beside deny token.
+func TestCheckExportAWS(t *testing.T) {
+	tests := []struct {
+		policy string
+		bad    bool
+	}{
+		{"deny token; allow run aws", true},
+		{"deny token; ask run", true},
+		{"deny token; deny run", false},
+		{"deny token", false}, // the default run then meets deny token in Decide
+		{"allow run aws", false},
+		{"ask token; allow run aws", false},
+	}
+	for _, tt := range tests {
+		p, err := Parse(tt.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.CheckExport(true)
+		var pe *Error
+		if tt.bad != (err != nil) || tt.bad && (!errors.As(err, &pe) || !strings.Contains(err.Error(), "deny token") || !strings.Contains(err.Error(), "run")) {
+			t.Errorf("CheckExport(%q) = %v", tt.policy, err)
+		}
 	}
 }
 
@@ -156,6 +214,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("allow GET /v1.0/me/**; deny write /v1.0/me/sendMail\nask run gh", "POST", "/v1.0/me/sendMail")
 	f.Add("deny * /a/**/**/z; allow token", "GET", "/a/%2e%2e/z")
 	f.Add("ALLOW read /", "HEAD", "/")
+	f.Add("deny token; allow run gh", "gh", "/x")
+	f.Add("allow run terraform with-token", "terraform", "")
 	f.Fuzz(func(t *testing.T, s, method, path string) {
 		p, err := Parse(s)
 		if err != nil {
@@ -171,13 +231,19 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip: %q -> %q: %v", p.String(), p2, err)
 		}
 		for _, a := range []string{ActionAPI, ActionToken, ActionRun} {
-			req := Request{Action: a, Method: strings.ToUpper(method), Path: path, Program: method}
+			req := Request{Action: a, Method: strings.ToUpper(method), Path: path, Program: method, Export: len(path)%2 == 0}
 			v := p.Decide(req)
 			if v.Decision != Allow && v.Decision != Ask && v.Decision != Deny || v.Rule == "" {
 				t.Fatalf("Decide(%+v) = %+v", req, v)
 			}
 			if v2 := p2.Decide(req); v2 != v {
 				t.Fatalf("the reparsed policy decides %+v, not %+v", v2, v)
+			}
+			// A token export never passes where token export is denied.
+			if a == ActionRun && (v.WithToken || req.Export) && v.Decision != Deny {
+				if t2 := p.Decide(Request{Action: ActionToken}); t2.Decision == Deny && !t2.Default {
+					t.Fatalf("run %+v exports the token past %q", req, t2.Rule)
+				}
 			}
 			// Without rules, token export and writes never pass unasked.
 			if d := (&Policy{}).Decide(req); d.Decision == Allow && (a != ActionAPI || !slicesContains(readMethods, req.Method)) {

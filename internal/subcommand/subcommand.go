@@ -36,8 +36,8 @@ var Sidecar = []Subcommand{
 		"token   [--profile P] --aws-credentials   AWS role credentials (credential_process)"}},
 	{Name: "run", Agent: true, Synopsis: []string{
 		"run     [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]",
-		"                                          run CMD with the token in ACCESS_TOKEN",
-		"                                          (aws: with AWS_ACCESS_KEY_ID etc.)"}},
+		"                                          run CMD with a placeholder in ACCESS_TOKEN; a",
+		"                                          proxy adds the token (aws: AWS_ACCESS_KEY_ID etc.)"}},
 	{Name: "api", Agent: true, Synopsis: []string{
 		"api     [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL",
 		"                                          call the provider's API"}},
