@@ -12,10 +12,13 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 const loginUsage = `usage: sidecar login [--profile P] [--once] [--json]
@@ -41,9 +44,17 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	// The agent's sign-in is the owner's to allow (policy signin): the
+	// code goes to the agent, and whoever enters it chooses the account.
+	g := gateFor(s, "")
+	act := gate.Action{Kind: gate.SignIn, Argv: append([]string{"sidecar", "login"}, args...)}
+	if _, err := g.Check(ctx, act); err != nil {
+		return emitErr(stdout, *asJSON, err)
+	}
 	var (
-		out  = &terminal{w: stdout, tty: isTTY(stdout)}
-		opts = session.LoginOptions{OneOff: *once}
+		out      = &terminal{w: stdout, tty: isTTY(stdout)}
+		replaced *tokencache.Account
+		opts     = session.LoginOptions{OneOff: *once, ConfirmSwitch: confirmSwitch(g, act, &replaced)}
 	)
 	enc := json.NewEncoder(stdout)
 	if *asJSON {
@@ -59,6 +70,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	announce(ctx, s, bridge.Change{Account: e.Account, Replaced: replaced, Command: "sidecar login"}, stderr)
 	if *asJSON {
 		return enc.Encode(cli.SignedInEvent(s, "signed_in", e))
 	}

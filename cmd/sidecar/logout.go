@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/session"
 )
 
@@ -30,9 +33,20 @@ func logout(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The agent's sign-out is the owner's to allow (policy logout): after
+	// it, whoever signs in next chooses the account the agent uses.
+	argv := append([]string{"sidecar", "logout"}, args...)
+	if _, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Logout, Argv: argv}); err != nil {
+		return err
+	}
+	st, _ := s.Status()
 	res, err := s.Logout(ctx, *force)
 	if err != nil {
 		return err
+	}
+	if res != session.NotSignedIn {
+		announce(ctx, s, bridge.Change{SignedOut: true, Account: st.Account, Command: strings.Join(argv, " "),
+			Result: bridge.LogoutResult(res, s.Provider.Kind)}, stderr)
 	}
 	switch res {
 	case session.NotSignedIn:

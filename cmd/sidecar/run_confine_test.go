@@ -39,7 +39,7 @@ func agentRunEnv(t *testing.T, extra ...string) []string {
 	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_DATA_HOME=" + xdg,
-		"OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.test", "OAUTH_POLICY=allow run sh",
+		"OAUTH_PROVIDER=github", "OAUTH_CLIENT_ID=Iv1.test", "OAUTH_POLICY=allow run sh with-token", // the raw token, so that masking is what is tested
 		"DEVICEGATE_CALLER=agent",
 	}
 	return append(env, extra...)

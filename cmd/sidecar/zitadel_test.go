@@ -258,3 +258,43 @@ func TestZitadelUnknownClient(t *testing.T) {
 		t.Fatalf("stderr: %s", stderr)
 	}
 }
+
+// A sign-in as another person at ZITADEL's provider, on the same issuer:
+// even with `allow signin` the agent cannot put that account in place of
+// the owner's without the owner's confirmation, and no serve listens here,
+// so it is refused (exit 8) and the old sign-in kept.
+func TestZitadelAnotherAccountKeepsTheOld(t *testing.T) {
+	t.Parallel()
+	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second})
+	env := zEnv(t, srv, "OAUTH_POLICY=allow signin")
+	ctx := context.Background()
+	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) {
+		if err := srv.Approve(ctx, ev.UserCode, nil); err != nil {
+			t.Error(err)
+		}
+	}); code != 0 {
+		t.Fatalf("the owner's login: exit %d\n%s", code, stderr)
+	}
+	before := cachedRefreshToken(t, env)
+
+	// The same issuer, now answering for someone else.
+	srv.Stop()
+	addr := strings.TrimPrefix(srv.Issuer, "http://")
+	other := demoidptest.StartAt(t, addr, demoidp.Options{PollInterval: time.Second,
+		User: demoidp.User{Login: "mallory", Password: "pw", Name: "Mallory Example", Email: "mallory@example.com"}})
+	r := <-agentLogin(env, func(code string) {
+		if err := other.Approve(ctx, code, nil); err != nil {
+			t.Error(err)
+		}
+	})
+	if r.code != exitcode.Refused || !strings.Contains(r.stderr, "as Mallory Example (mallory@example.com) in place of Demo User (demo@example.com)") ||
+		!strings.Contains(r.stderr, "no sidecar serve with a gatekeeper bot is listening") || strings.Contains(r.stdout, `"signed_in"`) {
+		t.Fatalf("the agent's login as mallory: %+v", r)
+	}
+	if after := cachedRefreshToken(t, env); after != before {
+		t.Fatal("the refused sign-in replaced the cache")
+	}
+	if s := sidecar(t, env, "status"); !strings.Contains(s.stdout, "demo@example.com") {
+		t.Fatalf("status: %+v", s)
+	}
+}

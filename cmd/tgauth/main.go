@@ -17,8 +17,12 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
+	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/session"
+	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/version"
 )
 
@@ -71,14 +75,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return prog.Report(stderr, err)
 	}
 	out := &progress{w: stdout, json: *asJSON}
-	err = run(ctx, *profile, *force, *once, *timeout, out, stderr)
+	err = run(ctx, *profile, *force, *once, *timeout, out, stderr, args)
 	if err != nil && *asJSON {
 		out.event(cli.ErrorEvent(err))
 	}
 	return prog.Report(stderr, err)
 }
 
-func run(ctx context.Context, profile string, force, once bool, timeout time.Duration, out *progress, stderr io.Writer) error {
+func run(ctx context.Context, profile string, force, once bool, timeout time.Duration, out *progress, stderr io.Writer, args []string) error {
 	a, err := app.Load()
 	if err != nil {
 		return err
@@ -87,6 +91,19 @@ func run(ctx context.Context, profile string, force, once bool, timeout time.Dur
 	if err != nil {
 		return err
 	}
+	// The code goes to the owner's chat, never to the agent (below); so
+	// the agent's plain tgauth, which the owner's /auth in OpenClaw runs,
+	// is not asked: over no sign-in there is nothing to swap, and a new
+	// sign-in as another account waits for the owner's confirmation.
+	// Replacing a sign-in that works (--force) is the owner's to allow.
+	g := app.Gate(s, "")
+	act := gate.Action{Kind: gate.SignIn, Argv: append([]string{"tgauth"}, args...)}
+	if st, err := s.Status(); force && err == nil && st.State != session.StateSignInRequired {
+		if _, err := g.Check(ctx, act); err != nil {
+			return err
+		}
+	}
+	out.agent = s.Caller == audit.CallerAgent
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	tg, chat, err := a.Telegram(ctx, log)
 	if err != nil {
@@ -97,7 +114,10 @@ func run(ctx context.Context, profile string, force, once bool, timeout time.Dur
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once}
+	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once, By: s.Caller,
+		ConfirmSwitch: func(ctx context.Context, from, to tokencache.Account) error {
+			return g.ConfirmAccount(ctx, act, bridge.AccountLabel(from), bridge.AccountLabel(to))
+		}}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -106,13 +126,21 @@ func run(ctx context.Context, profile string, force, once bool, timeout time.Dur
 type progress struct {
 	w    io.Writer
 	json bool
+	// agent: the caller is the agent, which gets no code (RFC 8628 §5.4:
+	// the user code is for the person; an agent that had it could pass
+	// it to someone who signs in first, as their own account).
+	agent bool
 }
 
 // step turns the bridge's state change into the event an agent reads.
 func (p *progress) step(st bridge.Step) {
 	switch {
 	case st.Code != nil:
-		p.event(cli.CodeEvent(st.Session, *st.Code))
+		ev := cli.CodeEvent(st.Session, *st.Code)
+		if p.agent {
+			ev.UserCode, ev.VerificationURIComplete = "", ""
+		}
+		p.event(ev)
 	case st.Already:
 		p.event(cli.SignedInEvent(st.Session, "already_signed_in", st.Entry))
 	case st.Entry != nil:

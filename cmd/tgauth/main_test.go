@@ -237,7 +237,7 @@ func TestSignInThroughTelegram(t *testing.T) {
 	r := newRig(t, oidctest.Options{})
 	x := r.start()
 	code, msg := r.codeInChat("")
-	for _, want := range []string{"Sign-in request", "OpenID account · profile default", "Requested by myapp-sidecar-1", "Scopes: openid profile email offline_access api:read", "Expires in about 10 minutes"} {
+	for _, want := range []string{"Sign-in request", "OpenID account · profile default", "Started by you on myapp-sidecar-1", "Scopes: openid profile email offline_access api:read", "Expires in about 10 minutes"} {
 		if !strings.Contains(msg.Text, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg.Text)
 		}

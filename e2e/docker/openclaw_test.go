@@ -390,7 +390,8 @@ func (o *openclawRun) testFreeForm(t *testing.T) {
 }
 
 // testLogout: /logout asks for confirmation and does nothing; /logout
-// confirm revokes at the provider and forgets the sign-in.
+// confirm, once the owner allows it in the gatekeeper chat, revokes at the
+// provider and forgets the sign-in.
 func (o *openclawRun) testLogout(t *testing.T) {
 	ctx := context.Background()
 	if err := o.s.idp.ResetStats(ctx); err != nil {
@@ -407,6 +408,11 @@ func (o *openclawRun) testLogout(t *testing.T) {
 		t.Fatalf("/logout without confirm revoked %d tokens", st.Revocations)
 	}
 	from = o.ownerSays("/logout confirm")
+	// The plugin's `sidecar logout` comes through the guard as the agent:
+	// the gatekeeper asks the owner first (policy logout, issue 17).
+	if q := o.s.tapApproval(t, "Allow once"); !strings.Contains(q.Text, "Wants to sign this profile out") {
+		t.Errorf("the logout question:\n%s", q.Text)
+	}
 	o.waitChat(t, chatID, from, regexp.MustCompile(`Signed out of profile default: the provider revoked the tokens`))
 	if st, err = o.s.idp.Stats(ctx); err != nil {
 		t.Fatal(err)

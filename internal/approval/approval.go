@@ -32,6 +32,12 @@ const (
 	ActionAPI   = string(gate.API)   // sidecar api, or a tool's request through the proxy
 	ActionToken = string(gate.Token) // sidecar token: the raw token is printed
 	ActionRun   = string(gate.Run)   // sidecar run
+	// ActionSignIn and ActionLogout: signing the profile in (sidecar
+	// login, tgauth over a sign-in, or a sign-in as another account:
+	// Request.NewAccount) or out (sidecar logout). Never granted for an
+	// hour: each one is asked.
+	ActionSignIn = string(gate.SignIn)
+	ActionLogout = string(gate.Logout)
 )
 
 // Reasons a Decision carries (gate.Reason*).

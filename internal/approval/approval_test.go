@@ -397,3 +397,28 @@ func TestGrantAnswersWaitingQuestion(t *testing.T) {
 		t.Fatalf("other rule: %+v", d)
 	}
 }
+
+// A sign-in or sign-out is never granted for an hour: a tap on "Allow for
+// 1 hour" (on an old message, or forged callback data) allows that one,
+// and the next is asked again.
+func TestSignInIsNeverGrantedForAnHour(t *testing.T) {
+	for _, action := range []string{ActionSignIn, ActionLogout} {
+		t.Run(action, func(t *testing.T) {
+			o := newOwner()
+			sock, _ := start(t, &Server{Owner: o})
+			req := Request{Profile: "work", Account: "ada@example.com", Action: action, Command: []string{"sidecar", action}, Rule: "ask " + action}
+			for i := range 2 {
+				dc, ec := ask(t, sock, req)
+				select {
+				case <-o.asked:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("request %d was not asked", i)
+				}
+				o.answers <- AllowHour
+				if d, err := <-dc, <-ec; err != nil || !d.Allow || d.Reason != ReasonAllowOnce || !d.Until.IsZero() {
+					t.Fatalf("request %d: %+v, %v; want allowed once", i, d, err)
+				}
+			}
+		})
+	}
+}

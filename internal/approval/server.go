@@ -202,7 +202,10 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 	until, ok := s.grants[key]
 	granted := s.grantedLocked()
 	s.mu.Unlock()
-	if ok && now.Before(until) {
+	// A sign-in or sign-out is asked every time: an hour's grant would let
+	// the agent sign out and in again as often as it likes.
+	once := req.Action == ActionSignIn || req.Action == ActionLogout
+	if ok && now.Before(until) && !once {
 		return Decision{Allow: true, Until: until, Reason: ReasonGrant}
 	}
 	if s.Owner == nil {
@@ -252,10 +255,10 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 		s.log().Error("approval: cannot ask the owner", "err", err)
 		return Decision{Reason: ReasonUnavailable}
 	}
-	switch c {
-	case AllowOnce:
+	switch {
+	case c == AllowOnce, c == AllowHour && once:
 		return Decision{Allow: true, Reason: ReasonAllowOnce}
-	case AllowHour:
+	case c == AllowHour:
 		until := s.clock().Add(GrantDuration)
 		s.mu.Lock()
 		if s.grants == nil {

@@ -106,6 +106,9 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 	select {
 	case c = <-p.choice:
 		outcome = choiceOutcome(c)
+		if req.NewAccount != "" {
+			outcome = switchOutcome(c)
+		}
 	case <-ctx.Done():
 		ended = ctx.Err()
 		switch cause := context.Cause(ctx); {
@@ -195,6 +198,9 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 	b.WriteString("🔐 *The agent asks for your approval*\n\n")
 	describeRequest(&b, req)
 	fmt.Fprintf(&b, "\nNo answer within %s is a denial\\.", telegram.Escape(humanDuration(timeout)))
+	if buttons := signInButtons(req, id); buttons != nil {
+		return telegram.Message{Text: b.String(), Buttons: buttons}
+	}
 	var buttons []telegram.Button
 	for i, c := range approval.Choices {
 		row := 1
@@ -242,6 +248,8 @@ func describeRequest(b *strings.Builder, req approval.Request) {
 		b.WriteString("Wants the raw access token \\(`sidecar token`\\): whoever holds it can act as you until it expires\\.\n")
 	case approval.ActionRun:
 		fmt.Fprintf(b, "Wants to run a program with your token \\(`sidecar run`\\):\n`%s`\n", telegram.EscapeCode(telegram.Truncate(shellJoin(req.Command), maxShown)))
+	case approval.ActionSignIn, approval.ActionLogout:
+		describeSignIn(b, req)
 	default:
 		fmt.Fprintf(b, "Action: %s\n", telegram.Escape(telegram.Truncate(req.Action, maxShown)))
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/deviceflow"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/qrcode"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
@@ -52,6 +53,13 @@ type Bridge struct {
 	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
 	// token is dropped, so access ends when the access token expires.
 	OneOff bool
+	// By says who started the sign-ins (ByAgent, ByOwner), for the
+	// messages; "" says nothing.
+	By string
+	// ConfirmSwitch, when set, decides whether a sign-in that names
+	// another identity than the profile's current one may replace it
+	// (session.LoginOptions.ConfirmSwitch).
+	ConfirmSwitch func(ctx context.Context, old, new tokencache.Account) error
 
 	// ticks, when set, replaces the Every ticker (a test hook: a tick
 	// sent on an unbuffered channel is received only after the previous
@@ -99,7 +107,7 @@ func (b *Bridge) log() *slog.Logger {
 
 func (b *Bridge) request(s *session.Session) Request {
 	oneOff := b.OneOff || s.Provider.OneOff
-	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff}
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, By: b.By}
 	if a := s.Provider.AWS; a != nil {
 		// What the person grants is the role, not the registration's scope.
 		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
@@ -130,7 +138,7 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff, ConfirmSwitch: b.ConfirmSwitch})
 	m.stop()
 	// The final edit must happen even if ctx was cancelled (timeout):
 	// the person should not be left looking at a dead code.
@@ -143,6 +151,8 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 			switch {
 			case errors.Is(err, deviceflow.ErrDeclined):
 				outcome, detail = Declined, ""
+			case errors.Is(err, policy.ErrRefused):
+				outcome = Kept
 			case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, session.ErrTimedOut):
 				outcome, detail = Expired, "The code was not used in time."
 			case errors.As(err, &tge):

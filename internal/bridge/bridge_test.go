@@ -15,6 +15,8 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	gatepkg "github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -59,6 +61,25 @@ func TestGolden(t *testing.T) {
 		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
 		"approval_allowed_once": ApprovalOutcome(apiApproval, choiceOutcome(approval.AllowOnce), t0),
 		"approval_timed_out":    ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
+		"code_by_agent":         CodeMessage(Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", Scopes: []string{"openid"}, By: ByAgent}, cd, t0, false),
+		"kept": EndMessage(Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", By: ByAgent}, Kept,
+			"signing in to profile work as Mallory Example (mallory@example.com) · id mallory in place of Alice Example (alice@example.com) · id alice: the owner said no"),
+		"change_signin_agent": ChangeMessage(Change{Request: Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", By: ByAgent},
+			Account:  tokencache.Account{Name: "Mallory Example", Email: "mallory@example.com", Subject: "mallory"},
+			Replaced: &tokencache.Account{Name: "Alice Example", Email: "alice@example.com", Subject: "alice"}, Command: "sidecar login --json"}),
+		"change_signin_owner": ChangeMessage(Change{Request: Request{Provider: "github", Profile: "default", Host: "myapp-sidecar-1", By: ByOwner},
+			Account: tokencache.Account{Name: "Octo Cat", Email: "octo@example.com", Subject: "octocat"}, Command: "sidecar login"}),
+		"change_signout_agent": ChangeMessage(Change{Request: Request{Provider: "github", Profile: "default", Host: "myapp-sidecar-1", By: ByAgent},
+			SignedOut: true, Account: tokencache.Account{Name: "Octo Cat", Subject: "octocat"}, Command: "sidecar logout --force",
+			Result: LogoutResult(session.Forgotten, "github")}),
+		"approval_signin": ApprovalMessage(approval.Request{Profile: "work", Account: "alice@example.com", Action: approval.ActionSignIn,
+			Command: []string{"sidecar", "login", "--json"}, Rule: "ask signin"}, "0123456789abcdef", 0),
+		"approval_logout": ApprovalMessage(approval.Request{Profile: "work", Account: "alice@example.com", Action: approval.ActionLogout,
+			Command: []string{"sidecar", "logout", "--force"}, Rule: "ask logout"}, "0123456789abcdef", 0),
+		"approval_switch": ApprovalMessage(approval.Request{Profile: "work", Account: "Alice Example (alice@example.com) · id alice", Action: approval.ActionSignIn,
+			NewAccount: "Mallory Example (mallory@example.com) · id mallory", Command: []string{"tgauth", "--json"}, Rule: gatepkg.RuleAccountChange}, "0123456789abcdef", 0),
+		"approval_switch_kept": ApprovalOutcome(approval.Request{Profile: "work", Account: "Alice Example (alice@example.com) · id alice", Action: approval.ActionSignIn,
+			NewAccount: "Mallory Example (mallory@example.com) · id mallory", Command: []string{"tgauth", "--json"}, Rule: gatepkg.RuleAccountChange}, switchOutcome(approval.Deny), t0),
 		"signed_in_aws_oneoff": SignedInMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1"},
 			Granted{Account: tokencache.Account{Name: "role ReadOnly in AWS account 123456789012", Subject: "123456789012/ReadOnly"},
 				Scopes: []string{"sso:account:access"}, OneOff: true, AccessExpiresAt: oneOffEnd}),

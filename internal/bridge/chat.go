@@ -199,6 +199,7 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	case "/status":
 		reply(StatusText(c.Sessions))
 	case "/logout":
+		st, _ := s.Status()
 		res, err := s.Logout(ctx, false)
 		switch {
 		case err != nil:
@@ -206,7 +207,12 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		case res == session.NotSignedIn:
 			reply(fmt.Sprintf("Profile %s is not signed in.", s.Profile))
 		default:
-			reply(fmt.Sprintf("Signed out of profile %s.", s.Profile))
+			// The answer is the announcement every sign-out gets.
+			m := ChangeMessage(Change{Request: Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: c.Bridge.Host, By: ByOwner},
+				SignedOut: true, Account: st.Account, Command: "/logout", Result: LogoutResult(res, s.Provider.Kind)})
+			if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, m); err != nil {
+				log.Warn("cannot reply", "err", err)
+			}
 		}
 	case "/audit":
 		if c.Audit == nil {
@@ -238,7 +244,10 @@ func (c *Chat) auth(ctx context.Context, s *session.Session, force bool, reply f
 	go func() {
 		defer c.inflight.Done()
 		defer func() { c.mu.Lock(); delete(c.running, s.Profile); c.mu.Unlock() }()
-		if _, err := c.Bridge.SignIn(ctx, s, force); err != nil {
+		// The owner's /auth: their sign-in, announced as theirs.
+		b := *c.Bridge
+		b.By = ByOwner
+		if _, err := b.SignIn(ctx, s, force); err != nil {
 			c.log().Warn("sign-in did not complete", "profile", s.Profile, "err", err)
 		} else {
 			c.log().Info("signed in", "profile", s.Profile)

@@ -20,6 +20,7 @@ type Request struct {
 	Scopes   []string // requested scopes
 	OneOff   bool     // a one-off grant: no refresh token will be kept
 	Access   string   // what is granted when scopes do not say (AWS: the account and role)
+	By       string   // who started it: ByAgent or ByOwner; "" says nothing
 }
 
 var esc = telegram.Escape
@@ -30,7 +31,12 @@ func code(s string) string { return "`" + telegram.EscapeCode(s) + "`" }
 func header(r Request) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s* account · profile %s\n", esc(provider.Title(r.Provider)), code(r.Profile))
-	if r.Host != "" {
+	switch who := startedBy(r); {
+	case who != "" && r.Host != "":
+		fmt.Fprintf(&b, "Started by %s on %s\n", esc(who), code(r.Host))
+	case who != "":
+		fmt.Fprintf(&b, "Started by %s\n", esc(who))
+	case r.Host != "":
 		fmt.Fprintf(&b, "Requested by %s\n", code(r.Host))
 	}
 	if len(r.Scopes) > 0 {
@@ -103,7 +109,7 @@ type Granted struct {
 func SignedInMessage(r Request, ev Granted) telegram.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "✅ *Signed in as %s*\n", esc(ev.Account.String()))
-	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host, By: r.By}))
 	if len(ev.Scopes) > 0 {
 		fmt.Fprintf(&b, "Granted: %s\n", esc(telegram.Truncate(strings.Join(ev.Scopes, " "), 600)))
 	}
@@ -130,7 +136,7 @@ func oneOffLine(ev Granted) string {
 func AlreadyMessage(r Request, ev Granted) telegram.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "✅ Already signed in as *%s*\n", esc(ev.Account.String()))
-	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host, By: r.By}))
 	b.WriteString(oneOffLine(ev))
 	b.WriteString("To sign in again anyway, run `tgauth \\-\\-force`\\.")
 	return telegram.Message{Text: b.String()}
@@ -141,6 +147,9 @@ const (
 	Declined = "declined"
 	Expired  = "expired"
 	Failed   = "failed"
+	// Kept: the sign-in named another account and the owner did not
+	// confirm the change (or could not be asked); the old one stays.
+	Kept = "kept"
 )
 
 // EndMessage replaces the code when the sign-in did not complete, and says
@@ -152,16 +161,20 @@ func EndMessage(r Request, outcome, detail string) telegram.Message {
 		b.WriteString("❌ *Sign\\-in declined*\n")
 	case Expired:
 		b.WriteString("⌛ *Sign\\-in code expired*\n")
+	case Kept:
+		b.WriteString("🛑 *Sign\\-in not used: the account was not confirmed*\n")
 	default:
 		b.WriteString("⚠️ *Sign\\-in failed*\n")
 	}
-	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host, By: r.By}))
 	if detail != "" {
 		fmt.Fprintf(&b, "\n%s\n", esc(telegram.Truncate(detail, 1500)))
 	}
 	switch outcome {
 	case Declined:
 		b.WriteString("\nNothing was granted\\. Send /auth when you want to allow it\\.")
+	case Kept:
+		b.WriteString("\nThe profile keeps its current account\\.")
 	default:
 		b.WriteString("\nSend /auth to start again\\.")
 	}
@@ -173,7 +186,7 @@ func EndMessage(r Request, outcome, detail string) telegram.Message {
 func SignInNeededMessage(r Request, reason string) telegram.Message {
 	var b strings.Builder
 	b.WriteString("🔑 *Sign\\-in needed*\n")
-	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host}))
+	b.WriteString(header(Request{Provider: r.Provider, Profile: r.Profile, Host: r.Host, By: r.By}))
 	if reason != "" {
 		fmt.Fprintf(&b, "\n%s\n", esc(telegram.Truncate(reason, 1000)))
 	}

@@ -201,6 +201,10 @@ func always(h ...string) func(Program, error) []string {
 func refused(_ Program, err error) []string {
 	h := []string{"do not retry: this was refused on purpose; tell the owner what you wanted to do and let them decide"}
 	var r *policy.Refused
+	if errors.As(err, &r) && r.Rule == gate.RuleAccountChange {
+		// No rule allows a change of account: only the owner does.
+		return append(h, "the profile keeps its current account; to use another one, the owner confirms it in Telegram (`sidecar serve` listening), or signs out and in again at a terminal")
+	}
 	if errors.As(err, &r) && r.Reason == "no_listener" {
 		h = append(h, "to be asked in Telegram, the owner runs `sidecar serve` with the gatekeeper bot listening (README \"Policy and approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
 	}

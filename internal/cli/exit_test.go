@@ -11,6 +11,7 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/local"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -98,6 +99,7 @@ func TestTable(t *testing.T) {
 		{"refused by the owner", Sidecar, fmt.Errorf("x: %w", &policy.Refused{Action: "POST /x", Reason: "deny"}), exitcode.Refused, "do not retry"},
 		{"rate limited", Sidecar, fmt.Errorf("gate: %w", audit.ErrRateLimited), exitcode.Refused, "slow down"},
 		{"approvals off", Sidecar, &policy.Refused{Action: "token", Reason: "no_listener", Rule: "ask token"}, exitcode.Refused, "to be asked in Telegram"},
+		{"account change not confirmed", Tgauth, &policy.Refused{Action: "signing in as m", Reason: "no_listener", Rule: gate.RuleAccountChange}, exitcode.Refused, "the profile keeps its current account"},
 		{"other", Sidecar, errors.New("boom"), exitcode.Failure, ""},
 	}
 	for _, tt := range tests {

@@ -63,7 +63,8 @@ type Action struct {
 	Variant string   // VariantAccess, VariantScoped or VariantAWS
 	Scopes  []string // VariantScoped: the scopes asked for
 
-	// Run
+	// Run (SignIn, Logout: the command that signs in or out, e.g.
+	// sidecar logout --force, shown to the owner)
 	Argv      []string // the whole command line
 	WithToken bool     // the tool gets the raw token (allow run TOOL with-token)
 }
@@ -149,6 +150,8 @@ func (a *Action) Event() audit.Event {
 		if a.WithToken {
 			ev.Detail = "with the raw token"
 		}
+	case SignIn, Logout:
+		ev.Command = strings.Join(clipArgs(a.Argv), " ")
 	case Token:
 		switch a.Variant {
 		case VariantScoped:

@@ -112,17 +112,7 @@ func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
 		q.Account = g.Account()
 	}
 	ans, err := g.ask(ctx, q)
-	reason := ans.Reason
-	switch {
-	case errors.Is(err, ErrNoApprover):
-		reason = ReasonNoListener
-	case err != nil && reason == "":
-		reason = "error"
-	case err == nil && reason == "" && ans.Allow:
-		reason = "allow"
-	case err == nil && reason == "":
-		reason = ReasonDeny
-	}
+	reason := reasonOf(ans, err)
 	ap := ev
 	ap.Action, ap.Decision, ap.Detail = audit.ActionApproval, reason, "for "+ev.Action+"; rule: "+v.Rule
 	g.record(ap)
@@ -131,6 +121,21 @@ func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
 		return pass, nil
 	}
 	return nil, g.refuse(ev, &a, reason, v.Rule, "not approved: "+reason)
+}
+
+// reasonOf is the word the audit log and the refusal use for an answer.
+func reasonOf(ans Answer, err error) string {
+	switch {
+	case errors.Is(err, ErrNoApprover):
+		return ReasonNoListener
+	case err != nil && ans.Reason == "":
+		return "error"
+	case err == nil && ans.Reason == "" && ans.Allow:
+		return "allow"
+	case err == nil && ans.Reason == "":
+		return ReasonDeny
+	}
+	return ans.Reason
 }
 
 // ErrBadRequest is a request the agent may not make in any form: one that

@@ -115,6 +115,16 @@ func TestCheck(t *testing.T) {
 			answer: deny, wantErr: ReasonDeny, asked: true, lines: "approval:deny api:deny"},
 		{name: "another host asks", caller: audit.CallerAgent, action: Action{Kind: API, Method: "GET", URL: "https://uploads.github.com/x"},
 			answer: allowOnce, decision: ReasonAllowOnce, asked: true, lines: "approval:allow_once"},
+		{name: "signin asks by default", caller: audit.CallerAgent, action: Action{Kind: SignIn, Argv: []string{"sidecar", "login", "--json"}},
+			answer: deny, wantErr: ReasonDeny, asked: true, lines: "approval:deny signin:deny"},
+		{name: "logout asks by default", caller: audit.CallerAgent, action: Action{Kind: Logout, Argv: []string{"sidecar", "logout", "--force"}},
+			noAsker: true, wantErr: ReasonNoListener, lines: "approval:no_listener logout:deny"},
+		{name: "allow signin", caller: audit.CallerAgent, policy: "allow signin", action: Action{Kind: SignIn},
+			decision: "allow"},
+		{name: "deny logout", caller: audit.CallerAgent, policy: "allow signin; deny logout", action: Action{Kind: Logout},
+			wantErr: "policy", lines: "logout:deny"},
+		{name: "the owner signs out unasked", caller: audit.CallerOwner, action: Action{Kind: Logout},
+			decision: "owner"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,5 +298,71 @@ func BenchmarkCheck(b *testing.B) {
 		}
 		_ = p.Record()
 		l.lines = l.lines[:0]
+	}
+}
+
+// TestConfirmAccount: a sign-in as another account is put to the owner
+// with both accounts, whatever the policy says; the owner's own sign-ins
+// are not asked; every refusal is audited and is a *policy.Refused.
+func TestConfirmAccount(t *testing.T) {
+	signin := Action{Kind: SignIn, Argv: []string{"sidecar", "login", "--json"}}
+	tests := []struct {
+		name    string
+		caller  string
+		answer  Answer
+		askErr  error
+		noAsker bool
+		wantErr string
+		asked   bool
+		lines   string
+	}{
+		{name: "owner", caller: audit.CallerOwner},
+		{name: "agent, owner confirms", caller: audit.CallerAgent, answer: Answer{Allow: true, Reason: ReasonAllowOnce},
+			asked: true, lines: "approval:allow_once"},
+		{name: "agent, owner keeps the old account", caller: audit.CallerAgent, answer: Answer{Reason: ReasonDeny},
+			wantErr: ReasonDeny, asked: true, lines: "approval:deny signin:deny"},
+		{name: "agent, nobody listens", caller: audit.CallerAgent, noAsker: true,
+			wantErr: ReasonNoListener, lines: "approval:no_listener signin:deny"},
+		{name: "agent, no answer", caller: audit.CallerAgent, answer: Answer{Reason: ReasonTimeout},
+			wantErr: ReasonTimeout, asked: true, lines: "approval:timeout signin:deny"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &log{}
+			o := &owner{answer: tt.answer, err: tt.askErr}
+			// allow signin: the account change is asked all the same.
+			g := &Gate{Profile: "work", Caller: tt.caller, Policy: mustPolicy(t, "allow signin"), Log: l, Asker: o}
+			if tt.noAsker {
+				g.Asker = nil
+			}
+			err := g.ConfirmAccount(context.Background(), signin, "Alice (alice@example.com)", "Mallory (mallory@example.com)")
+			var r *policy.Refused
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("ConfirmAccount: %v", err)
+			case tt.wantErr != "" && (!errors.As(err, &r) || r.Reason != tt.wantErr || r.Rule != RuleAccountChange):
+				t.Fatalf("ConfirmAccount = %v, want a refusal for %q", err, tt.wantErr)
+			case r != nil && (!strings.Contains(err.Error(), "mallory@example.com") || !strings.Contains(err.Error(), "alice@example.com")):
+				t.Errorf("the refusal does not name both accounts: %v", err)
+			}
+			if got := len(o.asked) > 0; got != tt.asked {
+				t.Fatalf("asked %v, want %v", got, tt.asked)
+			}
+			for _, q := range o.asked {
+				if q.Action != string(SignIn) || q.Profile != "work" || q.Account != "Alice (alice@example.com)" ||
+					q.NewAccount != "Mallory (mallory@example.com)" || q.Rule != RuleAccountChange || q.Validate() != nil ||
+					strings.Join(q.Command, " ") != "sidecar login --json" {
+					t.Errorf("question %+v (%v)", q, q.Validate())
+				}
+			}
+			if got := l.words(); got != tt.lines {
+				t.Errorf("audit lines %q, want %q", got, tt.lines)
+			}
+			for _, e := range l.lines {
+				if e.Action == string(SignIn) && e.Command != "sidecar login --json" {
+					t.Errorf("audit line %+v", e)
+				}
+			}
+		})
 	}
 }

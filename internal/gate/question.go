@@ -40,6 +40,11 @@ type Question struct {
 
 	// Rule is the policy rule that said ask, shown to the owner.
 	Rule string `json:"rule,omitempty"`
+
+	// NewAccount, on a signin question, is the account that would take
+	// the place of Account: the owner confirms the change or keeps the
+	// old sign-in ([Gate.ConfirmAccount]).
+	NewAccount string `json:"new_account,omitempty"`
 }
 
 // Answer is the owner's answer to a Question.
@@ -105,7 +110,7 @@ func (q *Question) Validate() error {
 	if len(q.Headers) > MaxHeaders {
 		return fmt.Errorf("approval: %d headers (at most %d)", len(q.Headers), MaxHeaders)
 	}
-	fields := map[string]string{"profile": q.Profile, "account": q.Account, "method": q.Method, "host": q.Host,
+	fields := map[string]string{"profile": q.Profile, "account": q.Account, "new_account": q.NewAccount, "method": q.Method, "host": q.Host,
 		"path": q.Path, "query": q.Query, "rule": q.Rule, "via": q.Via, "variant": q.Variant, "body_digest": q.BodyDigest}
 	for i, h := range q.Headers {
 		fields[fmt.Sprintf("headers[%d]", i)] = h
@@ -146,6 +151,8 @@ func (a *Action) Question(rule string) Question {
 		}
 	case Run:
 		q.Command, q.WithToken = clipArgs(a.Argv), a.WithToken
+	case SignIn, Logout:
+		q.Command = clipArgs(a.Argv)
 	}
 	return q
 }

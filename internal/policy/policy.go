@@ -1,7 +1,8 @@
 // Package policy decides, per profile, what an agent may do with the
 // owner's sign-in without asking: call the provider's API (`sidecar api`,
-// by method and path) and take the raw token out (`sidecar token`, and
-// `sidecar run`, which gives it to a program).
+// by method and path), take the raw token out (`sidecar token`, and
+// `sidecar run`, which gives it to a program), and sign the profile in or
+// out (`sidecar login`, `sidecar logout`, `tgauth --force`).
 //
 // A policy is a list of rules, read from OAUTH_POLICY (OAUTH_<NAME>_POLICY
 // for a named profile), separated by ";" or newlines; the first rule that
@@ -13,9 +14,13 @@
 //	allow token                      the raw token (sidecar token)
 //	ask   run gh                     sidecar run of one program (run alone: any)
 //	allow run terraform with-token   ... given the raw token (a token export)
+//	deny  signin                     signing in (sidecar login, tgauth over a sign-in)
+//	ask   logout                     signing out (sidecar logout)
 //
 // After the owner's rules come the secure defaults: API reads are allowed,
-// API writes ask, token export asks, run asks.
+// API writes ask, token export asks, run asks, signin and logout ask (an
+// agent that signs the profile out and in again can put another account
+// in place of the owner's).
 //
 // `sidecar run` gives a tool placeholders, not the token: each request it
 // makes to the API is decided like an `api` call. Only a run rule that says
@@ -70,11 +75,14 @@ const (
 	ActionAPI   = "api"
 	ActionToken = "token"
 	ActionRun   = "run"
+	// ActionSignIn and ActionLogout take nothing after them in a rule.
+	ActionSignIn = "signin"
+	ActionLogout = "logout"
 )
 
 // Request is what the agent wants.
 type Request struct {
-	Action string // ActionAPI, ActionToken or ActionRun
+	Action string // ActionAPI, ActionToken, ActionRun, ActionSignIn or ActionLogout
 	Method string // api: the HTTP method, upper case
 	Host   string // api: the host the request goes to (host[:port])
 	// OtherHost: the request goes to another host than the API's (a
@@ -208,14 +216,14 @@ func parseRule(text string) (rule, error) {
 		return r, fmt.Errorf("unknown decision %q: start with allow, ask or deny", f[0])
 	}
 	if len(f) < 2 {
-		return r, errors.New("say what it is about: token, run [PROGRAM], or METHODS PATH (e.g. GET /v1.0/me/**)")
+		return r, errors.New("say what it is about: token, run [PROGRAM], signin, logout, or METHODS PATH (e.g. GET /v1.0/me/**)")
 	}
 	switch what := strings.ToLower(f[1]); {
-	case what == ActionToken:
+	case what == ActionToken || what == ActionSignIn || what == ActionLogout:
 		if len(f) != 2 {
-			return r, errors.New("token takes nothing after it")
+			return r, fmt.Errorf("%s takes nothing after it", what)
 		}
-		r.action = ActionToken
+		r.action = what
 	case what == ActionRun:
 		r.action = ActionRun
 		if len(f) > 2 && strings.ToLower(f[len(f)-1]) == withToken {
@@ -439,6 +447,10 @@ func defaultVerdict(req Request) Verdict {
 		return Verdict{Decision: Ask, Rule: "ask run", Default: true}
 	case ActionToken:
 		return Verdict{Decision: Ask, Rule: "ask token", Default: true}
+	case ActionSignIn:
+		return Verdict{Decision: Ask, Rule: "ask signin", Default: true}
+	case ActionLogout:
+		return Verdict{Decision: Ask, Rule: "ask logout", Default: true}
 	}
 	return Verdict{Decision: Deny, Rule: "deny (unknown action)", Default: true}
 }

@@ -27,6 +27,15 @@ deny * /v1.0/users/**`
 		{"default token", "", Request{Action: ActionToken}, Ask, "ask token"},
 		{"default run", "", Request{Action: ActionRun, Program: "gh"}, Ask, "ask run gh"},
 		{"unknown action", "", Request{Action: "x"}, Deny, "deny (unknown action)"},
+		{"default signin", "", Request{Action: ActionSignIn}, Ask, "ask signin"},
+		{"default logout", "", Request{Action: ActionLogout}, Ask, "ask logout"},
+		// Signing in and out.
+		{"allow signin", "allow signin; deny logout", Request{Action: ActionSignIn}, Allow, "allow signin"},
+		{"deny logout", "allow signin; deny logout", Request{Action: ActionLogout}, Deny, "deny logout"},
+		{"signin rule is not logout", "allow signin", Request{Action: ActionLogout}, Ask, "ask logout"},
+		{"token rule is not signin", "allow token", Request{Action: ActionSignIn}, Ask, "ask signin"},
+		{"signin upper case", "DENY SignIn", Request{Action: ActionSignIn}, Deny, "DENY SignIn"},
+		{"run rule is not signin", "allow run", Request{Action: ActionSignIn}, Ask, "ask signin"},
 		// Microsoft Graph.
 		{"graph me read", graph, Request{Action: ActionAPI, Method: "GET", Path: "/v1.0/me/messages"}, Allow, "allow GET /v1.0/me/**"},
 		{"graph me itself", graph, Request{Action: ActionAPI, Method: "GET", Path: "/v1.0/me"}, Allow, "allow GET /v1.0/me/**"},
@@ -119,6 +128,8 @@ func TestParseErrors(t *testing.T) {
 		{"allow GET /a/b*", 1, "whole segment"},
 		{"allow GET /a/%zz", 1, "bad escape"},
 		{"allow token now", 1, "token takes nothing"},
+		{"allow token; ask signin work", 2, "signin takes nothing"},
+		{"deny logout --force", 1, "logout takes nothing"},
 		{"allow run gh az", 1, "at most one program"},
 		{"allow run gh az with-token", 1, "at most one program"},
 		{"deny run gh with-token", 1, "a deny rule needs none"},
@@ -216,6 +227,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("ALLOW read /", "HEAD", "/")
 	f.Add("deny token; allow run gh", "gh", "/x")
 	f.Add("allow run terraform with-token", "terraform", "")
+	f.Add("allow signin; deny logout; ask run", "GET", "/")
 	f.Fuzz(func(t *testing.T, s, method, path string) {
 		p, err := Parse(s)
 		if err != nil {
@@ -230,7 +242,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil || p2.String() != p.String() {
 			t.Fatalf("round trip: %q -> %q: %v", p.String(), p2, err)
 		}
-		for _, a := range []string{ActionAPI, ActionToken, ActionRun} {
+		for _, a := range []string{ActionAPI, ActionToken, ActionRun, ActionSignIn, ActionLogout} {
 			req := Request{Action: a, Method: strings.ToUpper(method), Path: path, Program: method, Export: len(path)%2 == 0}
 			v := p.Decide(req)
 			if v.Decision != Allow && v.Decision != Ask && v.Decision != Deny || v.Rule == "" {
@@ -245,7 +257,8 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("run %+v exports the token past %q", req, t2.Rule)
 				}
 			}
-			// Without rules, token export and writes never pass unasked.
+			// Without rules, token export, writes, runs, sign-ins and
+			// sign-outs never pass unasked.
 			if d := (&Policy{}).Decide(req); d.Decision == Allow && (a != ActionAPI || !slicesContains(readMethods, req.Method)) {
 				t.Fatalf("default allows %+v", req)
 			}

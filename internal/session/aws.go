@@ -105,7 +105,7 @@ func (s *Session) awsLogin(ctx context.Context, o LoginOptions) (*tokencache.Ent
 	if cerr == nil {
 		e.AWS.Credentials = awsCredentials(rc)
 	}
-	if err := s.save(ctx, e); err != nil {
+	if err := s.replace(ctx, e, o); err != nil {
 		return nil, err
 	}
 	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, false)})

@@ -327,6 +327,12 @@ type LoginOptions struct {
 	Retrying func(err error, wait time.Duration)
 	// OneOff keeps no refresh token (tgauth --once), as OAUTH_ONE_OFF does.
 	OneOff bool
+	// ConfirmSwitch, when set, is called when the new sign-in names
+	// another identity than the one it would replace
+	// (tokencache.Account.SameIdentity), before anything is written; the
+	// new tokens wait in memory meanwhile. An error keeps the old sign-in
+	// and is Login's error (gate.ConfirmAccount asks the owner).
+	ConfirmSwitch func(ctx context.Context, old, new tokencache.Account) error
 }
 
 // Login runs the device flow and stores the new sign-in.
@@ -364,7 +370,7 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
 	e.Account, _ = s.Provider.Identity(ctx, tok)
-	if err := s.save(ctx, e); err != nil {
+	if err := s.replace(ctx, e, o); err != nil {
 		return nil, err
 	}
 	_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: "ok", Detail: signInDetail(e, oneOff)})
@@ -415,13 +421,39 @@ func (s *Session) LoginScopes(oneOff bool) []string {
 	return slices.DeleteFunc(slices.Clone(s.Provider.Scopes), func(sc string) bool { return strings.EqualFold(sc, "offline_access") })
 }
 
-// save stores a new sign-in under the profile's lock.
-func (s *Session) save(ctx context.Context, e *tokencache.Entry) error {
+// ErrAccountChanged means the profile's sign-in changed to yet another
+// account while the owner was asked to confirm a change of account: the
+// answer was about another one, so nothing is replaced.
+var ErrAccountChanged = errors.New("the profile's sign-in changed while the owner was asked; nothing was replaced")
+
+// replace stores the new sign-in e in place of the profile's current one.
+// When the current one names another identity, o.ConfirmSwitch (if set)
+// decides first, without the lock held (the owner may take minutes, and
+// the current sign-in keeps serving meanwhile); e is written only after
+// it agreed, so a refusal or a crash leaves the old sign-in whole.
+func (s *Session) replace(ctx context.Context, e *tokencache.Entry, o LoginOptions) error {
+	var confirmed *tokencache.Account
+	if o.ConfirmSwitch != nil {
+		// A cache that cannot be read names nobody to compare with; its
+		// sign-in is lost anyway, and the new one is announced.
+		if old, err := s.Store.Load(s.Profile); err == nil && !old.Account.SameIdentity(e.Account) {
+			if err := o.ConfirmSwitch(ctx, old.Account, e.Account); err != nil {
+				return err
+			}
+			confirmed = &old.Account
+		}
+	}
 	unlock, err := s.Store.Lock(ctx, s.Profile)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if o.ConfirmSwitch != nil {
+		cur, err := s.Store.Load(s.Profile)
+		if err == nil && !cur.Account.SameIdentity(e.Account) && (confirmed == nil || !cur.Account.SameIdentity(*confirmed)) {
+			return fmt.Errorf("profile %s: %w", s.Profile, ErrAccountChanged)
+		}
+	}
 	return s.Store.Save(e)
 }
 

@@ -82,6 +82,24 @@ func (a Account) Merge(o Account) Account {
 	return a
 }
 
+// SameIdentity reports whether a and o name the same person: the same
+// subject (for AWS: account and role) and the same email where both are
+// known. Accounts with neither in common are the same only when they are
+// equal: a sign-in that no longer says who it is counts as another
+// identity, so a change of account never passes for lack of a name.
+func (a Account) SameIdentity(o Account) bool {
+	if a.Subject != "" && o.Subject != "" && a.Subject != o.Subject {
+		return false
+	}
+	if a.Email != "" && o.Email != "" && !strings.EqualFold(a.Email, o.Email) {
+		return false
+	}
+	if a.Subject != "" && o.Subject != "" || a.Email != "" && o.Email != "" {
+		return true
+	}
+	return a == o
+}
+
 // String names the account for people: "Name (email)", or whichever of
 // name, email and subject is known.
 func (a Account) String() string {

@@ -283,3 +283,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestSameIdentity(t *testing.T) {
+	alice := Account{Name: "Alice Example", Email: "alice@example.com", Subject: "alice"}
+	tests := []struct {
+		name string
+		a, b Account
+		want bool
+	}{
+		{"equal", alice, alice, true},
+		{"email case", alice, Account{Name: "Alice", Email: "Alice@Example.com", Subject: "alice"}, true},
+		{"renamed", alice, Account{Name: "Alice E.", Email: "alice@example.com", Subject: "alice"}, true},
+		{"same subject, email unknown", alice, Account{Subject: "alice"}, true},
+		{"same email, subject unknown", alice, Account{Email: "alice@example.com"}, true},
+		{"another subject", alice, Account{Name: "Alice Example", Email: "alice@example.com", Subject: "mallory"}, false},
+		{"another email", alice, Account{Name: "Alice Example", Email: "mallory@example.com", Subject: "alice"}, false},
+		{"same name, nothing else", alice, Account{Name: "Alice Example"}, false},
+		{"no longer says who", alice, Account{}, false},
+		{"never said who", Account{}, Account{}, true},
+		{"aws account", Account{Subject: "111111111111/ReadOnly"}, Account{Subject: "222222222222/ReadOnly"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a.SameIdentity(tt.b); got != tt.want {
+				t.Errorf("SameIdentity = %v, want %v", got, tt.want)
+			}
+			if got := tt.b.SameIdentity(tt.a); got != tt.want {
+				t.Errorf("reversed: SameIdentity = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ export const EXIT = {
   timedOut: 5,
   provider: 6,
   telegram: 7,
+  refused: 8,
 };
 
 // How long /auth_status and /logout may take; tgauth bounds itself (the
@@ -122,6 +123,11 @@ export function authOutcome(profile, result) {
       return `❌ Sign-in failed: the code could not be posted to Telegram (profile ${p})${why ? ": " + why : ""}.`;
     case EXIT.usage:
       return `❌ Sign-in not started: the sidecar's configuration is incomplete (profile ${p})${why ? ": " + why : ""}.`;
+    case EXIT.refused:
+      // tgauth from this chat runs as the agent: replacing a working
+      // sign-in, or a sign-in as another account, is the owner's to
+      // allow in the gatekeeper chat.
+      return `⛔ Sign-in not used (profile ${p})${why ? ": " + why : ""}. The profile keeps its current account.`;
     default:
       if (result.error) {
         return `❌ Sign-in could not be started: ${clip(result.error, MAX_QUOTE)}.`;
@@ -259,7 +265,7 @@ export function createCommands({ run, notify, container = "myapp-sidecar-1", log
       const key = label(profile);
       const again = `${command("logout", profile)} confirm`;
       if (!confirmed) {
-        return { text: `This revokes the sign-in of profile ${key} at the provider and deletes its tokens; the agent loses access until the next /auth. To go ahead, send: ${again}` };
+        return { text: `This revokes the sign-in of profile ${key} at the provider and deletes its tokens; the agent loses access until the next /auth. devicegate then asks you to approve it in its gatekeeper chat (a sign-out sent here passes through the agent's container). To go ahead, send: ${again}` };
       }
       if (running.has(key)) {
         return { text: `A sign-in for profile ${key} is running; wait for it to end, then send ${again}.` };
@@ -270,6 +276,9 @@ export function createCommands({ run, notify, container = "myapp-sidecar-1", log
         return { text: `✅ ${clip(line || `Signed out of profile ${key}.`, 400)}` };
       }
       const why = r.error ? clip(r.error, MAX_QUOTE) : lastLine(r.stderr);
+      if (r.code === EXIT.refused) {
+        return { text: `⛔ Logout not done (profile ${key})${why ? ": " + why : ""}. The sign-in is kept. Approve it in the gatekeeper chat when asked, or send /logout to the gatekeeper bot.` };
+      }
       return { text: `❌ Logout failed (profile ${key}, exit code ${r.code})${why ? ": " + why : ""}. The tokens are kept; try again.` };
     },
   };

@@ -110,6 +110,8 @@ test("authOutcome says how tgauth ended", () => {
     [{ code: 2, stderr: "tgauth: error: OAUTH_CLIENT_ID: required\n" }, /configuration.*OAUTH_CLIENT_ID: required/],
     [{ code: 1, stderr: "permission denied while trying to connect\n" }, /exit code 1\): permission denied/],
     [{ code: -1, error: "cannot run docker: ENOENT" }, /could not be started: cannot run docker: ENOENT/],
+    [{ code: 8, stderr: "tgauth: error: signing in to profile default as M (m@x) in place of A (a@x): the owner said no\ntgauth: hint: do not retry\n" },
+      /Sign-in not used \(profile default\): signing in .* in place of A \(a@x\): the owner said no\. The profile keeps its current account\./],
   ];
   for (const [result, want] of cases) assert.match(authOutcome("", result), want);
   assert.match(authOutcome("work", { code: 5 }), /profile work.*\/auth work/);
@@ -175,4 +177,11 @@ test("/logout confirm for the default profile and failures", async () => {
   assert.deepEqual(t.calls[0], ["exec", "myapp-sidecar-1", "sidecar", "logout"]);
   assert.match(r.text, /Logout failed \(profile default, exit code 6\): revocation failed: 503\. The tokens are kept/);
   assert.match((await t.byName.logout.handler({ args: "a b confirm" })).text, /Usage/);
+});
+
+test("/logout refused by the owner in the gatekeeper chat keeps the sign-in", async () => {
+  const t = setup({ "sidecar logout": { code: 8, stdout: "", stderr: "sidecar: error: signing out of profile default: the owner said no\nsidecar: hint: do not retry\n" } });
+  assert.match((await t.byName.logout.handler({ args: "" })).text, /gatekeeper chat/);
+  const r = await t.byName.logout.handler({ args: "confirm" });
+  assert.match(r.text, /Logout not done \(profile default\): signing out of profile default: the owner said no\. The sign-in is kept\./);
 });

@@ -27,12 +27,21 @@ type Server struct {
 	*demoidp.Provider
 	Issuer   string // http://127.0.0.1:PORT
 	ClientID string
+	stop     func()
 }
 
 // Start serves a provider for one test; o.Issuer is set to its address.
 func Start(t testing.TB, o demoidp.Options) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartAt(t, "127.0.0.1:0", o)
+}
+
+// StartAt is Start at the address addr: after stopping a provider
+// (Server.Stop), another one at the same issuer, e.g. with another
+// person's account.
+func StartAt(t testing.TB, addr string, o demoidp.Options) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +53,17 @@ func Start(t testing.TB, o demoidp.Options) *Server {
 	}
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	t.Cleanup(func() {
+	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-	})
-	return &Server{Provider: p, Issuer: o.Issuer, ClientID: p.Options().ClientID}
+	}
+	t.Cleanup(stop)
+	return &Server{Provider: p, Issuer: o.Issuer, ClientID: p.Options().ClientID, stop: stop}
 }
+
+// Stop stops serving and frees the address.
+func (s *Server) Stop() { s.stop() }
 
 // ErrRejected is returned when the pages refuse the user code or the
 // password.
