@@ -207,12 +207,12 @@ func cachedToken(work, bin, floor string, runs int) ([]row, error) {
 		rows = append(rows, row{"`sidecar run` with the token proxy, start to exit (median)", ms(proxied),
 			fmt.Sprintf("%s more than with the raw token (%s): the proxy's start cost (target ≤ 20 ms)", ms(proxied-raw), ms(raw))})
 	} else {
-		rows = append(rows, row{"`sidecar run` with the token proxy", "n/a", err.Error()})
+		rows = append(rows, row{"`sidecar run` with the token proxy", "n/a", oneLine(err)})
 	}
 	if py, err := timeIt(runs, env, "/usr/bin/python3", "bench/httpx_sidecar.py"); err == nil {
 		rows = append(rows, row{"Python + httpx, same cache (median)", ms(py), fmt.Sprintf("`sidecar token` is %.0f× faster", float64(py)/float64(ours))})
 	} else {
-		rows = append(rows, row{"Python + httpx, same cache", "n/a", "needs Debian's python3-httpx: " + err.Error()})
+		rows = append(rows, row{"Python + httpx, same cache", "n/a", "needs Debian's python3-httpx: " + oneLine(err)})
 	}
 	ghDir := filepath.Join(work, "gh")
 	os.MkdirAll(ghDir, 0o700)
@@ -220,7 +220,7 @@ func cachedToken(work, bin, floor string, runs int) ([]row, error) {
 	if gh, err := timeIt(runs, append(env, "GH_CONFIG_DIR="+ghDir, "GH_NO_UPDATE_NOTIFIER=1"), "gh", "auth", "token"); err == nil {
 		rows = append(rows, row{"`gh auth token`, its own cached login (median)", ms(gh), fmt.Sprintf("`sidecar token` is %.1f× faster", float64(gh)/float64(ours))})
 	} else {
-		rows = append(rows, row{"`gh auth token`", "n/a", "needs Debian's gh: " + err.Error()})
+		rows = append(rows, row{"`gh auth token`", "n/a", "needs Debian's gh: " + oneLine(err)})
 	}
 	return rows, nil
 }
@@ -316,6 +316,21 @@ func timePair(n int, env []string, a, b []string) (time.Duration, time.Duration,
 	slices.Sort(da)
 	slices.Sort(db)
 	return da[len(da)/2], db[len(db)/2], nil
+}
+
+// oneLine is err for a table cell: one line, its last (a traceback's
+// closing line is the one that says what failed), at most 200 bytes.
+func oneLine(err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	first, _, _ := strings.Cut(lines[0], ":")
+	msg := first + ": " + strings.TrimSpace(lines[len(lines)-1])
+	if len(lines) == 1 {
+		msg = lines[0]
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return strings.ReplaceAll(msg, "|", "\\|")
 }
 
 // tokenRatio finds the ratio cachedToken measured, in bold in its row.
