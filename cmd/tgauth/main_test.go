@@ -88,7 +88,7 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 	remember("secret", tg.Token())
 	target, _ := url.Parse(idp.Issuer)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	var r *rig
+	longAfterFirst := new(atomic.Bool)
 	proxy.ModifyResponse = func(res *http.Response) error {
 		b, _ := io.ReadAll(res.Body)
 		var da struct {
@@ -97,7 +97,7 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 		if json.Unmarshal(b, &da) == nil {
 			remember("secret", da.DeviceCode)
 		}
-		if da.DeviceCode != "" && r.longAfterFirst.CompareAndSwap(true, false) {
+		if da.DeviceCode != "" && longAfterFirst.CompareAndSwap(true, false) {
 			// Before tgauth has the first code, the provider issues
 			// minute-long codes from now on.
 			if err := idp.SetDeviceCodeTTL(context.Background(), time.Minute); err != nil {
@@ -110,7 +110,7 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 	ps := httptest.NewServer(proxy)
 	t.Cleanup(ps.Close)
 	data := filepath.Join(t.TempDir(), "data")
-	r = &rig{t: t, idp: idp, tg: tg, data: data, longAfterFirst: new(atomic.Bool), env: []string{
+	r := &rig{t: t, idp: idp, tg: tg, data: data, longAfterFirst: longAfterFirst, env: []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"XDG_DATA_HOME=" + data,
