@@ -10,21 +10,26 @@ import (
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/dockerguard"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/subcommand"
 )
 
-const guardUsage = `usage: sidecar guard
+// guardUsage is `sidecar guard --help`; the subcommands it names as never
+// allowed are the table's (internal/subcommand).
+func guardUsage() string {
+	return `usage: sidecar guard
 
 A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
 through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
 ` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth; entries
 PROGRAM or PROGRAM:SUBCOMMAND, a bare sidecar meaning its agent subcommands,
-never serve, guard, health or keygen) in the sidecar container (compose
-project GUARD_PROJECT, service GUARD_SERVICE), marked DEVICEGATE_CALLER=agent.
-` + "`sidecar run -- TOOL`" + ` may start only the programs in GUARD_RUN_TOOLS
-(default: none).`
+never ` + strings.Join(subcommand.Names(func(s subcommand.Subcommand) bool { return s.Never != "" }), ", ") + `) in the sidecar container
+(compose project GUARD_PROJECT, service GUARD_SERVICE), marked
+DEVICEGATE_CALLER=agent. ` + "`sidecar run -- TOOL`" + ` may start only the programs
+in GUARD_RUN_TOOLS (default: none).`
+}
 
 func guard(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := cli.NewFlags("guard", stderr, guardUsage)
+	fs := cli.NewFlags("guard", stderr, guardUsage())
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/qrcode"
@@ -21,18 +22,21 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const loginUsage = `usage: sidecar login [--profile P] [--once] [--json]
+const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--once] [--json]
 
 Signs in with a device code: open the URL on any device, enter the code,
-and approve. With --once, a one-off grant: no refresh token is kept, so
-access ends when the access token expires. With --json, prints one JSON
-event per line.`
+and approve. With --flow code (or OAUTH_FLOW=code), the authorization code
+flow instead: open the link, allow, and paste the address your browser then
+shows (on this machine's browser it finishes by itself). With --once, a
+one-off grant: no refresh token is kept, so access ends when the access
+token expires. With --json, prints one JSON event per line.`
 
-func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
 	profile := fs.String("profile", "", "profile to sign in")
 	asJSON := fs.Bool("json", false, "print JSON events")
 	once := fs.Bool("once", false, "a one-off grant: keep no refresh token")
+	flow := fs.String("flow", "", "device or code (default: the profile's OAUTH_FLOW)")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +44,13 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return cli.Usagef("login takes no arguments")
 	}
+	if *flow != "" && *flow != config.FlowDevice && *flow != config.FlowCode {
+		return cli.Usagef("--flow is device or code, not %q", *flow)
+	}
 	s, err := open(*profile)
+	if err == nil && *flow != "" {
+		err = s.Provider.UseFlow(*flow)
+	}
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
@@ -65,7 +75,12 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			out.note(fmt.Sprintf("provider not answering (%v); retrying in %s", err, wait.Round(time.Second)))
 		}
 	}
+	done := func(err error) error { return err }
+	if s.Provider.Flow == config.FlowCode {
+		ctx, done = codeLogin(ctx, s, &opts, stdin, out, enc, *asJSON)
+	}
 	e, err := s.Login(ctx, opts)
+	err = done(err)
 	out.stop()
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)

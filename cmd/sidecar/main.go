@@ -62,7 +62,7 @@ var commands = map[string]func(ctx context.Context, args []string, s streams) in
 		return status(args, s.stdout, s.stderr)
 	}),
 	"login": reported(func(ctx context.Context, args []string, s streams) error {
-		return login(ctx, args, s.stdout, s.stderr)
+		return login(ctx, args, s.stdin, s.stdout, s.stderr)
 	}),
 	"logout": reported(func(ctx context.Context, args []string, s streams) error {
 		return logout(ctx, args, s.stdout, s.stderr)
@@ -72,6 +72,9 @@ var commands = map[string]func(ctx context.Context, args []string, s streams) in
 	}),
 	"serve": reported(func(ctx context.Context, args []string, s streams) error {
 		return serve(ctx, args, s.stdout, s.stderr)
+	}),
+	"approvals": reported(func(ctx context.Context, args []string, s streams) error {
+		return approvalsCmd(ctx, args, s.stdin, s.stdout, s.stderr)
 	}),
 	"guard": reported(func(ctx context.Context, args []string, s streams) error {
 		return guard(ctx, args, s.stderr)

@@ -533,15 +533,8 @@ func TestToolWriteAsksTheOwner(t *testing.T) {
 			data = v
 		}
 	}
-	ln, err := approval.Listen(approval.SocketPath(filepath.Join(data, "devicegate")))
-	if err != nil {
-		t.Fatal(err)
-	}
 	owner := &chooser{choice: approval.AllowOnce}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- (&approval.Server{Owner: owner}).Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-served })
+	serveApprovals(t, filepath.Join(data, "devicegate"), owner, "allow run gh", "https://"+ghesHost+"/api/v3")
 
 	r := runTool(t, env, "gh", "api", "-X", "POST", "/user/repos", "-f", "name=x", "-H", "X-Note: shown")
 	if r.code != 0 || !strings.Contains(r.stdout, `"name":"x"`) {

@@ -14,8 +14,11 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/keeper"
+	"github.com/devicegate/devicegate/internal/policy"
+	"github.com/devicegate/devicegate/internal/session"
 )
 
 const serveUsage = `usage: sidecar serve
@@ -26,12 +29,13 @@ tells the Telegram chat once when a sign-in is needed.
 
 With a bot of its own (the gatekeeper bot; TELEGRAM_LISTEN=true, the
 default) it also reads that bot's updates: it answers /auth [profile],
-/status, /logout [profile] and /audit from TELEGRAM_OWNER_ID in
+/status, /logout [profile], /audit and /grants from TELEGRAM_OWNER_ID in
 TELEGRAM_CHAT_ID, and asks the owner to approve what the policy says to
 ask about (the commands wait on the socket approval.sock in the data
 directory; no answer within SIDECAR_APPROVAL_TIMEOUT is a denial).
 TELEGRAM_LISTEN=false is the single-bot setup, where OpenClaw reads the
-bot's updates: sign-in notices only, no commands, no approvals.`
+bot's updates: sign-in notices only, no commands. With or without a bot,
+the owner can answer approvals from a terminal: sidecar approvals.`
 
 // heartbeatName is touched by serve on every round and read by health.
 const heartbeatName = "serve.heartbeat"
@@ -71,10 +75,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	tok, _ := c.Telegram.Token()
 	listen := tok != "" && bool(c.Telegram.Listen)
-	// The approvals' socket is served whenever serve listens, even if
-	// Telegram is down: a waiting command then gets "unavailable" at
-	// once, not "no listener" advice that does not fit.
-	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log}
+	// The approvals' socket is always served: the owner can answer from a
+	// terminal (sidecar approvals), with or without the gatekeeper bot.
+	console := &approval.Console{}
+	appr := &approval.Server{Timeout: c.Sidecar.ApprovalTimeout.D(), Log: log,
+		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st, Console: console}
+	pastes := &codeflow.Router{} // the owner's pasted sign-in addresses (code flow)
 	if tok != "" {
 		tg, chat, err := a.Telegram(ctx, log)
 		if err != nil {
@@ -89,17 +95,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
 		} else {
 			ch := &bridge.Chat{
-				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log},
+				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: pastes},
 				Sessions: k.Sessions,
 				Log:      log,
 				Owner:    c.Telegram.Owner(),
 				Audit:    audit.Open(c.DataDir),
 			}
 			if listen {
-				ch.Listener = tg
+				ch.Listener, ch.Pastes = tg, pastes
 				if owner := c.Telegram.Owner(); owner != 0 {
 					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
-					appr.Owner = ch.Approvals
+					ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
+					// Both are asked; the first answer wins.
+					appr.Owner = &approval.Fanout{Owners: []approval.Owner{ch.Approvals, console}, Where: []string{"in Telegram", "in the terminal"}}
 				} else {
 					log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")
 				}
@@ -107,19 +115,55 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			k.Chat = ch
 		}
 	}
+	if appr.Owner == nil {
+		// No one in the chat: a question waits only while someone runs
+		// sidecar approvals; otherwise it is a denial at once.
+		console.Alone = true
+		appr.Owner = console
+	}
 	if !listen {
-		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands, and every approval the policy asks for is a denial")
-		return k.Run(ctx)
+		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands; approvals only from `sidecar approvals`, and without it every approval the policy asks for is a denial")
 	}
 	ln, err := approval.Listen(approval.SocketPath(c.DataDir))
 	if err != nil {
 		return err
 	}
+	// The key after the socket: Listen refuses when another serve
+	// listens, whose key must stay.
+	if appr.Key, err = approval.WriteKey(c.DataDir); err != nil {
+		ln.Close()
+		return err
+	}
 	done := make(chan error, 1)
 	go func() { done <- appr.Serve(ctx, ln) }()
+	if listen {
+		defer handOff(ctx, c.DataDir, pastes, log)()
+		defer serveCallback(ctx, c.Sidecar.CallbackListen, k.Sessions, pastes, log)()
+	}
 	err = k.Run(ctx)
 	if aerr := <-done; err == nil {
 		err = aerr
 	}
 	return err
+}
+
+// policies looks up a profile's policy and API base URL, by which serve
+// decides every question again.
+func policies(sessions []*session.Session) func(context.Context, string) (*policy.Policy, string, error) {
+	return func(ctx context.Context, profile string) (*policy.Policy, string, error) {
+		for _, s := range sessions {
+			if s.Profile != profile {
+				continue
+			}
+			if s.Provider.AWS != nil {
+				return s.Policy, "", nil
+			}
+			ep, err := s.Provider.Endpoints(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			return s.Policy, ep.APIURL, nil
+		}
+		return nil, "", fmt.Errorf("no profile %q", profile)
+	}
 }

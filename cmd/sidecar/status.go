@@ -115,6 +115,9 @@ func printStatus(w io.Writer, s session.Status) {
 	if s.Account.Subject != "" || s.Account.Name != "" {
 		fmt.Fprintf(w, "Account:   %s\n", s.Account)
 	}
+	if s.Flow != "" {
+		fmt.Fprintf(w, "Signed in: with the %s flow\n", s.Flow)
+	}
 	if s.AccessTokenExpiresAt != nil {
 		left := time.Until(*s.AccessTokenExpiresAt).Round(time.Second)
 		when := "in " + left.String()

@@ -21,6 +21,7 @@ import (
 	"github.com/devicegate/devicegate/internal/bridge"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/handoff"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/version"
@@ -117,7 +118,10 @@ func run(ctx context.Context, profile string, force, once bool, timeout time.Dur
 	b := &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Progress: out.step, OneOff: once, By: s.Caller,
 		ConfirmSwitch: func(ctx context.Context, from, to tokencache.Account) error {
 			return g.ConfirmAccount(ctx, act, bridge.AccountLabel(from), bridge.AccountLabel(to))
-		}}
+		},
+		// The code flow: the owner pastes the address into the chat that
+		// sidecar serve reads; serve hands it over (internal/handoff).
+		Pastes: handoff.Client{DataDir: a.Config.DataDir}}
 	_, err = b.SignIn(ctx, s, force)
 	return err
 }
@@ -141,6 +145,15 @@ func (p *progress) step(st bridge.Step) {
 			ev.UserCode, ev.VerificationURIComplete = "", ""
 		}
 		p.event(ev)
+	case st.Link != nil:
+		ev := cli.AuthorizeEvent(st.Session, *st.Link, time.Now())
+		if p.agent {
+			// As with the code: the link is for the owner. An agent that
+			// had it could have someone else sign in at it and ask the
+			// owner to paste where that landed.
+			ev.URL = ""
+		}
+		p.event(ev)
 	case st.Already:
 		p.event(cli.SignedInEvent(st.Session, "already_signed_in", st.Entry))
 	case st.Entry != nil:
@@ -156,6 +169,8 @@ func (p *progress) event(ev cli.Event) {
 	switch ev.Event {
 	case "code":
 		fmt.Fprintf(p.w, "tgauth: sent the sign-in link and code to Telegram (profile %s); the code expires at %s\n", ev.Profile, ev.ExpiresAt.Format("15:04:05 UTC"))
+	case "authorize":
+		fmt.Fprintf(p.w, "tgauth: sent the sign-in link to Telegram (profile %s); the owner allows and sends back the address, by %s\n", ev.Profile, ev.ExpiresAt.Format("15:04:05 UTC"))
 	case "restart":
 		fmt.Fprintf(p.w, "tgauth: the code expired; sent a fresh one (%d of %d), expires at %s\n", ev.Attempt, ev.MaxAttempts, ev.ExpiresAt.Format("15:04:05 UTC"))
 	case "signed_in", "already_signed_in":

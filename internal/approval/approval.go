@@ -6,7 +6,8 @@
 // Only one process may poll a Telegram bot (a second getUpdates gets 409),
 // so the waiting command cannot ask Telegram itself: it connects to serve
 // over a Unix socket on the data volume (SocketPath), sends one Request as
-// a JSON line and reads one Decision back. Everything that goes wrong on
+// a JSON line, with serve's key (KeyName: only our own unconfined commands
+// can read it), and reads one Decision back, bound to the Request. Everything that goes wrong on
 // the way is a denial: no serve on the socket is ErrNoListener, and a serve
 // that stops (or restarts) while a command waits answers "serve_stopped"
 // or drops the connection, which Ask reports the same way. A waiting
@@ -16,15 +17,18 @@ package approval
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/devicegate/devicegate/internal/gate"
 	"io"
 	"net"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/gate"
 )
 
 // Actions a Request may name: gate's kinds.
@@ -90,9 +94,14 @@ func SocketPath(dataDir string) string {
 	return filepath.Join(dataDir, SocketName)
 }
 
-// wire is one message on the socket in either direction.
+// wireRequest is what a command sends: serve's key (KeyName), proving
+// that the sender is one of our own unconfined commands, and the question.
 type wireRequest struct {
+	Key     string  `json:"key"`
 	Request Request `json:"request"`
+	// Watch: not a question but a terminal (`sidecar approvals`) that
+	// shows the questions and answers them (Console).
+	Watch bool `json:"watch,omitempty"`
 }
 
 type wireAnswer struct {
@@ -122,11 +131,15 @@ func Ask(ctx context.Context, socket string, req Request) (Decision, error) {
 		return Decision{}, fmt.Errorf("approval: reaching sidecar serve: %w", err)
 	}
 	defer conn.Close()
+	key, err := readKey(socket)
+	if err != nil {
+		return Decision{Reason: ReasonUnavailable}, err
+	}
 	// A context that ends unblocks the read below.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	b, err := json.Marshal(wireRequest{Request: req})
+	b, err := json.Marshal(wireRequest{Key: hex.EncodeToString(key), Request: req})
 	if err != nil {
 		return Decision{}, fmt.Errorf("approval: %w", err)
 	}
@@ -152,6 +165,11 @@ func Ask(ctx context.Context, socket string, req Request) (Decision, error) {
 	if !a.Decision.Allow {
 		a.Decision.Until = time.Time{}
 	}
+	// An Allow counts for the request asked about and for nothing else:
+	// the answer names it by its binding.
+	if a.Decision.Allow && a.Decision.Binding != req.Binding() {
+		return Decision{Reason: ReasonInvalid}, errors.New("approval: sidecar serve's answer is for another request")
+	}
 	return a.Decision, nil
 }
 
@@ -162,3 +180,56 @@ type Client struct{ Socket string }
 func (c Client) Ask(ctx context.Context, q gate.Question) (gate.Answer, error) {
 	return Ask(ctx, c.Socket, q)
 }
+
+// Watcher is a terminal's connection to serve (`sidecar approvals`).
+type Watcher struct {
+	conn net.Conn
+	dec  *json.Decoder
+	mu   sync.Mutex
+}
+
+// Watch connects to serve as a terminal that shows the questions and
+// answers them. No serve is ErrNoListener; a key that cannot be read is
+// ErrNoKey.
+func Watch(ctx context.Context, socket string) (*Watcher, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOTSOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrNoListener, socket)
+		}
+		return nil, fmt.Errorf("approval: reaching sidecar serve: %w", err)
+	}
+	key, err := readKey(socket)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	b, _ := json.Marshal(wireRequest{Key: hex.EncodeToString(key), Watch: true})
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("approval: reaching sidecar serve: %w", err)
+	}
+	return &Watcher{conn: conn, dec: json.NewDecoder(bufio.NewReader(conn))}, nil
+}
+
+// Next returns the next event; an error when serve hangs up.
+func (w *Watcher) Next() (ConsoleEvent, error) {
+	var ev ConsoleEvent
+	if err := w.dec.Decode(&ev); err != nil {
+		return ConsoleEvent{}, fmt.Errorf("approval: sidecar serve hung up: %w", err)
+	}
+	return ev, nil
+}
+
+// Answer answers the question id.
+func (w *Watcher) Answer(id string, c Choice) error {
+	b, _ := json.Marshal(ConsoleAnswer{ID: id, Choice: string(rune(c))})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.conn.Write(append(b, '\n'))
+	return err
+}
+
+// Close hangs up.
+func (w *Watcher) Close() error { return w.conn.Close() }

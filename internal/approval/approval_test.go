@@ -2,6 +2,8 @@ package approval
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -10,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 // owner is a scripted Owner: each Ask is reported on asked and answered
@@ -59,10 +64,61 @@ func (o *owner) cause(t *testing.T) error {
 	return nil
 }
 
-// start runs a Server on a fresh socket and returns its path and a stop.
+// testPolicy is the policy of every profile of the test servers: it asks
+// about what the tests ask about.
+const testPolicy = "ask POST /v1.0/me/*; ask DELETE /v1.0/**; allow GET /v1.0/me; deny PUT /**; ask token; ask run"
+
+func testPolicies(t testing.TB) func(context.Context, string) (*policy.Policy, string, error) {
+	t.Helper()
+	pol, err := policy.Parse(testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(_ context.Context, profile string) (*policy.Policy, string, error) {
+		if profile == "work" || profile == "home" || profile == "default" {
+			return pol, "https://graph.microsoft.com", nil
+		}
+		return nil, "", errors.New("unknown profile")
+	}
+}
+
+// memAudit is an audit log in memory.
+type memAudit struct {
+	mu  sync.Mutex
+	evs []audit.Event
+}
+
+func (m *memAudit) Append(e audit.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.evs = append(m.evs, e)
+	return nil
+}
+
+func (m *memAudit) events() []audit.Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]audit.Event(nil), m.evs...)
+}
+
+// start runs a Server on a fresh socket, with a key and, unless set, the
+// test policy and an audit log in memory; it returns the socket's path and
+// a stop.
 func start(t *testing.T, s *Server) (string, context.CancelFunc) {
 	t.Helper()
-	sock := SocketPath(t.TempDir())
+	dir := t.TempDir()
+	sock := SocketPath(dir)
+	key, err := WriteKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Key = key
+	if s.Policy == nil {
+		s.Policy = testPolicies(t)
+	}
+	if s.Audit == nil {
+		s.Audit = &memAudit{}
+	}
 	ln, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +169,7 @@ func TestAnswers(t *testing.T) {
 			sock, _ := start(t, &Server{Owner: o})
 			dc, ec := ask(t, sock, apiReq("POST /v1.0/me/*"))
 			got := <-o.asked
-			if got.Path != "/v1.0/me/sendMail" || got.Preview != `{"subject":"hi"}` || got.Account != "ada@example.com" {
+			if got.Path != "/v1.0/me/sendMail" || got.Preview != `{"subject":"hi"}` || got.Account != "ada@example.com" || got.Rule != "ask POST /v1.0/me/*" {
 				t.Errorf("the owner was asked %+v", got)
 			}
 			o.answers <- tc.choice
@@ -155,7 +211,9 @@ func TestGrantForAnHour(t *testing.T) {
 		t.Fatalf("the owner was asked again within the hour: %+v", r)
 	default:
 	}
-	other := apiReq("DELETE /v1.0/**")
+	// The client claims the rule of the grant: serve decides by its own.
+	other := apiReq("ask POST /v1.0/me/*")
+	other.Method = "DELETE"
 	otherProfile := apiReq("POST /v1.0/me/*")
 	otherProfile.Profile = "home"
 	token := Request{Profile: "work", Action: ActionToken, Rule: "POST /v1.0/me/*"}
@@ -216,7 +274,11 @@ func TestServeStoppingDenies(t *testing.T) {
 // A serve that dies without a word (SIGKILL, OOM) drops the connection:
 // the command gets a denial, not a hang.
 func TestServeKilledDenies(t *testing.T) {
-	sock := SocketPath(t.TempDir())
+	dir := t.TempDir()
+	sock := SocketPath(dir)
+	if _, err := WriteKey(dir); err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -349,8 +411,15 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"request":{"profile":"p","action":"token"}}`))
 	f.Add([]byte(`{"request":{"profile":"p","action":"run","command":["gh","api"]}}`))
 	f.Add([]byte(`{"request":{"profile":"p","action":"api","method":"POST","host":"h","body_size":3}}`))
+	s := &Server{Key: make([]byte, keySize), Policy: testPolicies(f)}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRequest(b)
+		w, err := decodeRequest(b)
+		if err != nil {
+			return
+		}
+		w.Key = hex.EncodeToString(s.Key)
+		line, _ := json.Marshal(w)
+		r, err := s.admit(context.Background(), line)
 		if err != nil {
 			return
 		}
@@ -367,14 +436,16 @@ func FuzzDecodeRequest(f *testing.F) {
 // on one: the other is allowed by that grant without a tap of its own, and
 // its question ends with ErrGranted. A question of another rule waits on.
 func TestGrantAnswersWaitingQuestion(t *testing.T) {
-	const rule, otherRule = "POST /v1.0/me/*", "DELETE /**"
+	const rule, otherRule = "ask POST /v1.0/me/*", "ask DELETE /v1.0/**"
 	o := &owner{asked: make(chan Request, 10), byRule: map[string]chan Choice{rule: make(chan Choice, 1), otherRule: make(chan Choice, 1)}}
 	sock, _ := start(t, &Server{Owner: o})
 	first, _ := ask(t, sock, apiReq(rule))
 	<-o.asked
 	second, _ := ask(t, sock, apiReq(rule))
 	<-o.asked
-	other, _ := ask(t, sock, apiReq(otherRule))
+	del := apiReq(rule) // the client's rule is not serve's
+	del.Method = "DELETE"
+	other, _ := ask(t, sock, del)
 	<-o.asked
 	o.byRule[rule] <- AllowHour // taken by one of the two
 	d1, d2 := <-first, <-second

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/policy"
 )
 
 // Owner puts a request to the person who decides: in serve, the gatekeeper
@@ -38,27 +42,72 @@ var (
 	ErrGranted = errors.New("approval: allowed by a grant for the same rule")
 )
 
-// Server answers Ask calls on a socket by asking the Owner, and remembers
-// "Allow for 1 hour" grants (in memory only: a restarted serve asks again,
-// which is the safe side).
+// Server answers Ask calls on a socket by asking the Owner, and keeps
+// "Allow for 1 hour" grants (on GrantFile when set, so that a restart
+// keeps them).
+//
+// It trusts no client: a request must carry Key (only our own unconfined
+// commands can read it), and the question is decided again with the
+// profile's own policy (Policy): serve's rule, not the client's, is shown
+// and scopes a grant, and a question the policy would not ask about is
+// refused. Every refusal, every question posted and every answer is
+// written to Audit.
 type Server struct {
 	Owner   Owner
 	Timeout time.Duration // DefaultTimeout if 0
 	Log     *slog.Logger  // nil: no logs
+	// Key is what every request must carry (WriteKey); without one the
+	// server refuses every request.
+	Key []byte
+	// Policy returns a profile's policy and its API base URL (which
+	// decides whether a URL is outside it); an error for a profile serve
+	// does not know (its questions are refused).
+	Policy func(ctx context.Context, profile string) (pol *policy.Policy, api string, err error)
+	// Audit, if set, gets a line for every refusal, question, tap,
+	// timeout and grant.
+	Audit Recorder
+	// GrantFile, if set, keeps the grants across restarts.
+	GrantFile GrantFile
+	// Console, if set, serves terminals running `sidecar approvals` on
+	// the socket; it should be among the Owner's owners.
+	Console *Console
 
-	now     func() time.Time // tests
-	mu      sync.Mutex
-	grants  map[string]time.Time
-	granted chan struct{} // closed and replaced when a grant is made; made on first use
+	now    func() time.Time // tests
+	once   sync.Once
+	grants grants
 }
 
-// grantedLocked returns the channel closed at the next new grant.
-// Callers hold s.mu.
-func (s *Server) grantedLocked() chan struct{} {
-	if s.granted == nil {
-		s.granted = make(chan struct{})
+// Recorder appends to the audit log (audit.Log).
+type Recorder interface {
+	Append(audit.Event) error
+}
+
+// init loads the grants once.
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.grants.file = s.GrantFile
+		if err := s.grants.load(s.clock()); err != nil {
+			// Unreadable grants are no grants: the owner is asked again.
+			s.log().Warn("approval: grants from before the restart are lost", "err", err)
+		}
+	})
+}
+
+// Grants returns the grants in force, soonest to end first.
+func (s *Server) Grants() []Grant {
+	s.init()
+	return s.grants.list(s.clock())
+}
+
+// EndGrant ends the grant with id before its time, on the owner's word;
+// ok is false when no such grant is in force.
+func (s *Server) EndGrant(id string) (Grant, bool, error) {
+	s.init()
+	g, ok, err := s.grants.end(id, s.clock())
+	if ok {
+		s.audit(Request{Profile: g.Profile, Action: g.Action, Method: g.Method, Host: g.Host}, audit.CallerOwner, "grant_ended", "rule: "+g.Rule)
 	}
-	return s.granted
+	return g, ok, err
 }
 
 func (s *Server) clock() time.Time {
@@ -142,12 +191,27 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		line = append(append([]byte(nil), line...), more...)
 	}
 	if err != nil {
+		if len(line) == 0 && errors.Is(err, io.EOF) {
+			return // a probe that sent nothing (Listen checking for a serve)
+		}
 		s.log().Warn("approval: unreadable request on the socket", "err", err)
+		s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: an unreadable request on approval.sock; nothing was posted")
 		return
 	}
-	req, err := decodeRequest(line)
+	if w, err := decodeRequest(line); err == nil && w.Watch && s.Console != nil {
+		if !keyMatches(s.Key, w.Key) {
+			s.audit(Request{}, audit.CallerAgent, ReasonInvalid, "refused: a terminal watch without sidecar serve's key")
+			return
+		}
+		conn.SetReadDeadline(time.Time{})
+		s.log().Info("approval: a terminal watches (sidecar approvals)")
+		s.Console.watch(ctx, conn, br)
+		return
+	}
+	req, err := s.admit(ctx, line)
 	if err != nil {
 		s.log().Warn("approval: refused a request", "err", err)
+		s.audit(req, audit.CallerAgent, ReasonInvalid, "refused: "+err.Error()+"; nothing was posted")
 		s.answer(conn, Decision{Reason: ReasonInvalid})
 		return
 	}
@@ -163,9 +227,93 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			cancel(ErrWithdrawn)
 		}
 	}()
-	d := s.decide(ctx, cctx, req)
+	d := s.decide(cctx, req)
+	if ctx.Err() != nil && !d.Allow {
+		d = Decision{Reason: ReasonServeStopped}
+	}
+	d.Binding = req.Binding()
 	s.log().Info("approval", "profile", req.Profile, "action", req.Action, "rule", req.Rule, "allow", d.Allow, "reason", d.Reason)
 	s.answer(conn, d)
+}
+
+// admit reads a request and decides whether serve will put it to the
+// owner: it must carry the key, be well formed, name a profile serve
+// knows, and be one the profile's policy asks about. The request it
+// returns carries serve's own rule.
+func (s *Server) admit(ctx context.Context, line []byte) (Request, error) {
+	w, err := decodeRequest(line)
+	if err != nil {
+		return Request{}, err
+	}
+	// The key first: nothing of an unauthenticated request is trusted,
+	// though what it claimed goes to the audit line.
+	if !keyMatches(s.Key, w.Key) {
+		return claimed(w.Request), errors.New("approval: a request without sidecar serve's key (not one of sidecar's own commands)")
+	}
+	req := w.Request
+	if err := req.Validate(); err != nil {
+		return claimed(req), err
+	}
+	if s.Policy == nil {
+		return claimed(req), errors.New("approval: no policy to decide by")
+	}
+	pol, api, err := s.Policy(ctx, req.Profile)
+	if err != nil {
+		return claimed(req), fmt.Errorf("approval: cannot decide for profile %q: %w", req.Profile, err)
+	}
+	if req.Action == ActionSignIn && req.NewAccount != "" {
+		// A sign-in as another account is always put to the owner, by
+		// no policy rule (gate.ConfirmAccount).
+		req.Rule = gate.RuleAccountChange
+		return req, nil
+	}
+	v := pol.Decide(req.PolicyRequest(api))
+	if v.Decision != policy.Ask {
+		return claimed(req), fmt.Errorf("approval: the policy does not ask about this (it says %s, rule %q)", v.Decision, v.Rule)
+	}
+	req.Rule = v.Rule
+	return req, nil
+}
+
+// claimed is what an audit line may keep of a refused request: what it
+// claimed to be, bounded.
+func claimed(r Request) Request {
+	c := func(s string) string { return strings.ToValidUTF8(clipTo(s, 200), "?") }
+	out := Request{Profile: c(r.Profile), Action: c(r.Action), Method: c(r.Method), Host: c(r.Host), Path: c(r.Path), Via: c(r.Via)}
+	if len(r.Command) > 0 {
+		out.Command = []string{c(r.Command[0])}
+	}
+	return out
+}
+
+func clipTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// audit writes serve's line about req.
+func (s *Server) audit(req Request, caller, decision, detail string) {
+	if s.Audit == nil {
+		return
+	}
+	ev := audit.Event{
+		Time: s.clock(), Profile: req.Profile, Caller: caller, Action: audit.ActionApproval, Decision: decision,
+		Method: req.Method, Host: req.Host, Path: req.Path, Via: req.Via, Detail: detail,
+	}
+	if ev.Profile == "" {
+		ev.Profile = "-"
+	}
+	if p := req.Program(); p != "" && req.Action == ActionRun {
+		ev.Command = p
+	}
+	if req.Action != "" {
+		ev.Detail = "for " + req.Action + "; " + detail
+	}
+	if err := s.Audit.Append(ev); err != nil {
+		s.log().Error("approval: cannot write the audit log", "err", err)
+	}
 }
 
 func (s *Server) answer(conn net.Conn, d Decision) {
@@ -177,38 +325,36 @@ func (s *Server) answer(conn net.Conn, d Decision) {
 // decodeRequest reads one request strictly: an unknown field means a
 // client of another version or not ours, and is refused rather than
 // shown to the owner in part.
-func decodeRequest(line []byte) (Request, error) {
+func decodeRequest(line []byte) (wireRequest, error) {
 	if len(line) > MaxRequestBytes {
-		return Request{}, fmt.Errorf("approval: request larger than %d bytes", MaxRequestBytes)
+		return wireRequest{}, fmt.Errorf("approval: request larger than %d bytes", MaxRequestBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var w wireRequest
 	if err := dec.Decode(&w); err != nil {
-		return Request{}, fmt.Errorf("approval: malformed request: %w", err)
+		return wireRequest{}, fmt.Errorf("approval: malformed request: %w", err)
 	}
-	if err := w.Request.Validate(); err != nil {
-		return Request{}, err
-	}
-	return w.Request, nil
+	return w, nil
 }
 
 // decide answers one request: from a grant, or by asking the owner.
-// serving ends when serve stops; ctx also when the command hangs up.
-func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
-	key := grantKey(req)
+// ctx ends when serve stops or the command hangs up.
+func (s *Server) decide(ctx context.Context, req Request) Decision {
+	s.init()
 	now := s.clock()
-	s.mu.Lock()
-	until, ok := s.grants[key]
-	granted := s.grantedLocked()
-	s.mu.Unlock()
+	s.grants.mu.Lock()
+	changed := s.grants.changedLocked()
+	s.grants.mu.Unlock()
 	// A sign-in or sign-out is asked every time: an hour's grant would let
 	// the agent sign out and in again as often as it likes.
 	once := req.Action == ActionSignIn || req.Action == ActionLogout
-	if ok && now.Before(until) && !once {
-		return Decision{Allow: true, Until: until, Reason: ReasonGrant}
+	if g, ok := s.grants.covering(req, now); ok && !once {
+		s.audit(req, audit.CallerAgent, ReasonGrant, "allowed by the owner's Allow for 1 hour; rule: "+req.Rule)
+		return Decision{Allow: true, Until: g.Until, Reason: ReasonGrant}
 	}
 	if s.Owner == nil {
+		s.audit(req, audit.CallerAgent, ReasonUnavailable, "nobody to ask; rule: "+req.Rule)
 		return Decision{Reason: ReasonUnavailable}
 	}
 	timeout := s.Timeout
@@ -217,7 +363,7 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 	}
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimedOut)
 	defer cancel()
-	// A grant for the same rule made while this question waits answers it.
+	// A grant of the same scope made while this question waits answers it.
 	actx, grant := context.WithCancelCause(tctx)
 	defer grant(nil)
 	go func() {
@@ -225,65 +371,61 @@ func (s *Server) decide(serving, ctx context.Context, req Request) Decision {
 			select {
 			case <-actx.Done():
 				return
-			case <-granted:
+			case <-changed:
 			}
-			s.mu.Lock()
-			u, ok := s.grants[key]
-			granted = s.grantedLocked()
-			s.mu.Unlock()
-			if ok && s.clock().Before(u) {
+			s.grants.mu.Lock()
+			changed = s.grants.changedLocked()
+			s.grants.mu.Unlock()
+			if _, ok := s.grants.covering(req, s.clock()); ok {
 				grant(ErrGranted)
 				return
 			}
 		}
 	}()
+	s.audit(req, audit.CallerAgent, "ask", "asked the owner; rule: "+req.Rule)
 	c, err := s.Owner.Ask(actx, req)
 	if err != nil {
+		cause := context.Cause(actx)
 		switch {
-		case serving.Err() != nil:
-			return Decision{Reason: ReasonServeStopped}
-		case errors.Is(context.Cause(actx), ErrGranted):
-			s.mu.Lock()
-			u := s.grants[key]
-			s.mu.Unlock()
-			return Decision{Allow: true, Until: u, Reason: ReasonGrant}
-		case errors.Is(context.Cause(actx), ErrTimedOut):
+		case errors.Is(cause, ErrGranted):
+			if g, ok := s.grants.covering(req, s.clock()); ok {
+				s.audit(req, audit.CallerAgent, ReasonGrant, "allowed by the owner's Allow for 1 hour meanwhile; rule: "+req.Rule)
+				return Decision{Allow: true, Until: g.Until, Reason: ReasonGrant}
+			}
+		case errors.Is(cause, ErrTimedOut):
+			s.audit(req, audit.CallerAgent, ReasonTimeout, "no answer in time: denied; rule: "+req.Rule)
 			return Decision{Reason: ReasonTimeout}
-		case errors.Is(context.Cause(actx), ErrWithdrawn):
+		case errors.Is(cause, ErrWithdrawn):
+			s.audit(req, audit.CallerAgent, "withdrawn", "the command stopped waiting; rule: "+req.Rule)
 			return Decision{Reason: ReasonServeStopped} // nobody reads it
+		case ctx.Err() != nil:
+			s.audit(req, audit.CallerAgent, ReasonServeStopped, "serve stopped before an answer; rule: "+req.Rule)
+			return Decision{Reason: ReasonServeStopped}
+		}
+		if errors.Is(err, ErrNoListener) {
+			s.audit(req, audit.CallerAgent, ReasonNoListener, "nobody to ask: no gatekeeper bot and no sidecar approvals; rule: "+req.Rule)
+			return Decision{Reason: ReasonNoListener}
 		}
 		s.log().Error("approval: cannot ask the owner", "err", err)
+		s.audit(req, audit.CallerAgent, ReasonUnavailable, "cannot ask the owner: "+err.Error()+"; rule: "+req.Rule)
 		return Decision{Reason: ReasonUnavailable}
 	}
 	switch {
 	case c == AllowOnce, c == AllowHour && once:
+		s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner chose Allow once; rule: "+req.Rule)
 		return Decision{Allow: true, Reason: ReasonAllowOnce}
 	case c == AllowHour:
-		until := s.clock().Add(GrantDuration)
-		s.mu.Lock()
-		if s.grants == nil {
-			s.grants = map[string]time.Time{}
+		g := GrantFor(req, s.clock().Add(GrantDuration))
+		if err := s.grants.add(g, s.clock()); err != nil {
+			// The owner said yes to this request: it goes through, but
+			// the hour is not kept, so the next one asks again.
+			s.log().Error("approval: the grant is not kept", "err", err)
+			s.audit(req, audit.CallerOwner, ReasonAllowOnce, "the owner chose Allow for 1 hour, but the grant could not be kept: allowed once; rule: "+req.Rule)
+			return Decision{Allow: true, Reason: ReasonAllowOnce}
 		}
-		for k, u := range s.grants { // forget expired grants
-			if !now.Before(u) {
-				delete(s.grants, k)
-			}
-		}
-		s.grants[key] = until
-		close(s.grantedLocked())
-		s.granted = make(chan struct{})
-		s.mu.Unlock()
-		return Decision{Allow: true, Until: until, Reason: ReasonAllow1h}
+		s.audit(req, audit.CallerOwner, ReasonAllow1h, "the owner chose Allow for 1 hour, until "+g.Until.UTC().Format(time.RFC3339)+"; rule: "+req.Rule)
+		return Decision{Allow: true, Until: g.Until, Reason: ReasonAllow1h}
 	}
+	s.audit(req, audit.CallerOwner, ReasonDeny, "the owner chose Deny; rule: "+req.Rule)
 	return Decision{Reason: ReasonDeny}
-}
-
-// grantKey is the scope of an "Allow for 1 hour": the same profile, action
-// and policy rule; without a rule, exactly the same request.
-func grantKey(r Request) string {
-	if r.Rule != "" {
-		return strings.Join([]string{r.Profile, r.Action, "rule", r.Rule}, "\x00")
-	}
-	parts := []string{r.Profile, r.Action, "req", r.Method, r.Host, r.Path}
-	return strings.Join(append(parts, r.Command...), "\x00")
 }

@@ -88,6 +88,14 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 
 	// Sent even if ctx ends meanwhile, so that the message always ends up
 	// showing an outcome rather than buttons nobody waits for.
+	if _, ok := describeQuestion(req, questionBudget); !ok {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		defer scancel()
+		if _, err := a.TG.SendMessage(sctx, a.Chat, ApprovalMessage(req, id, a.Timeout)); err != nil {
+			a.log().Warn("cannot tell the owner about a request too long to show", "err", err)
+		}
+		return 0, ErrTooLong
+	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	msg, err := a.TG.SendMessage(sctx, a.Chat, ApprovalMessage(req, id, a.Timeout))
 	scancel()
@@ -111,11 +119,14 @@ func (a *Approvals) Ask(ctx context.Context, req approval.Request) (approval.Cho
 		}
 	case <-ctx.Done():
 		ended = ctx.Err()
+		var ans *approval.Answered
 		switch cause := context.Cause(ctx); {
+		case errors.As(cause, &ans):
+			outcome = choiceOutcome(ans.Choice) + " (answered " + ans.Where + ")"
 		case errors.Is(cause, approval.ErrTimedOut):
 			outcome = "⌛ No answer in time: denied."
 		case errors.Is(cause, approval.ErrGranted):
-			outcome = "✅ Allowed by your \"Allow for 1 hour\" for the same rule."
+			outcome = "✅ Allowed by your \"Allow for 1 hour\" for the same kind of request."
 		case errors.Is(cause, approval.ErrWithdrawn):
 			outcome = "↩️ The command stopped waiting: nothing was allowed."
 		default:
@@ -135,7 +146,7 @@ func choiceOutcome(c approval.Choice) string {
 	case approval.AllowOnce:
 		return "✅ Allowed once."
 	case approval.AllowHour:
-		return "✅ Allowed for 1 hour (the same rule asks nothing until then)."
+		return "✅ Allowed for 1 hour (the same kind of request asks nothing until then: /grants)."
 	}
 	return "⛔ Denied."
 }
@@ -196,7 +207,11 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 	}
 	var b strings.Builder
 	b.WriteString("🔐 *The agent asks for your approval*\n\n")
-	describeRequest(&b, req)
+	d, ok := describeQuestion(req, questionBudget)
+	if !ok {
+		return telegram.Message{Text: tooLongText(req)}
+	}
+	b.WriteString(d)
 	fmt.Fprintf(&b, "\nNo answer within %s is a denial\\.", telegram.Escape(humanDuration(timeout)))
 	if buttons := signInButtons(req, id); buttons != nil {
 		return telegram.Message{Text: b.String(), Buttons: buttons}
@@ -212,50 +227,26 @@ func ApprovalMessage(req approval.Request, id string, timeout time.Duration) tel
 	return telegram.Message{Text: b.String(), Buttons: buttons}
 }
 
+// tooLongText tells the owner of a question denied because it cannot be
+// shown in full.
+func tooLongText(req approval.Request) string {
+	return "⛔ *The agent asked for something too long to show here: denied\\.*\n\n" +
+		esc("Profile "+req.Profile+", "+req.Action+" "+telegram.Truncate(req.Method+" "+req.Host, 200)+
+			". Nothing was allowed; run it from your own terminal if you want it.")
+}
+
 // ApprovalOutcome replaces the question once it is decided: the same
 // description, the outcome, no buttons.
 func ApprovalOutcome(req approval.Request, outcome string, at time.Time) telegram.Message {
 	var b strings.Builder
 	b.WriteString("🔐 *The agent asked for your approval*\n\n")
-	describeRequest(&b, req)
+	d, ok := describeQuestion(req, questionBudget)
+	if !ok {
+		return telegram.Message{Text: tooLongText(req)}
+	}
+	b.WriteString(d)
 	fmt.Fprintf(&b, "\n%s \\(%s\\)", telegram.Escape(outcome), telegram.Escape(at.UTC().Format("15:04 UTC")))
 	return telegram.Message{Text: b.String()}
-}
-
-// Display limits: the message must stay readable and under Telegram's
-// 4096 characters whatever the request holds.
-const (
-	maxShown        = 200
-	maxShownPreview = 300
-)
-
-func describeRequest(b *strings.Builder, req approval.Request) {
-	who := req.Profile
-	if req.Account != "" {
-		who += " (" + req.Account + ")"
-	}
-	fmt.Fprintf(b, "Account: %s\n", telegram.Escape(telegram.Truncate(who, maxShown)))
-	switch req.Action {
-	case approval.ActionAPI:
-		fmt.Fprintf(b, "API call: `%s`\n", telegram.EscapeCode(telegram.Truncate(req.Method+" "+req.Host+req.Path, maxShown)))
-		if req.BodySize > 0 {
-			fmt.Fprintf(b, "Body: %s\n", telegram.Escape(byteSize(req.BodySize)))
-		}
-		if req.Preview != "" {
-			fmt.Fprintf(b, "```\n%s\n```\n", telegram.EscapeCode(telegram.Truncate(req.Preview, maxShownPreview)))
-		}
-	case approval.ActionToken:
-		b.WriteString("Wants the raw access token \\(`sidecar token`\\): whoever holds it can act as you until it expires\\.\n")
-	case approval.ActionRun:
-		fmt.Fprintf(b, "Wants to run a program with your token \\(`sidecar run`\\):\n`%s`\n", telegram.EscapeCode(telegram.Truncate(shellJoin(req.Command), maxShown)))
-	case approval.ActionSignIn, approval.ActionLogout:
-		describeSignIn(b, req)
-	default:
-		fmt.Fprintf(b, "Action: %s\n", telegram.Escape(telegram.Truncate(req.Action, maxShown)))
-	}
-	if req.Rule != "" {
-		fmt.Fprintf(b, "Rule: `%s`\n", telegram.EscapeCode(telegram.Truncate(req.Rule, maxShown)))
-	}
 }
 
 func byteSize(n int) string {

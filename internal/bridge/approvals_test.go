@@ -3,12 +3,14 @@ package bridge
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/approval"
+	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/telegram"
 	"github.com/devicegate/devicegate/internal/testing/syncbuf"
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
@@ -26,10 +28,14 @@ type gate struct {
 	tg     *telegramtest.Server
 	sock   string
 	ap     *Approvals
+	srv    *approval.Server
 	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
+
+// testPolicy is the policy serve decides the test questions by.
+const testPolicy = "ask POST /v1.0/me/**; ask DELETE /**; ask token; ask run"
 
 func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.Duration) *gate {
 	t.Helper()
@@ -47,7 +53,20 @@ func startGate(t *testing.T, tg *telegramtest.Server, sock string, timeout time.
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	srv := &approval.Server{Owner: g.ap, Timeout: timeout, Log: log}
+	key, err := approval.WriteKey(filepath.Dir(sock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse(testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &approval.Server{Owner: g.ap, Timeout: timeout, Log: log, Key: key,
+		Policy: func(context.Context, string) (*policy.Policy, string, error) {
+			return pol, "https://graph.microsoft.com", nil
+		}}
+	g.srv = srv
+	ch.Grants = &Grants{TG: client, Chat: ownerID, Owner: ownerID, Keeper: srv, Log: log}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); ch.Serve(ctx) }()
@@ -153,7 +172,7 @@ func TestApprovalChoices(t *testing.T) {
 			g := startGate(t, tg, approval.SocketPath(t.TempDir()), time.Minute)
 			res := askAsync(g.sock, sendMail)
 			q := question(t, tg, 1)
-			if !strings.Contains(q.Text, "POST graph.microsoft.com/v1.0/me/sendMail") || !strings.Contains(q.Text, "work (ada@example.com)") {
+			if !strings.Contains(q.Text, "POST https://graph.microsoft.com/v1.0/me/sendMail") || !strings.Contains(q.Text, "work (ada@example.com)") {
 				t.Errorf("the question does not say what is asked:\n%s", q.Text)
 			}
 			id := tap(t, tg, ownerID, tc.label)
@@ -378,7 +397,7 @@ func TestApprovalHourCoversWaitingQuestion(t *testing.T) {
 	waitView(t, tg, "the covered question edited", func(v telegramtest.View) bool {
 		for _, m := range v.Chat(ownerID) {
 			if m.ID == q1.ID {
-				return len(m.Buttons) == 0 && strings.Contains(m.Text, `Allowed by your "Allow for 1 hour" for the same rule.`)
+				return len(m.Buttons) == 0 && strings.Contains(m.Text, `Allowed by your "Allow for 1 hour" for the same kind of request.`)
 			}
 		}
 		return false

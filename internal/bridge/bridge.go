@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/qrcode"
@@ -53,6 +54,10 @@ type Bridge struct {
 	// OneOff makes sign-ins one-off grants (tgauth --once): the refresh
 	// token is dropped, so access ends when the access token expires.
 	OneOff bool
+	// Pastes gives code-flow sign-ins (OAUTH_FLOW=code) the addresses the
+	// owner pastes, by their state: serve's Router, or tgauth's handoff
+	// from serve. nil: no code-flow sign-ins here.
+	Pastes codeflow.Mailbox
 	// By says who started the sign-ins (ByAgent, ByOwner), for the
 	// messages; "" says nothing.
 	By string
@@ -79,6 +84,7 @@ func (b *Bridge) now() time.Time {
 type Step struct {
 	Session *session.Session
 	Code    *deviceflow.Code  // a code was shown
+	Link    *codeflow.Link    // a code-flow link was sent
 	Entry   *tokencache.Entry // signed in
 	Already bool              // the sign-in existed; no code was needed
 }
@@ -107,7 +113,7 @@ func (b *Bridge) log() *slog.Logger {
 
 func (b *Bridge) request(s *session.Session) Request {
 	oneOff := b.OneOff || s.Provider.OneOff
-	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, By: b.By}
+	r := Request{Provider: s.Provider.Kind, Profile: s.Profile, Host: b.Host, Scopes: s.LoginScopes(oneOff), OneOff: oneOff, By: b.By, Asked: b.now()}
 	if a := s.Provider.AWS; a != nil {
 		// What the person grants is the role, not the registration's scope.
 		r.Scopes, r.Access = nil, session.AWSAccount(a.AccountID, a.RoleName).Name
@@ -138,8 +144,9 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 	}
 	m := &message{b: b, s: s, req: req}
 	defer m.stop()
-	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, OneOff: b.OneOff, ConfirmSwitch: b.ConfirmSwitch})
+	e, err := s.Login(ctx, session.LoginOptions{Display: m.show, Authorize: m.authorize, OneOff: b.OneOff, ConfirmSwitch: b.ConfirmSwitch})
 	m.stop()
+	m.release()
 	// The final edit must happen even if ctx was cancelled (timeout):
 	// the person should not be left looking at a dead code.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -153,6 +160,8 @@ func (b *Bridge) SignIn(ctx context.Context, s *session.Session, force bool) (*t
 				outcome, detail = Declined, ""
 			case errors.Is(err, policy.ErrRefused):
 				outcome = Kept
+			case (errors.Is(err, deviceflow.ErrExpired) || errors.Is(err, session.ErrTimedOut)) && m.link != nil:
+				outcome, detail = Expired, "No address from the Sign in link arrived in time."
 			case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, session.ErrTimedOut):
 				outcome, detail = Expired, "The code was not used in time."
 			case errors.As(err, &tge):
@@ -178,6 +187,10 @@ type message struct {
 	code       deviceflow.Code
 	linkInText bool
 	last       string // text of the last successful send or edit
+	// The code flow: its link, and the registration for pastes to drop
+	// when the sign-in ends.
+	link       *codeflow.Link
+	unregister func()
 	done       chan struct{}
 	wg         sync.WaitGroup
 }
@@ -281,6 +294,18 @@ func (m *message) keepCurrent(ctx context.Context, done <-chan struct{}) {
 			}
 		}
 		m.mu.Unlock()
+	}
+}
+
+// release drops the code flow's registration: its state is spent, and a
+// later paste of it is "already used".
+func (m *message) release() {
+	m.mu.Lock()
+	un := m.unregister
+	m.unregister = nil
+	m.mu.Unlock()
+	if un != nil {
+		un()
 	}
 }
 

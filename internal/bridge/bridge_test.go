@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	gatepkg "github.com/devicegate/devicegate/internal/gate"
@@ -26,14 +27,43 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 var (
 	t0  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	req = Request{Provider: "github", Profile: "gh", Host: "myapp-sidecar-1", Scopes: []string{"repo", "read:org"}}
+	req = Request{Provider: "github", Profile: "gh", Host: "myapp-sidecar-1", Scopes: []string{"repo", "read:org"}, Asked: t0}
 	cd  = deviceflow.Code{UserCode: "WDJB-MJHT", VerificationURI: "https://github.com/login/device", ExpiresAt: t0.Add(15 * time.Minute), Interval: 5 * time.Second, MaxAttempts: 3}
 )
 
 var oneOffEnd = t0.Add(8 * time.Hour)
 
+var lnk = codeflow.Link{URL: "https://accounts.google.com/o/oauth2/v2/auth?client_id=x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback&response_type=code&state=af0ifjsldkj",
+	RedirectURI: "http://127.0.0.1:49152/callback", ExpiresAt: t0.Add(10 * time.Minute), State: "af0ifjsldkj"}
+
 var apiApproval = approval.Request{Profile: "work", Account: "ada@example.com", Action: approval.ActionAPI, Method: "POST", Host: "graph.microsoft.com",
 	Path: "/v1.0/me/sendMail", BodySize: 2300, Preview: `{"message":{"subject":"Q4 *numbers*","body":"[masked]"}}`, Rule: "POST /v1.0/me/** ask"}
+
+// fullApproval has every field an API question can have.
+var fullApproval = approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionAPI, Via: "run gh",
+	Method: "POST", Host: "api.github.com", Path: "/repos/octo/precious/issues", Query: "state=open&per_page=100&redirect=https://evil.example/x",
+	Headers:  []string{"Authorization-Extra: [masked]", "X-GitHub-Api-Version: 2022-11-28", "X-HTTP-Method-Override: DELETE"},
+	BodySize: 1500, BodyDigest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	Preview: "{\"title\":\"see https://example.com/a_b?c=d\",\"token\":\"[masked]\",\"private\":false}\n… 1400 more bytes not shown",
+	Rule:    "ask POST /repos/**"}
+
+// hugeApproval's preview does not fit beside its long URL: the preview is
+// cut, the URL never.
+var hugeApproval = func() approval.Request {
+	r := fullApproval
+	r.Path = "/repos/octo/" + strings.Repeat("long-name-", 150) + "end"
+	r.Preview = strings.Repeat("x", 1000) + strings.Repeat("y", 1000)
+	r.BodySize = 2000
+	return r
+}()
+
+// tooLongApproval's headers and URL together do not fit in a message.
+var tooLongApproval = func() approval.Request {
+	r := fullApproval
+	r.Path = "/" + strings.Repeat("p", 2000)
+	r.Query = strings.Repeat("q", 2000)
+	return r
+}()
 
 // TestGolden renders every message; the golden file holds the MarkdownV2
 // sent and the text the person reads, which also proves it parses.
@@ -56,12 +86,27 @@ func TestGolden(t *testing.T) {
 		"code_aws": CodeMessage(Request{Provider: "aws", Profile: "aws", Host: "myapp-sidecar-1", Access: "role ReadOnly in AWS account 123456789012"},
 			deviceflow.Code{UserCode: "BCDF-GHJK", VerificationURI: "https://device.sso.eu-west-1.amazonaws.com/",
 				VerificationURIComplete: "https://device.sso.eu-west-1.amazonaws.com/?user_code=BCDF-GHJK", ExpiresAt: t0.Add(10 * time.Minute)}, t0, false),
+		"link":                  LinkMessage(Request{Provider: "google", Profile: "mail", Host: "myapp-sidecar-1", Scopes: []string{"openid", "https://www.googleapis.com/auth/gmail.readonly"}, Asked: t0}, lnk, t0, false),
+		"link_in_text":          LinkMessage(Request{Provider: "oidc", Profile: "default", Host: "myapp-sidecar-1", OneOff: true, Asked: t0}, lnk, t0.Add(9*time.Minute+30*time.Second), true),
 		"approval_api":          ApprovalMessage(apiApproval, "0123456789abcdef", 0),
 		"approval_token":        ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Rule: "token: ask"}, "0123456789abcdef", 90*time.Second),
 		"approval_run":          ApprovalMessage(approval.Request{Profile: "gh", Account: "octo@example.com", Action: approval.ActionRun, Command: []string{"gh", "issue", "create", "--title", "it's `urgent`"}, Rule: "run: ask"}, "0123456789abcdef", time.Hour),
 		"approval_allowed_once": ApprovalOutcome(apiApproval, choiceOutcome(approval.AllowOnce), t0),
-		"approval_timed_out":    ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
-		"code_by_agent":         CodeMessage(Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", Scopes: []string{"openid"}, By: ByAgent}, cd, t0, false),
+		"approval_api_full":     ApprovalMessage(fullApproval, "0123456789abcdef", 0),
+		"grants_none":           GrantsMessage(nil, t0),
+		"grants": GrantsMessage([]approval.Grant{
+			approval.GrantFor(fullApproval, t0.Add(45*time.Minute)),
+			approval.GrantFor(approval.Request{Profile: "aws", Action: approval.ActionToken, Variant: "aws-credentials", Rule: "ask token"}, t0.Add(50*time.Minute)),
+			approval.GrantFor(approval.Request{Profile: "gh", Action: approval.ActionRun, Command: []string{"gh", "pr"}, WithToken: true, Rule: "ask run gh with-token"}, t0.Add(time.Hour)),
+		}, t0),
+		"approval_api_huge":     ApprovalMessage(hugeApproval, "0123456789abcdef", 0),
+		"approval_too_long":     ApprovalMessage(tooLongApproval, "0123456789abcdef", 0),
+		"approval_token_scoped": ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionToken, Variant: "scoped", Scopes: []string{"repo", "admin:org"}, Rule: "ask token"}, "0123456789abcdef", 0),
+		"approval_token_aws":    ApprovalMessage(approval.Request{Profile: "aws", Action: approval.ActionToken, Variant: "aws-credentials", Rule: "ask token"}, "0123456789abcdef", 0),
+		"approval_run_with_token": ApprovalMessage(approval.Request{Profile: "gh", Action: approval.ActionRun, WithToken: true, Rule: "ask run gh",
+			Command: []string{"gh", "api", "-X", "PATCH", "/repos/octo/precious", "-F", "private=false", "--jq", "$ENV.GH_TOKEN|@base64", "-H", "X-HTTP-Method-Override: DELETE"}}, "0123456789abcdef", 0),
+		"approval_timed_out": ApprovalOutcome(apiApproval, "⌛ No answer in time: denied.", t0),
+		"code_by_agent":      CodeMessage(Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", Scopes: []string{"openid"}, By: ByAgent}, cd, t0, false),
 		"kept": EndMessage(Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", By: ByAgent}, Kept,
 			"signing in to profile work as Mallory Example (mallory@example.com) · id mallory in place of Alice Example (alice@example.com) · id alice: the owner said no"),
 		"change_signin_agent": ChangeMessage(Change{Request: Request{Provider: "oidc", Profile: "work", Host: "myapp-sidecar-1", By: ByAgent},

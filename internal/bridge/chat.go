@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/clock"
+	"github.com/devicegate/devicegate/internal/codeflow"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
@@ -34,8 +36,14 @@ type Chat struct {
 	// Owner, if set, is the only user whose commands count (in a group
 	// chat anyone could write them).
 	Owner int64
+	// Pastes, if set, routes the sign-in addresses the owner pastes to the
+	// code-flow sign-ins waiting for them (here, or handed off to tgauth).
+	Pastes *codeflow.Router
 	// Approvals, if set, receives the taps on approval buttons.
 	Approvals *Approvals
+	// Grants, if set, answers /grants and receives the taps on its End
+	// buttons.
+	Grants *Grants
 	// Audit, if set, answers /audit [denied] [page]: a page of the audit
 	// log (AuditReply).
 	Audit AuditLog
@@ -157,6 +165,10 @@ func ParseCommand(text string) (cmd Command, ok bool) {
 func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	log := c.log()
 	if u.CallbackID != "" {
+		if c.Grants != nil && IsGrantTap(u.CallbackData) {
+			c.Grants.Tap(ctx, u)
+			return
+		}
 		if c.Approvals != nil {
 			c.Approvals.Tap(ctx, u)
 			return
@@ -173,6 +185,12 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 	}
 	if u.ChatID != c.Bridge.Chat {
 		log.Warn("ignored a message from a chat that is not TELEGRAM_CHAT_ID", "chat", u.ChatID, "from", u.FromID)
+		return
+	}
+	// A sign-in address (the code flow) is deleted whoever sent it: it
+	// holds a one-time code. Only the owner's counts.
+	if !strings.HasPrefix(strings.TrimSpace(u.Text), "/") && looksLikePaste(u.Text) {
+		c.paste(ctx, u.MessageID, u.Text, c.Owner != 0 && u.FromID == c.Owner)
 		return
 	}
 	if c.Owner != 0 && u.FromID != c.Owner {
@@ -222,8 +240,14 @@ func (c *Chat) command(ctx context.Context, u telegram.Update) {
 		if _, err := c.Bridge.TG.SendMessage(ctx, c.Bridge.Chat, AuditReply(cmd.Args, c.Audit)); err != nil {
 			log.Warn("cannot reply", "err", err)
 		}
+	case "/grants":
+		if c.Grants == nil {
+			reply("Approvals are off here: there are no grants.")
+			return
+		}
+		c.Grants.Show(ctx)
 	case "/start", "/help":
-		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit [denied] [page].")
+		reply("Commands: /auth [profile] to sign in, /status, /logout [profile], /audit [denied] [page], /grants.")
 	}
 }
 
@@ -237,7 +261,7 @@ func (c *Chat) auth(ctx context.Context, s *session.Session, force bool, reply f
 	c.running[s.Profile] = true
 	c.mu.Unlock()
 	if busy {
-		reply(fmt.Sprintf("A sign-in for profile %s is already under way: use the code above.", s.Profile))
+		reply(fmt.Sprintf("A sign-in for profile %s is already under way: use the code or link above.", s.Profile))
 		return
 	}
 	c.inflight.Add(1)
@@ -273,6 +297,9 @@ func StatusText(sessions []*session.Session) string {
 		}
 		if st.OneOff {
 			b.WriteString(", one-off grant (no refresh token kept)")
+		}
+		if st.Flow == config.FlowCode {
+			b.WriteString(", signed in with the code flow")
 		}
 		b.WriteString("\n")
 	}

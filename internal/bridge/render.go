@@ -21,6 +21,10 @@ type Request struct {
 	OneOff   bool     // a one-off grant: no refresh token will be kept
 	Access   string   // what is granted when scopes do not say (AWS: the account and role)
 	By       string   // who started it: ByAgent or ByOwner; "" says nothing
+	// Asked is when the sign-in was asked for: with Host and Profile, what
+	// lets the person tell their own request from a phishing one
+	// (Storm-2372 sends device codes nobody asked for).
+	Asked time.Time
 }
 
 var esc = telegram.Escape
@@ -44,6 +48,9 @@ func header(r Request) string {
 	}
 	if r.Access != "" {
 		fmt.Fprintf(&b, "Access: %s\n", esc(r.Access))
+	}
+	if !r.Asked.IsZero() {
+		fmt.Fprintf(&b, "Asked at %s\n", esc(r.Asked.UTC().Format("15:04 UTC, 2 Jan")))
 	}
 	return b.String()
 }

@@ -1,9 +1,6 @@
 package bridge
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/devicegate/devicegate/internal/approval"
 	"github.com/devicegate/devicegate/internal/telegram"
 )
@@ -15,20 +12,31 @@ const (
 )
 
 // describeSignIn says what a sign-in or sign-out the agent started does.
-func describeSignIn(b *strings.Builder, req approval.Request) {
-	cmd := ""
-	if len(req.Command) > 0 {
-		cmd = " \\(`" + telegram.EscapeCode(telegram.Truncate(shellJoin(req.Command), maxShown)) + "`\\)"
+func describeSignIn(r *rich, req approval.Request) {
+	cmd := func() {
+		if len(req.Command) > 0 {
+			r.text(" (")
+			r.code(shellJoin(req.Command))
+			r.text(")")
+		}
 	}
 	switch {
 	case req.Action == approval.ActionLogout:
-		fmt.Fprintf(b, "Wants to sign this profile out%s: whoever signs in next chooses the account the agent then uses\\.\n", cmd)
+		r.text("Wants to sign this profile out")
+		cmd()
+		r.text(": whoever signs in next chooses the account the agent then uses.\n")
 	case req.NewAccount != "":
-		fmt.Fprintf(b, "Wants to sign in as: *%s*%s\n", telegram.Escape(telegram.Truncate(req.NewAccount, maxShown)), cmd)
-		b.WriteString("This is *another account*: from then on the agent would read and write its data, not the current account's\\. " +
-			"Until you confirm, the profile keeps its current account; the new sign\\-in is held in memory only\\.\n")
+		r.text("Wants to sign in as: ")
+		r.bold(req.NewAccount)
+		cmd()
+		r.text("\nThis is ")
+		r.bold("another account")
+		r.text(": from then on the agent would read and write its data, not the current account's. " +
+			"Until you confirm, the profile keeps its current account; the new sign-in is held in memory only.\n")
 	default:
-		fmt.Fprintf(b, "Wants to sign this profile in%s: whoever enters the code chooses the account the agent then uses\\.\n", cmd)
+		r.text("Wants to sign this profile in")
+		cmd()
+		r.text(": whoever enters the code chooses the account the agent then uses.\n")
 	}
 }
 

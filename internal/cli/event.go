@@ -3,6 +3,7 @@ package cli
 import (
 	"time"
 
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -13,7 +14,7 @@ import (
 // the device code. The shape is the command line's contract with agents,
 // so it lives here, with the other output, not in session.
 type Event struct {
-	Event string `json:"event"` // code, restart, signed_in, already_signed_in, error
+	Event string `json:"event"` // code, restart, authorize, signed_in, already_signed_in, error
 
 	Profile  string `json:"profile,omitempty"`
 	Provider string `json:"provider,omitempty"`
@@ -25,6 +26,13 @@ type Event struct {
 	ExpiresAt               *time.Time `json:"expires_at,omitempty"`
 	Attempt                 int        `json:"attempt,omitempty"`
 	MaxAttempts             int        `json:"max_attempts,omitempty"`
+
+	// authorize (the code flow): the link to open, the redirect address
+	// whose full address (with code and state) is then pasted, and the
+	// seconds left to do it.
+	URL         string `json:"url,omitempty"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	ExpiresIn   int    `json:"expires_in,omitempty"`
 
 	// signed_in
 	Name             string   `json:"name,omitempty"`
@@ -61,6 +69,15 @@ func CodeEvent(s *session.Session, c deviceflow.Code) Event {
 		ev.Event = "restart"
 	}
 	return ev
+}
+
+// AuthorizeEvent describes the link of a code-flow sign-in at now.
+func AuthorizeEvent(s *session.Session, l codeflow.Link, now time.Time) Event {
+	t := l.ExpiresAt.UTC().Truncate(time.Second)
+	return Event{
+		Event: "authorize", Profile: s.Profile, Provider: s.Provider.Kind,
+		URL: l.URL, RedirectURI: l.RedirectURI, ExpiresIn: int(l.ExpiresAt.Sub(now).Seconds()), ExpiresAt: &t,
+	}
 }
 
 // SignedInEvent describes a completed (or existing) sign-in.

@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/handoff"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/provider"
@@ -60,6 +62,14 @@ var outcomes = []outcome{
 	{match: isA[*config.Error], code: exitcode.Usage, hints: configHints},
 	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired,
 		hints: always("send /auth to your Telegram bot, or run `tgauth` (or `sidecar login` in a terminal) to sign in again")},
+	// A pasted address that does not finish the code-flow sign-in (read
+	// from stdin in --json mode, where one line is all there is).
+	{match: is(codeflow.ErrPaste), code: exitcode.Usage,
+		hints: always("after you allow, copy the whole address your browser shows (it begins with the redirect address and holds code= and state=) and paste it as one line")},
+	// tgauth's code flow needs serve, which reads the chat the address is
+	// pasted into.
+	{match: is(handoff.ErrNoServe), code: exitcode.Usage,
+		hints: always("run `sidecar serve` with the gatekeeper bot listening (it reads the chat), or sign in at a terminal with `sidecar login --flow code`")},
 	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
 		hints: always("send /auth again when you want to allow it")},
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
@@ -85,6 +95,9 @@ var outcomes = []outcome{
 		hints: always("ask only for scopes granted at sign-in (`sidecar status` lists them), or sign in again with the others added")},
 	{match: is(session.ErrNoRole), code: exitcode.Provider, hints: noRole},
 	{match: isA[*provider.EndpointError], code: exitcode.Provider, hints: overrideDiscovery},
+	// The provider refuses the device flow itself: the code flow reaches
+	// those accounts.
+	{match: deviceFlowRefused, code: exitcode.Provider, hints: always(useCodeFlow)},
 	{match: isA[*session.ProviderError], code: exitcode.Provider, hints: unreachable},
 	{match: isA[*oauthhttp.Error], code: exitcode.Provider, hints: unreachable},
 }
@@ -255,6 +268,27 @@ func noRole(_ Program, err error) []string {
 		v = pe.Var
 	}
 	return []string{"check " + v + ": the role must be one assigned to the person who signs in, in that account"}
+}
+
+// useCodeFlow is the advice when a provider refuses the device flow.
+const useCodeFlow = "this provider refuses the device flow for this app or account: sign in with the authorization code flow instead, OAUTH_FLOW=code (OAUTH_<NAME>_FLOW for a named profile); README \"When the device flow is blocked\" says how to register the app"
+
+// deviceFlowRefused matches the providers' ways of refusing the device
+// flow: GitHub's device_flow_disabled (the app has it off), Google's
+// invalid_scope (a scope not allowed on the device flow, such as Gmail's
+// or Calendar's) and Entra's Conditional Access block (AADSTS53003).
+func deviceFlowRefused(err error) bool {
+	var oe *oauthhttp.Error
+	if !errors.As(err, &oe) {
+		return false
+	}
+	switch {
+	case oe.Code == "device_flow_disabled", oe.Code == "invalid_scope" && oe.Op != "authorize":
+		return true
+	case strings.Contains(oe.Msg, "AADSTS53003"):
+		return true
+	}
+	return false
 }
 
 func newCode(Program, error) []string {

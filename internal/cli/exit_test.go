@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,4 +209,37 @@ func writeRefused(t *testing.T, plain *tokencache.Store) error {
 		t.Fatal(err)
 	}
 	return plain.Save(&tokencache.Entry{Profile: "work", AccessToken: "y"})
+}
+
+// A provider that refuses the device flow gets advice to use the code
+// flow; other provider errors do not.
+func TestDeviceFlowRefusedHint(t *testing.T) {
+	perr := func(code, msg, op string) error {
+		return &session.ProviderError{Profile: "work", Doing: "signing in", Err: &oauthhttp.Error{Op: op, Code: code, Msg: msg}}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"github device flow off", perr("device_flow_disabled", "device_flow_disabled: Device Flow must be explicitly enabled for this App", "token"), true},
+		{"google scope not on the device flow", perr("invalid_scope", "invalid_scope: Invalid device flow scope: https://www.googleapis.com/auth/gmail.readonly", "token"), true},
+		{"entra conditional access", perr("access_denied", "access_denied: AADSTS53003: Access has been blocked by Conditional Access policies.", "token"), true},
+		{"unknown client", perr("invalid_client", "invalid_client", "token"), false},
+		{"code flow refused at the provider", perr("invalid_scope", "the provider refused the sign-in: invalid_scope", "authorize"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if c := Code(tt.err); c != exitcode.Provider {
+				t.Errorf("exit %d, want %d", c, exitcode.Provider)
+			}
+			got := slices.Contains(Sidecar.Hints(tt.err), useCodeFlow)
+			if got != tt.want {
+				t.Errorf("hints %q: code-flow advice %v, want %v", Sidecar.Hints(tt.err), got, tt.want)
+			}
+		})
+	}
+	if !strings.Contains(useCodeFlow, "OAUTH_FLOW=code") || !strings.Contains(useCodeFlow, "When the device flow is blocked") {
+		t.Error("the advice names neither the variable nor the README section")
+	}
 }

@@ -53,6 +53,16 @@ type Profile struct {
 	UserinfoURL      string `split_words:"true"`
 	RevokeURL        string `split_words:"true"`
 	ApiURL           string `split_words:"true"` //nolint:revive // ApiURL splits to API_URL
+	// Flow is how a sign-in happens: FlowDevice (the default, RFC 8628) or
+	// FlowCode (authorization code with PKCE, RFC 7636 and RFC 8252), for
+	// accounts the device flow cannot reach.
+	Flow string `split_words:"true"`
+	// RedirectURL is the code flow's redirect URI: by default the loopback
+	// http://127.0.0.1:PORT/callback (RFC 8252 §7.3), PORT picked at each
+	// sign-in unless given.
+	RedirectURL string `split_words:"true"`
+	// AuthURL overrides the provider's authorization endpoint (code flow).
+	AuthURL string `split_words:"true"`
 	// Policy is what an agent may do with this sign-in without asking
 	// (internal/policy): rules separated by ";" or newlines.
 	Policy string `split_words:"true"`
@@ -71,6 +81,12 @@ type Profile struct {
 	OidcURL   string `split_words:"true"`
 	PortalURL string `split_words:"true"`
 }
+
+// Sign-in flows (OAUTH_FLOW).
+const (
+	FlowDevice = "device"
+	FlowCode   = "code"
+)
 
 // Var returns the full variable name of a profile setting, e.g.
 // Var("CLIENT_ID") is "OAUTH_GH_CLIENT_ID" for the gh profile.
@@ -92,6 +108,10 @@ type Sidecar struct {
 	// approval before it is a denial.
 	ApprovalTimeout Duration `split_words:"true"`
 	Hostname        string   `split_words:"true"`
+	// CallbackListen is where serve takes the code flow's redirects
+	// itself (HOST:PORT), for an OAUTH_REDIRECT_URL=https://… of the
+	// owner's own that forwards there; empty: pasting only.
+	CallbackListen string `split_words:"true"`
 }
 
 // Telegram holds the TELEGRAM_* variables used by tgauth and sidecar serve.
@@ -250,6 +270,21 @@ func validLabel(s string) bool {
 	return true
 }
 
+// validHostPort accepts HOST:PORT (HOST may be empty or a bracketed IPv6
+// literal) with a port from 1 to 65535.
+func validHostPort(s string) bool {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.ContainsAny(s, " /?#@") {
+		return false
+	}
+	host, port := s[:i], s[i+1:]
+	if strings.Contains(host, ":") && !(strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]")) {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 func lower(c byte) bool { return 'a' <= c && c <= 'z' }
 func digit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -361,6 +396,9 @@ func (c *Config) validateSidecar() error {
 	if d := s.ApprovalTimeout.D(); d < time.Second || d > time.Hour {
 		return errf("SIDECAR_APPROVAL_TIMEOUT", "must be between 1s and 1h, not %s", d)
 	}
+	if s.CallbackListen != "" && !validHostPort(s.CallbackListen) {
+		return errf("SIDECAR_CALLBACK_LISTEN", "want HOST:PORT to listen on, e.g. 127.0.0.1:8400, not %q", s.CallbackListen)
+	}
 	if c.Telegram.OwnerID < 0 {
 		return errf("TELEGRAM_OWNER_ID", "is a user id: a positive number, not %d", c.Telegram.OwnerID)
 	}
@@ -396,13 +434,26 @@ func (p *Profile) validate() error {
 	}
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
-		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL},
+		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL}, {"AUTH_URL", p.AuthURL},
 		{"START_URL", p.StartURL}, {"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL},
 	} {
 		if u.val == "" {
 			continue
 		}
 		if err := checkURL(p.Var(u.name), u.val); err != nil {
+			return err
+		}
+	}
+	p.Flow = strings.ToLower(strings.TrimSpace(p.Flow))
+	switch p.Flow {
+	case "":
+		p.Flow = FlowDevice
+	case FlowDevice, FlowCode:
+	default:
+		return errf(p.Var("FLOW"), "unknown sign-in flow %q: use device (the default) or code", p.Flow)
+	}
+	if p.RedirectURL != "" {
+		if err := CheckRedirect(p.Var("REDIRECT_URL"), p.RedirectURL); err != nil {
 			return err
 		}
 	}
@@ -421,6 +472,35 @@ func (p *Profile) validate() error {
 	}
 	if err != nil {
 		return errf(p.Var("POLICY"), "%v", err)
+	}
+	return nil
+}
+
+// CheckRedirect checks a code-flow redirect URI (OAUTH_REDIRECT_URL): a
+// loopback http:// address (RFC 8252 §7.3; the port may be left out and is
+// then picked at each sign-in), or an https:// address of the owner's own
+// (a reverse proxy or tunnel). No fragment (RFC 6749 §3.1.2), no user.
+func CheckRedirect(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errf(name, "invalid redirect address %q: want http://127.0.0.1:PORT/callback (or an https:// address of your own)", raw)
+	}
+	if u.User != nil {
+		return errf(name, "redirect address must not contain a user or password")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return errf(name, "redirect address must not contain a fragment (#...)")
+	}
+	if u.RawQuery != "" {
+		return errf(name, "redirect address must not contain a query (?...): the provider adds code and state there")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return errf(name, "refusing plain http:// to %s: only a loopback address (127.0.0.1, [::1], localhost) may use http://", u.Hostname())
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errf(name, "invalid port %q in the redirect address", p)
+		}
 	}
 	return nil
 }

@@ -146,6 +146,17 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"OAUTH_ONE_OFF": "once"}, "OAUTH_ONE_OFF"},
 		{map[string]string{"OAUTH_POLICY": "allow token; alow GET /me"}, "OAUTH_POLICY"},
 		{map[string]string{"SIDECAR_PROFILES": "gh", "OAUTH_GH_PROVIDER": "github", "OAUTH_GH_CLIENT_ID": "x", "OAUTH_GH_POLICY": "allow GET repos"}, "OAUTH_GH_POLICY"},
+		{map[string]string{"OAUTH_FLOW": "browser"}, "OAUTH_FLOW"},
+		{map[string]string{"SIDECAR_CALLBACK_LISTEN": "8400"}, "SIDECAR_CALLBACK_LISTEN"},
+		{map[string]string{"SIDECAR_CALLBACK_LISTEN": "127.0.0.1:99999"}, "SIDECAR_CALLBACK_LISTEN"},
+		{map[string]string{"SIDECAR_CALLBACK_LISTEN": "http://127.0.0.1:8400"}, "SIDECAR_CALLBACK_LISTEN"},
+		{map[string]string{"SIDECAR_PROFILES": "gm", "OAUTH_GM_PROVIDER": "google", "OAUTH_GM_CLIENT_ID": "x", "OAUTH_GM_FLOW": "pkce"}, "OAUTH_GM_FLOW"},
+		{map[string]string{"OAUTH_REDIRECT_URL": "http://192.0.2.1:8080/callback"}, "OAUTH_REDIRECT_URL"},
+		{map[string]string{"OAUTH_REDIRECT_URL": "http://127.0.0.1:8080/callback#x"}, "OAUTH_REDIRECT_URL"},
+		{map[string]string{"OAUTH_REDIRECT_URL": "http://127.0.0.1:8080/callback?x=1"}, "OAUTH_REDIRECT_URL"},
+		{map[string]string{"OAUTH_REDIRECT_URL": "http://127.0.0.1:99999/callback"}, "OAUTH_REDIRECT_URL"},
+		{map[string]string{"OAUTH_REDIRECT_URL": "/callback"}, "OAUTH_REDIRECT_URL"},
+		{map[string]string{"OAUTH_AUTH_URL": "http://idp.example/authorize"}, "OAUTH_AUTH_URL"},
 		{configtest.AWSEnv("OAUTH_START_URL", "http://d-1.awsapps.com/start"), "OAUTH_START_URL"},
 		{configtest.AWSEnv("OAUTH_PORTAL_URL", "http://portal.example/"), "OAUTH_PORTAL_URL"},
 		// Token export denied, yet handed to a tool.
@@ -314,4 +325,42 @@ func FuzzIsLoopback(f *testing.F) {
 			t.Fatalf("isLoopback(%q) = %v, net says %v", s, got, want)
 		}
 	})
+}
+
+func TestFlow(t *testing.T) {
+	tests := []struct {
+		env            map[string]string
+		flow, redirect string
+	}{
+		{map[string]string{}, FlowDevice, ""},
+		{map[string]string{"OAUTH_FLOW": " Code "}, FlowCode, ""},
+		{map[string]string{"OAUTH_FLOW": "code", "OAUTH_REDIRECT_URL": "http://127.0.0.1/callback"}, FlowCode, "http://127.0.0.1/callback"},
+		{map[string]string{"OAUTH_FLOW": "code", "OAUTH_REDIRECT_URL": "http://localhost:8400"}, FlowCode, "http://localhost:8400"},
+		{map[string]string{"OAUTH_FLOW": "code", "OAUTH_REDIRECT_URL": "https://auth.example.org/cb"}, FlowCode, "https://auth.example.org/cb"},
+	}
+	for _, tt := range tests {
+		configtest.ClearEnv(t)
+		setEnv(t, base)
+		setEnv(t, tt.env)
+		c, err := Load()
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		p, _ := c.Profile("")
+		if p.Flow != tt.flow || p.RedirectURL != tt.redirect {
+			t.Errorf("%v: flow %q redirect %q", tt.env, p.Flow, p.RedirectURL)
+		}
+	}
+}
+
+func TestCallbackListen(t *testing.T) {
+	for _, v := range []string{"127.0.0.1:8400", ":8400", "[::1]:8400", "sidecar:80"} {
+		configtest.ClearEnv(t)
+		setEnv(t, base)
+		t.Setenv("SIDECAR_CALLBACK_LISTEN", v)
+		c, err := Load()
+		if err != nil || c.Sidecar.CallbackListen != v {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
 }

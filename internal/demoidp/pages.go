@@ -2,7 +2,9 @@ package demoidp
 
 import (
 	"crypto/subtle"
+
 	_ "embed"
+	"github.com/zitadel/oidc/v3/pkg/op"
 	"html/template"
 	"net/http"
 	"sync"
@@ -16,10 +18,12 @@ var tmpl = template.Must(template.New("pages").Parse(pagesHTML))
 
 // Page titles, also what tests look for.
 const (
-	TitleSignIn   = "Sign in to connect a device"
-	TitleConsent  = "Allow access?"
-	TitleApproved = "Device connected"
-	TitleDeclined = "Access declined"
+	TitleSignIn = "Sign in to connect a device"
+	// TitleSignInApp is the code flow's sign-in page.
+	TitleSignInApp = "Sign in to connect an app"
+	TitleConsent   = "Allow access?"
+	TitleApproved  = "Device connected"
+	TitleDeclined  = "Access declined"
 )
 
 // consentCookie carries the consent session between the sign-in and the
@@ -29,7 +33,8 @@ const consentCookie = "demoidp_consent"
 // pages are the person's side of the device flow: the verification page
 // (code and password), then consent.
 type pages struct {
-	p *Provider
+	p  *Provider
+	op *op.Provider // the code flow's callback URL and error redirects
 
 	mu       sync.Mutex
 	sessions map[string]consentSession // by cookie value
@@ -49,6 +54,7 @@ type pageData struct {
 	Password     string
 	Client       string
 	Scopes       []string
+	AuthRequest  string // the code flow's request ID; "" for the device flow
 }
 
 func (g *pages) render(w http.ResponseWriter, status int, d pageData) {

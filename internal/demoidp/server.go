@@ -157,10 +157,16 @@ func New(o Options) (*Provider, error) {
 	p := &Provider{opts: o, storage: st, stats: Stats{TokenRequestsByGrant: map[string]int{}}}
 
 	mux := http.NewServeMux()
-	pg := &pages{p: p, sessions: map[string]consentSession{}}
+	pg := &pages{p: p, op: provider, sessions: map[string]consentSession{}}
 	mux.HandleFunc("GET "+PathDevice, pg.device)
 	mux.HandleFunc("POST "+PathDevice, pg.signIn)
 	mux.HandleFunc("POST "+PathConsent, pg.consent)
+	// The code flow's pages need the issuer in their context, for the
+	// library's callback URL.
+	issuer := op.NewIssuerInterceptor(provider.IssuerFromRequest)
+	mux.Handle("GET "+PathLogin, issuer.HandlerFunc(pg.login))
+	mux.Handle("POST "+PathLogin, issuer.HandlerFunc(pg.loginPost))
+	mux.Handle("POST "+PathLoginConsent, issuer.HandlerFunc(pg.loginConsent))
 	mux.Handle(PathMe, op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op.Userinfo(w, r, provider)
 	}))

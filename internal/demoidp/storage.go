@@ -15,9 +15,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// errNotSupported answers the authorization-code endpoints: this provider
-// serves devices only (RFC 8628), so there is no redirect-based sign-in.
-var errNotSupported = errors.New("demoidp: only the device authorization grant is supported")
+// errNotSupported answers the JWT profile grant, which this provider does
+// not serve.
+var errNotSupported = errors.New("demoidp: the JWT profile grant is not supported")
 
 // storage is op.Storage and op.DeviceAuthorizationStorage in memory. A
 // restart forgets every sign-in, as a demo should.
@@ -31,11 +31,12 @@ type storage struct {
 	key  signingKey
 
 	mu      sync.Mutex
-	devices map[string]*device  // by device code
-	codes   map[string]string   // user code -> device code
-	access  map[string]*access  // by token ID
-	refresh map[string]*refresh // by the refresh token itself
-	rotated map[string]string   // used refresh token -> grant ID
+	devices map[string]*device      // by device code
+	codes   map[string]string       // user code -> device code
+	access  map[string]*access      // by token ID
+	refresh map[string]*refresh     // by the refresh token itself
+	rotated map[string]string       // used refresh token -> grant ID
+	auths   map[string]*authRequest // code flow, by request ID
 }
 
 type device struct {
@@ -69,6 +70,7 @@ func newStorage(o Options) (*storage, error) {
 		access:  map[string]*access{},
 		refresh: map[string]*refresh{},
 		rotated: map[string]string{},
+		auths:   map[string]*authRequest{},
 	}, nil
 }
 
@@ -452,15 +454,3 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 }
 
 func (s *storage) Health(context.Context) error { return nil }
-
-func (s *storage) CreateAuthRequest(context.Context, *oidc.AuthRequest, string) (op.AuthRequest, error) {
-	return nil, errNotSupported
-}
-func (s *storage) AuthRequestByID(context.Context, string) (op.AuthRequest, error) {
-	return nil, errNotSupported
-}
-func (s *storage) AuthRequestByCode(context.Context, string) (op.AuthRequest, error) {
-	return nil, errNotSupported
-}
-func (s *storage) SaveAuthCode(context.Context, string, string) error { return errNotSupported }
-func (s *storage) DeleteAuthRequest(context.Context, string) error    { return errNotSupported }

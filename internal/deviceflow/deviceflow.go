@@ -276,6 +276,12 @@ func (f *Flow) poll(ctx context.Context, deviceCode string, c Code) (*oauth2.Tok
 				interval = s
 			}
 		case "access_denied", "authorization_declined":
+			if blockedByPolicy(tr.ErrorDescription) {
+				// Not the person's no: the tenant's Conditional Access
+				// blocks the device code flow, which a retry cannot fix.
+				return nil, fmt.Errorf("waiting for approval: %w",
+					&oauthhttp.Error{Op: "token", Code: tr.Error, Msg: describe(tr)})
+			}
 			return nil, ErrDeclined
 		case "expired_token":
 			return nil, ErrExpired
@@ -307,6 +313,11 @@ func (f *Flow) exchange(ctx context.Context, deviceCode string, v url.Values) (*
 	}
 	return tr, nil
 }
+
+// blockedByPolicy reports whether Microsoft says Conditional Access blocked
+// the sign-in (AADSTS53003, which tenants use to block the device code
+// flow), as opposed to the person declining.
+func blockedByPolicy(desc string) bool { return strings.Contains(desc, "AADSTS53003") }
 
 // retryable marks a polling failure worth another poll.
 type retryable struct{ error }

@@ -166,6 +166,13 @@ func TestRunOutcomes(t *testing.T) {
 			wantErr: ErrDeclined,
 		},
 		{
+			// Entra's Conditional Access blocking the device code flow
+			// is not the person's no: a provider error, not declined.
+			name:     "microsoft conditional access",
+			answers:  []func(http.ResponseWriter){jsonAnswer(400, `{"error":"access_denied","error_description":"AADSTS53003: Access has been blocked by Conditional Access policies."}`)},
+			wantCode: "access_denied",
+		},
+		{
 			// Auth0: authorization_pending arrives as 403, slow_down as 429.
 			name:      "auth0 status codes",
 			answers:   []func(http.ResponseWriter){jsonAnswer(403, `{"error":"authorization_pending"}`), jsonAnswer(429, `{"error":"slow_down"}`), jsonAnswer(200, okToken)},

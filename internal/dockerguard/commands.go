@@ -12,7 +12,8 @@ import (
 // The command table: what an agent may exec in the sidecar, by program and,
 // for programs with subcommands, by subcommand. Allowing a program is not
 // enough: `sidecar serve` would start a second Telegram poller that takes
-// the owner's /logout away from the real one, and `sidecar guard`, `health`,
+// the owner's /logout away from the real one, `sidecar approvals` would
+// let the agent answer its own requests, and `sidecar guard`, `health`,
 // `keygen` and the internal `__…` subcommands are not the agent's business.
 //
 // GUARD_ALLOW_COMMANDS lists entries, each "PROGRAM" or "PROGRAM:SUB":

@@ -107,6 +107,10 @@ func (g *Gate) Check(ctx context.Context, a Action) (*Pass, error) {
 	case policy.Deny:
 		return nil, g.refuse(ev, &a, "policy", v.Rule, "policy: "+v.Rule)
 	}
+	if !a.ShownWhole() {
+		// The owner cannot allow what they cannot see.
+		return nil, g.refuse(ev, &a, ReasonInvalid, v.Rule, "too long to show the owner whole")
+	}
 	q := a.Question(v.Rule)
 	if g.Account != nil {
 		q.Account = g.Account()

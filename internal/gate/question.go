@@ -22,6 +22,7 @@ type Question struct {
 
 	// api
 	Method     string   `json:"method,omitempty"`
+	Scheme     string   `json:"scheme,omitempty"` // https, or http (a loopback API)
 	Host       string   `json:"host,omitempty"`
 	Path       string   `json:"path,omitempty"`  // escaped, without the query
 	Query      string   `json:"query,omitempty"` // raw query, shown in full
@@ -54,6 +55,9 @@ type Answer struct {
 	// scope are allowed without asking until then.
 	Until  time.Time `json:"until,omitzero"`
 	Reason string    `json:"reason"`
+	// Binding is the [Question.Binding] of the question answered: an
+	// Allow counts only for the request that was asked about.
+	Binding string `json:"binding,omitempty"`
 }
 
 // Reasons an Answer carries. They are stable words: the audit log and the
@@ -110,7 +114,7 @@ func (q *Question) Validate() error {
 	if len(q.Headers) > MaxHeaders {
 		return fmt.Errorf("approval: %d headers (at most %d)", len(q.Headers), MaxHeaders)
 	}
-	fields := map[string]string{"profile": q.Profile, "account": q.Account, "new_account": q.NewAccount, "method": q.Method, "host": q.Host,
+	fields := map[string]string{"profile": q.Profile, "account": q.Account, "new_account": q.NewAccount, "method": q.Method, "scheme": q.Scheme, "host": q.Host,
 		"path": q.Path, "query": q.Query, "rule": q.Rule, "via": q.Via, "variant": q.Variant, "body_digest": q.BodyDigest}
 	for i, h := range q.Headers {
 		fields[fmt.Sprintf("headers[%d]", i)] = h
@@ -135,6 +139,7 @@ func (a *Action) Question(rule string) Question {
 	switch a.Kind {
 	case API:
 		u := a.url()
+		q.Scheme = u.Scheme
 		q.Method, q.Host, q.Path, q.Query = a.Method, u.Host, clip(u.EscapedPath(), maxField), clip(u.RawQuery, maxField)
 		q.Headers = a.shownHeaders()
 		if len(q.Headers) > MaxHeaders {

@@ -18,6 +18,9 @@ import (
 // tenant that fits in its URL, and the issuer-based presets need an issuer
 // unless both endpoints are given.
 func Check(p *config.Profile) error {
+	if err := checkFlow(p); err != nil {
+		return err
+	}
 	switch p.Provider {
 	case "google":
 		sec, err := p.Secret()
@@ -32,8 +35,12 @@ func Check(p *config.Profile) error {
 			return &config.Error{Var: p.Var("TENANT"), Msg: fmt.Sprintf("invalid tenant %q: use consumers, organizations, common, a tenant id or a domain", p.Tenant)}
 		}
 	case "auth0", "okta", "keycloak", "oidc":
-		if p.Issuer == "" && (p.DeviceAuthURL == "" || p.TokenURL == "") {
-			return &config.Error{Var: p.Var("ISSUER"), Msg: fmt.Sprintf("is required for %s (or set both %s and %s)", p.Provider, p.Var("DEVICE_AUTH_URL"), p.Var("TOKEN_URL"))}
+		start, startVar := p.DeviceAuthURL, "DEVICE_AUTH_URL"
+		if p.Flow == config.FlowCode {
+			start, startVar = p.AuthURL, "AUTH_URL"
+		}
+		if p.Issuer == "" && (start == "" || p.TokenURL == "") {
+			return &config.Error{Var: p.Var("ISSUER"), Msg: fmt.Sprintf("is required for %s (or set both %s and %s)", p.Provider, p.Var(startVar), p.Var("TOKEN_URL"))}
 		}
 		// Auth0's audience is the API base URL when OAUTH_API_URL is not
 		// set: `sidecar api` sends the token there, so it gets the check
@@ -49,6 +56,28 @@ func Check(p *config.Profile) error {
 		}
 	case "aws":
 		return checkAWS(p)
+	}
+	return nil
+}
+
+// checkFlow: the code flow is for OAuth providers (AWS IAM Identity
+// Center signs in with its device flow only), and GitHub's OAuth apps
+// exchange a code only with the client secret.
+func checkFlow(p *config.Profile) error {
+	if p.Flow != config.FlowCode {
+		return nil
+	}
+	switch p.Provider {
+	case "aws":
+		return &config.Error{Var: p.Var("FLOW"), Msg: "aws signs in with the device flow only: leave it unset or device"}
+	case "github":
+		sec, err := p.Secret()
+		if err != nil {
+			return err
+		}
+		if sec == "" {
+			return &config.Error{Var: p.Var("CLIENT_SECRET"), Msg: fmt.Sprintf("is required for GitHub's code flow: the OAuth app's client secret (or set %s)", p.Var("CLIENT_SECRET_FILE"))}
+		}
 	}
 	return nil
 }

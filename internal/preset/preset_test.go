@@ -27,6 +27,11 @@ func TestCheck(t *testing.T) {
 		{"aws bad region", config.Profile{Provider: "aws", StartURL: "https://d-1.awsapps.com/start", Region: "EU-west-1"}, "OAUTH_REGION"},
 		{"aws short account", config.Profile{Provider: "aws", StartURL: "https://d-1.awsapps.com/start", Region: "eu-west-1", AccountID: "123"}, "OAUTH_ACCOUNT_ID"},
 		{"aws bad role", config.Profile{Provider: "aws", StartURL: "https://d-1.awsapps.com/start", Region: "eu-west-1", AccountID: "123456789012", RoleName: "a b"}, "OAUTH_ROLE_NAME"},
+		{"code flow for aws", config.Profile{Provider: "aws", Flow: "code", StartURL: "https://d-1.awsapps.com/start", Region: "eu-west-1", AccountID: "123456789012", RoleName: "ReadOnly"}, "OAUTH_FLOW"},
+		{"github code flow needs the secret", config.Profile{Provider: "github", ClientID: "x", Flow: "code"}, "OAUTH_CLIENT_SECRET"},
+		{"github code flow with the secret", config.Profile{Provider: "github", ClientID: "x", Flow: "code", ClientSecret: "s"}, ""},
+		{"oidc code flow wants the authorization endpoint", config.Profile{Provider: "oidc", ClientID: "x", Flow: "code", DeviceAuthURL: "https://a/d", TokenURL: "https://a/t"}, "OAUTH_ISSUER"},
+		{"oidc code flow with both endpoints", config.Profile{Provider: "oidc", ClientID: "x", Flow: "code", AuthURL: "https://a/a", TokenURL: "https://a/t"}, ""},
 		{"aws complete", config.Profile{Provider: "aws", StartURL: "https://d-1.awsapps.com/start", Region: "us-gov-west-1", AccountID: "123456789012", RoleName: "ReadOnly"}, ""},
 	}
 	for _, tt := range tests {

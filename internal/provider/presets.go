@@ -41,6 +41,7 @@ func (pr *Provider) presetMicrosoft(p *config.Profile) {
 	}
 	base := "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0"
 	pr.static = Endpoints{
+		AuthURL:       base + "/authorize",
 		DeviceAuthURL: base + "/devicecode",
 		TokenURL:      base + "/token",
 		UserinfoURL:   "https://graph.microsoft.com/v1.0/me",
@@ -60,6 +61,7 @@ func (pr *Provider) presetMicrosoft(p *config.Profile) {
 
 func (pr *Provider) presetGitHub(p *config.Profile) {
 	pr.static = Endpoints{
+		AuthURL:       "https://github.com/login/oauth/authorize",
 		DeviceAuthURL: "https://github.com/login/device/code",
 		TokenURL:      "https://github.com/login/oauth/access_token",
 		APIURL:        "https://api.github.com",
@@ -78,6 +80,7 @@ func (pr *Provider) presetGitHub(p *config.Profile) {
 
 func (pr *Provider) presetGoogle(p *config.Profile) {
 	pr.static = Endpoints{
+		AuthURL:       "https://accounts.google.com/o/oauth2/v2/auth",
 		DeviceAuthURL: "https://oauth2.googleapis.com/device/code",
 		TokenURL:      "https://oauth2.googleapis.com/token",
 		UserinfoURL:   "https://openidconnect.googleapis.com/v1/userinfo",
@@ -93,6 +96,7 @@ func (pr *Provider) presetGoogle(p *config.Profile) {
 
 func (pr *Provider) presetAuth0(p *config.Profile) {
 	pr.static = Endpoints{
+		AuthURL:       p.Issuer + "/authorize",
 		DeviceAuthURL: p.Issuer + "/oauth/device/code",
 		TokenURL:      p.Issuer + "/oauth/token",
 		UserinfoURL:   p.Issuer + "/userinfo",
@@ -106,6 +110,7 @@ func (pr *Provider) presetAuth0(p *config.Profile) {
 
 func (pr *Provider) presetOkta(p *config.Profile) {
 	pr.static = Endpoints{
+		AuthURL:       p.Issuer + "/v1/authorize",
 		DeviceAuthURL: p.Issuer + "/v1/device/authorize",
 		TokenURL:      p.Issuer + "/v1/token",
 		UserinfoURL:   p.Issuer + "/v1/userinfo",
@@ -116,6 +121,7 @@ func (pr *Provider) presetOkta(p *config.Profile) {
 func (pr *Provider) presetKeycloak(p *config.Profile) {
 	base := p.Issuer + "/protocol/openid-connect"
 	pr.static = Endpoints{
+		AuthURL:       base + "/auth",
 		DeviceAuthURL: base + "/auth/device",
 		TokenURL:      base + "/token",
 		UserinfoURL:   base + "/userinfo",

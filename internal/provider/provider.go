@@ -28,6 +28,7 @@ import (
 
 // Endpoints are the URLs of one provider. Empty means unsupported.
 type Endpoints struct {
+	AuthURL       string // the authorization endpoint (code flow)
 	DeviceAuthURL string
 	TokenURL      string
 	UserinfoURL   string
@@ -56,6 +57,11 @@ type Provider struct {
 	OneOff bool
 	// AWS is set for the aws preset (IAM Identity Center).
 	AWS *AWS
+	// Flow is how sign-ins happen: config.FlowDevice or config.FlowCode.
+	Flow string
+	// RedirectURL is the configured code-flow redirect address
+	// (OAUTH_REDIRECT_URL), "" for the preset's default (Redirect).
+	RedirectURL string
 
 	HTTP *http.Client
 
@@ -90,7 +96,10 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		issuer:       p.Issuer,
 		Accept:       "application/json",
 		OneOff:       bool(p.OneOff),
+		Flow:         p.Flow,
+		RedirectURL:  p.RedirectURL,
 		overrides: Endpoints{
+			AuthURL:       p.AuthURL,
 			DeviceAuthURL: p.DeviceAuthURL, TokenURL: p.TokenURL, UserinfoURL: p.UserinfoURL,
 			RevokeURL: p.RevokeURL, APIURL: p.ApiURL,
 		},
@@ -100,6 +109,9 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}
 	setup(pr, p)
+	if pr.Flow == "" {
+		pr.Flow = config.FlowDevice
+	}
 	if len(pr.Scopes) == 0 {
 		pr.Scopes = []string{"openid", "profile", "email", "offline_access"}
 	}
@@ -162,7 +174,11 @@ func (p *Provider) AddressVar() string {
 func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
 	p.once.Do(func() {
 		e := p.static
-		if p.Kind == "oidc" && p.issuer != "" && (p.overrides.DeviceAuthURL == "" || p.overrides.TokenURL == "") {
+		start := p.overrides.DeviceAuthURL
+		if p.Flow == config.FlowCode {
+			start = p.overrides.AuthURL
+		}
+		if p.Kind == "oidc" && p.issuer != "" && (start == "" || p.overrides.TokenURL == "") {
 			d, err := p.discover(ctx)
 			if err != nil {
 				p.err = err
@@ -175,14 +191,18 @@ func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
 			dst *string
 			src string
 		}{
-			{&e.DeviceAuthURL, o.DeviceAuthURL}, {&e.TokenURL, o.TokenURL}, {&e.UserinfoURL, o.UserinfoURL},
+			{&e.AuthURL, o.AuthURL}, {&e.DeviceAuthURL, o.DeviceAuthURL}, {&e.TokenURL, o.TokenURL}, {&e.UserinfoURL, o.UserinfoURL},
 			{&e.RevokeURL, o.RevokeURL}, {&e.APIURL, o.APIURL},
 		} {
 			if f.src != "" {
 				*f.dst = f.src
 			}
 		}
-		if e.DeviceAuthURL == "" {
+		switch {
+		case p.Flow == config.FlowCode && e.AuthURL == "":
+			p.err = fmt.Errorf("%s has no authorization endpoint for the code flow (no authorization_endpoint; set %s)", p.issuer, p.Var("AUTH_URL"))
+			return
+		case p.Flow != config.FlowCode && e.DeviceAuthURL == "":
 			p.err = fmt.Errorf("%s does not support the device authorization grant (no device_authorization_endpoint)", p.issuer)
 			return
 		}
@@ -202,6 +222,7 @@ func (p *Provider) OAuth2(ctx context.Context) (*oauth2.Config, error) {
 		ClientSecret: p.ClientSecret,
 		Scopes:       p.Scopes,
 		Endpoint: oauth2.Endpoint{
+			AuthURL:       e.AuthURL,
 			DeviceAuthURL: e.DeviceAuthURL,
 			TokenURL:      e.TokenURL,
 			// Always in the body: a device client is public, and with
@@ -214,6 +235,7 @@ func (p *Provider) OAuth2(ctx context.Context) (*oauth2.Config, error) {
 // discovery is the part of the OpenID Provider Metadata we use.
 type discovery struct {
 	Issuer                      string `json:"issuer"`
+	AuthorizationEndpoint       string `json:"authorization_endpoint"`
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	TokenEndpoint               string `json:"token_endpoint"`
 	UserinfoEndpoint            string `json:"userinfo_endpoint"`
@@ -234,6 +256,7 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 	// loopback host), or a hostile or broken document could send them in
 	// the clear.
 	for _, f := range []struct{ name, val string }{
+		{"authorization_endpoint", d.AuthorizationEndpoint},
 		{"device_authorization_endpoint", d.DeviceAuthorizationEndpoint}, {"token_endpoint", d.TokenEndpoint},
 		{"userinfo_endpoint", d.UserinfoEndpoint}, {"revocation_endpoint", d.RevocationEndpoint},
 	} {
@@ -245,6 +268,7 @@ func (p *Provider) discover(ctx context.Context) (Endpoints, error) {
 		}
 	}
 	return Endpoints{
+		AuthURL:       d.AuthorizationEndpoint,
 		DeviceAuthURL: d.DeviceAuthorizationEndpoint,
 		TokenURL:      d.TokenEndpoint,
 		UserinfoURL:   d.UserinfoEndpoint,

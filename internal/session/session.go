@@ -34,6 +34,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/codeflow"
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -327,6 +329,16 @@ type LoginOptions struct {
 	Retrying func(err error, wait time.Duration)
 	// OneOff keeps no refresh token (tgauth --once), as OAUTH_ONE_OFF does.
 	OneOff bool
+
+	// Authorize shows the link of a code-flow sign-in (OAUTH_FLOW=code)
+	// and returns where the addresses the person pastes arrive; Login
+	// reads it until the sign-in ends. Required for the code flow.
+	Authorize func(ctx context.Context, l codeflow.Link) (<-chan codeflow.Paste, error)
+	// RedirectURI is the code flow's redirect address with its port, set
+	// by a caller that listens there; "" means the profile's
+	// (Provider.Redirect) with a free loopback port filled in.
+	RedirectURI string
+
 	// ConfirmSwitch, when set, is called when the new sign-in names
 	// another identity than the one it would replace
 	// (tokencache.Account.SameIdentity), before anything is written; the
@@ -342,6 +354,9 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	}
 	if s.Provider.AWS != nil {
 		return s.awsLogin(ctx, o)
+	}
+	if s.Provider.Flow == config.FlowCode {
+		return s.codeLogin(ctx, o)
 	}
 	cfg, err := s.Provider.OAuth2(ctx)
 	if err != nil {
@@ -365,8 +380,16 @@ func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	if err != nil {
 		return nil, s.loginErr(ctx, err)
 	}
+	return s.keep(ctx, tok, cfg.Scopes, oneOff, "", o)
+}
+
+// keep stores the sign-in that got tok in place of the current one
+// (replace) and records it. flow is the cache entry's Flow ("" for the
+// device flow).
+func (s *Session) keep(ctx context.Context, tok *oauth2.Token, requested []string, oneOff bool, flow string, o LoginOptions) (*tokencache.Entry, error) {
 	now := s.now()
-	e := s.signedIn(tok, cfg.Scopes, oneOff, now, provider.RefreshExpiry(tok, now))
+	e := s.signedIn(tok, requested, oneOff, now, provider.RefreshExpiry(tok, now))
+	e.Flow = flow
 	// Who signed in is a label, not a condition: a failing user endpoint
 	// does not undo the sign-in.
 	e.Account, _ = s.Provider.Identity(ctx, tok)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
@@ -35,6 +36,8 @@ type Status struct {
 	// OneOff: a one-off grant, with no refresh token on purpose; access
 	// ends at AccessTokenExpiresAt.
 	OneOff bool `json:"one_off,omitempty"`
+	// Flow is how the sign-in was made: "device" or "code" (OAUTH_FLOW).
+	Flow string `json:"flow,omitempty"`
 	// ScopedTokens are the access tokens held for other scope sets.
 	ScopedTokens []ScopedStatus `json:"scoped_tokens,omitempty"`
 	AWS          *AWSStatus     `json:"aws,omitempty"`
@@ -91,6 +94,10 @@ func (s *Session) Status() (Status, error) {
 	st.RefreshExpiresAt = timePtr(e.RefreshExpiresAt)
 	st.SignedInAt = timePtr(e.SignedInAt)
 	st.OneOff = e.OneOff
+	st.Flow = e.Flow
+	if st.Flow == "" {
+		st.Flow = config.FlowDevice
+	}
 	for _, k := range slices.Sorted(maps.Keys(e.Scoped)) {
 		st.ScopedTokens = append(st.ScopedTokens, ScopedStatus{Scopes: e.Scoped[k].Scopes, ExpiresAt: timePtr(e.Scoped[k].Expiry)})
 	}

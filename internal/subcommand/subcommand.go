@@ -44,7 +44,8 @@ var Sidecar = []Subcommand{
 	{Name: "status", Agent: true, Synopsis: []string{
 		"status  [--profile P | --all] [--json]    who is signed in, scopes, expiry"}},
 	{Name: "login", Agent: true, Synopsis: []string{
-		"login   [--profile P] [--once] [--json]   sign in with a device code"}},
+		"login   [--profile P] [--flow device|code] [--once] [--json]",
+		"                                          sign in (device code, or code flow)"}},
 	{Name: "logout", Agent: true, Synopsis: []string{
 		"logout  [--profile P] [--force]           revoke at the provider and forget"}},
 	{Name: "audit", Agent: true, Synopsis: []string{
@@ -56,6 +57,8 @@ var Sidecar = []Subcommand{
 		"guard                                     filtering proxy for the Docker socket"}},
 	{Name: "health", Never: "probe the container's internals", Synopsis: []string{
 		"health  [--guard]                         container health check"}},
+	{Name: "approvals", Never: "answer its own requests for the owner's approval", Synopsis: []string{
+		"approvals                                 answer the agent's requests from this terminal (owner)"}},
 	{Name: "keygen", Never: "make cache keys in the sidecar", Synopsis: []string{
 		"keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)"}},
 	{Name: "version", Agent: true, Synopsis: []string{

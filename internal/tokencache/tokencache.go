@@ -147,6 +147,10 @@ type Entry struct {
 	// OneOff marks a one-off grant: the refresh token was dropped on
 	// purpose at sign-in, so access ends when the access token expires.
 	OneOff bool `json:"one_off,omitempty"`
+	// Flow is how the person signed in: "code" for the authorization code
+	// flow (OAUTH_FLOW=code); empty for the device flow, the default, so
+	// that caches written before the code flow read the same.
+	Flow string `json:"flow,omitempty"`
 	// Scoped holds access tokens for other scope sets (narrower scopes,
 	// other resources), by ScopeKey. RefreshToken serves them all.
 	Scoped map[string]*ScopedToken `json:"scoped,omitempty"`

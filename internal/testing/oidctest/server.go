@@ -37,6 +37,16 @@ const (
 	PublicClientID           = "devicegate-public"
 	ConfidentialClientID     = "devicegate-confidential"
 	ConfidentialClientSecret = "devicegate-test-secret-not-secret"
+	// Code-flow clients (native apps, RFC 8252): loopback redirects at
+	// /callback on 127.0.0.1, localhost or [::1], any port, and
+	// PublicCallback; PKCE required.
+	// The confidential one takes ConfidentialClientSecret on the code
+	// exchange, as Google's Desktop app clients do.
+	NativeClientID             = "devicegate-native"
+	NativeConfidentialClientID = "devicegate-native-confidential"
+	// PublicCallback is an https redirect the code-flow clients accept,
+	// standing for an owner's own public callback; nothing serves it.
+	PublicCallback = "https://auth.example.test/devicegate/cb"
 )
 
 // SupportedScopes lists every scope the provider knows, space-separated as in a request.

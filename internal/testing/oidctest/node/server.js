@@ -75,6 +75,15 @@ const ROUTES = {
 const PUBLIC_CLIENT_ID = 'devicegate-public';
 const CONFIDENTIAL_CLIENT_ID = 'devicegate-confidential';
 const CONFIDENTIAL_CLIENT_SECRET = 'devicegate-test-secret-not-secret';
+// Code-flow clients (RFC 8252 native apps): loopback redirects, any port (oidc-provider ignores
+// the port of a native client's loopback redirect, RFC 8252 §7.3). The confidential one is what
+// Google's Desktop app clients are: a secret sent on the code exchange, though not confidential.
+const NATIVE_CLIENT_ID = 'devicegate-native';
+const NATIVE_CONFIDENTIAL_CLIENT_ID = 'devicegate-native-confidential';
+// The https one stands for an owner's own public callback (a reverse proxy to serve); nothing
+// serves it in the tests, which play the proxy.
+const NATIVE_REDIRECT_URIS = ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://[::1]/callback',
+  'https://auth.example.test/devicegate/cb'];
 
 // envSeconds reads a whole number of seconds. An invalid value stops the server with a message
 // naming the variable, rather than silently using a default the test did not ask for.
@@ -537,6 +546,25 @@ function newProvider(issuer) {
         grant_types: grantTypes,
         response_types: [],
         redirect_uris: [],
+      },
+      {
+        client_id: NATIVE_CLIENT_ID,
+        client_name: 'devicegate (native, code flow)',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: NATIVE_REDIRECT_URIS,
+      },
+      {
+        client_id: NATIVE_CONFIDENTIAL_CLIENT_ID,
+        client_name: 'devicegate (native with a secret, code flow)',
+        application_type: 'native',
+        client_secret: CONFIDENTIAL_CLIENT_SECRET,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: NATIVE_REDIRECT_URIS,
       },
     ],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'api:read', 'api:write'],
