@@ -51,12 +51,17 @@ func (s *stack) testAPIWriteAsks(t *testing.T, api *githubAPI, token string) {
 		t.Fatalf("a denied write reached the API: %+v", redactReqs(api.requests()[n:], token))
 	}
 
-	// The audit log, read by the owner: the approval, then the call with
-	// its status; then the denial. No token in it.
+	// The audit log, read by the owner: the question, the owner's answer
+	// (serve's line), the approval the command got, then the call with its
+	// status; then the same for the denial. No token in it.
 	got := s.auditPosts(t, token)[earlier:]
 	want := []string{
+		"agent approval ask /api/v3/repos/OWNER/REPO/issues 0",
+		"owner approval allow_once /api/v3/repos/OWNER/REPO/issues 0",
 		"agent approval allow_once /api/v3/repos/OWNER/REPO/issues 0",
 		"agent api allow_once /api/v3/repos/OWNER/REPO/issues 201",
+		"agent approval ask /api/v3/repos/OWNER/REPO/issues 0",
+		"owner approval deny /api/v3/repos/OWNER/REPO/issues 0",
 		"agent approval deny /api/v3/repos/OWNER/REPO/issues 0",
 		"agent api deny /api/v3/repos/OWNER/REPO/issues 0",
 	}
