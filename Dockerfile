@@ -9,6 +9,7 @@
 #                 --build-arg TOOL_BASE=debian:bookworm-slim --build-arg TOOL_PACKAGES=gh .
 #   demo-idp  the demo's identity provider (compose.demo.yaml):
 #             docker build --target demo-idp -t devicegate/demo-idp:local .
+#   demo-agent the demo's agent: the Docker CLI on the guard's socket
 #
 # Always name the target. The tool stage is the last one, so a build
 # without --target gives the tool image: the legacy builder builds every
@@ -24,6 +25,9 @@
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 ARG TOOL_BASE=debian:bookworm-slim
+# The demo's agent (target demo-agent): a Debian with the Docker CLI.
+ARG AGENT_IMAGE=debian:bookworm-slim
+ARG DOCKER_CLI_IMAGE=docker:28-cli
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
@@ -66,6 +70,23 @@ EXPOSE 9000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["demo-idp", "health"]
 ENTRYPOINT ["demo-idp"]
+
+# The demo's agent (compose.demo.yaml): what an agent such as OpenClaw has
+# of devicegate, the Docker CLI with DOCKER_HOST on the guard's socket, in
+# a Debian like OpenClaw's image. Its own small image:
+#   docker build --target demo-agent -t devicegate/demo-agent:demo .
+# COPY --from cannot take a build argument with every builder: name a stage.
+FROM ${DOCKER_CLI_IMAGE} AS demo-agent-cli
+
+FROM ${AGENT_IMAGE} AS demo-agent
+LABEL org.opencontainers.image.title="devicegate demo agent" \
+      org.opencontainers.image.description="The Docker CLI behind devicegate's socket guard, playing the agent in the demo" \
+      org.opencontainers.image.source="https://github.com/devicegate/devicegate"
+# The client only: a static binary. No plugins and no daemon.
+COPY --from=demo-agent-cli /usr/local/bin/docker /usr/local/bin/docker
+ENV DOCKER_HOST=unix:///run/guard/docker.sock HOME=/tmp
+USER 1000:1000
+CMD ["sleep", "infinity"]
 
 # The sidecar image.
 FROM ${RUNTIME_IMAGE} AS sidecar

@@ -8,12 +8,12 @@
 GO       ?= go
 NODE_DIR := internal/testing/oidctest/node
 
-.PHONY: test test-go deps check lint unit race fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
+.PHONY: test test-go deps check lint skills unit race fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
 
 test: test-go docker-e2e demo-e2e
 
 # Everything but the Docker suites.
-test-go: deps lint race fuzz-short
+test-go: deps lint skills race fuzz-short
 
 check: deps lint unit
 
@@ -31,6 +31,11 @@ lint:
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The skills under OpenClaw's own validator (quick_validate.py from the
+# openclaw npm package the OpenClaw test image pins; needs python3-yaml).
+skills:
+	bash scripts/skills-validate.sh
 
 # Provider-backed tests skip when the npm packages are missing; here they
 # must run.

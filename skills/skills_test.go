@@ -2,6 +2,8 @@ package skills
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,9 +50,34 @@ func parse(t *testing.T, dir string) skill {
 		if _, dup := s.fields[k]; dup {
 			t.Fatalf("%s: key %q twice", dir, k)
 		}
-		s.fields[k] = strings.TrimSpace(v)
+		v = strings.TrimSpace(v)
+		if err := plainScalar(v); k != "metadata" && err != nil {
+			t.Fatalf("%s: %s: %v (YAML parsers refuse it; OpenClaw's quick_validate.py does)", dir, k, err)
+		}
+		s.fields[k] = v
 	}
 	return s
+}
+
+// plainScalar checks that v reads as the same string under a strict YAML
+// parser when written unquoted (YAML 1.2 §7.3.3 plain scalars): it must not
+// start with an indicator character, and ": " would start a mapping and
+// " #" a comment. scripts/skills-validate.sh runs OpenClaw's own validator
+// (PyYAML); this catches the same mistakes without Python.
+func plainScalar(v string) error {
+	if v == "" {
+		return nil
+	}
+	if strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`", rune(v[0])) {
+		return fmt.Errorf("value starts with the YAML indicator %q: quote it or reword", v[0])
+	}
+	if strings.Contains(v, ": ") || strings.HasSuffix(v, ":") {
+		return errors.New(`value contains ": ", which starts a YAML mapping: reword it`)
+	}
+	if strings.Contains(v, " #") {
+		return errors.New(`value contains " #", which starts a YAML comment: reword it`)
+	}
+	return nil
 }
 
 func skillDirs(t *testing.T) []string {
@@ -184,4 +211,24 @@ func commands(body string) []string {
 		}
 	}
 	return out
+}
+
+func TestPlainScalar(t *testing.T) {
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"Sign the owner in via Telegram; /auth NAME means --profile NAME", true},
+		{"Use the owner's account, its API (mail, repos, …) or their CLI (gh)", true},
+		{"Use the owner's account: its API", false},
+		{"ends with a colon:", false},
+		{"a comment # here", false},
+		{"- a list", false},
+		{`"quoted"`, false},
+		{"time 10:30 is fine", true},
+	} {
+		if err := plainScalar(tc.v); (err == nil) != tc.ok {
+			t.Errorf("plainScalar(%q) = %v, want ok=%v", tc.v, err, tc.ok)
+		}
+	}
 }

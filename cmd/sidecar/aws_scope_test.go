@@ -161,3 +161,26 @@ func TestCLIScope(t *testing.T) {
 		t.Fatalf("refresh after scoped ones: %+v", r)
 	}
 }
+
+// A role the person is not assigned, answered as real AWS does (403
+// ForbiddenException "No access"): exit 6 and a hint naming the profile's
+// two settings to check.
+func TestCLIAWSNoAccess(t *testing.T) {
+	t.Parallel()
+	fake := awsssotest.Start(t, awsssotest.Options{NoAccess: "ForbiddenException"})
+	env := append(fake.ProfileEnv("OAUTH"),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+t.TempDir(),
+		"XDG_DATA_HOME="+filepath.Join(t.TempDir(), "data"),
+		"OAUTH_ROLE_NAME=Admin", // not the fake's ReadOnly; the later value wins
+	)
+	_, code, stderr := loginJSON(t, env, func(ev cli.Event) {
+		if err := fake.Approve(ev.UserCode); err != nil {
+			t.Error(err)
+		}
+	})
+	want := "sidecar: hint: check OAUTH_ROLE_NAME and OAUTH_ACCOUNT_ID: the role must be one assigned to the person who signs in, in that account"
+	if code != 6 || !strings.Contains(stderr, "ForbiddenException") || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+}

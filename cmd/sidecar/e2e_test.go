@@ -222,7 +222,8 @@ func TestCLIDeclineAndTimeout(t *testing.T) {
 	if strings.Join(kinds, ",") != "code,restart,error" {
 		t.Fatalf("events %v", kinds)
 	}
-	if !strings.Contains(stderr, "hint: send /auth") {
+	// No bot configured: the advice is the terminal's.
+	if !strings.Contains(stderr, "hint: run `sidecar login` in a terminal to get a new code") {
 		t.Fatalf("no hint: %s", stderr)
 	}
 }

@@ -50,6 +50,11 @@ func guard(ctx context.Context, args []string, stderr io.Writer) error {
 		return &config.Error{Var: "GUARD_RUN_TOOLS", Msg: err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if did, err := dropRoot(gc.Upstream); err != nil {
+		return err
+	} else if did != "" {
+		log.Info("guard: " + did)
+	}
 	g, err := dockerguard.New(dockerguard.Config{
 		Upstream:      gc.Upstream,
 		AllowCommands: cmds,

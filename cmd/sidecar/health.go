@@ -34,6 +34,10 @@ func health(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		// As the guard itself, which owns its socket.
+		if _, err := dropRoot(gc.Upstream); err != nil {
+			return err
+		}
 		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, "unix", gc.Listen)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,14 +23,16 @@ import (
 	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
-const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--once] [--json]
+const loginUsage = `usage: sidecar login [--profile P] [--flow device|code] [--force] [--once] [--json]
 
 Signs in with a device code: open the URL on any device, enter the code,
 and approve. With --flow code (or OAUTH_FLOW=code), the authorization code
 flow instead: open the link, allow, and paste the address your browser then
-shows (on this machine's browser it finishes by itself). With --once, a
+shows (on this machine's browser it finishes by itself). Already signed
+in, it says as whom and stops; --force signs in again. With --once, a
 one-off grant: no refresh token is kept, so access ends when the access
-token expires. With --json, prints one JSON event per line.`
+token expires. With --json, prints one JSON event per line. Ctrl-C, or the
+terminal or docker exec client going away, cancels it (exit 130).`
 
 func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("login", stderr, loginUsage)
@@ -37,6 +40,7 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	asJSON := fs.Bool("json", false, "print JSON events")
 	once := fs.Bool("once", false, "a one-off grant: keep no refresh token")
 	flow := fs.String("flow", "", "device or code (default: the profile's OAUTH_FLOW)")
+	force := fs.Bool("force", false, "sign in again even if signed in")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -54,6 +58,11 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	if !*force {
+		if e := signedIn(ctx, s); e != nil {
+			return already(stdout, *asJSON, s, e)
+		}
+	}
 	// The agent's sign-in is the owner's to allow (policy signin): the
 	// code goes to the agent, and whoever enters it chooses the account.
 	g := gateFor(s, "")
@@ -61,6 +70,14 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if _, err := g.Check(ctx, act); err != nil {
 		return emitErr(stdout, *asJSON, err)
 	}
+	// The code flow reads the pasted address from stdin, whose end is
+	// then expected: only stdout (and a hangup) tell that the client left.
+	watchIn := stdin
+	if s.Provider.Flow == config.FlowCode {
+		watchIn = nil
+	}
+	ctx, stopWatch := watchClient(ctx, watchIn, stdout)
+	defer stopWatch()
 	var (
 		out      = &terminal{w: stdout, tty: isTTY(stdout)}
 		replaced *tokencache.Account
@@ -97,6 +114,31 @@ func login(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if e.OneOff {
 		fmt.Fprintf(stdout, "One-off grant: access ends at %s; no refresh token is kept.\n", e.Expiry.UTC().Format(time.RFC3339))
 	}
+	return nil
+}
+
+// signedIn returns the profile's sign-in when it is usable (refreshed if
+// need be, or still valid when the refresh failed), as tgauth judges it.
+func signedIn(ctx context.Context, s *session.Session) *tokencache.Entry {
+	e, err := s.Token(ctx, 0)
+	var stale *session.StaleError
+	if err == nil || errors.As(err, &stale) && e != nil {
+		return e
+	}
+	return nil
+}
+
+// already says who is signed in, and how to sign in anew.
+func already(stdout io.Writer, asJSON bool, s *session.Session, e *tokencache.Entry) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(cli.SignedInEvent(s, "already_signed_in", e))
+	}
+	flag := ""
+	if s.Profile != config.DefaultProfile {
+		flag = " --profile " + s.Profile
+	}
+	fmt.Fprintf(stdout, "Already signed in as %s (profile %s).\n", e.Account, s.Profile)
+	fmt.Fprintf(stdout, "To sign in again, run `sidecar login%s --force`.\n", flag)
 	return nil
 }
 

@@ -85,6 +85,9 @@ var commands = map[string]func(ctx context.Context, args []string, s streams) in
 	"keygen": reported(func(_ context.Context, args []string, s streams) error {
 		return keygen(args, s.stdout, s.stderr)
 	}),
+	"doctor": reported(func(ctx context.Context, args []string, s streams) error {
+		return doctorCmd(ctx, args, s.stdout, s.stderr)
+	}),
 	"version": reported(func(_ context.Context, args []string, s streams) error {
 		return version(args, s.stdout, s.stderr)
 	}),

@@ -383,10 +383,10 @@ func confinedChild(args []string, stderr io.Writer) int {
 	hide, path, argv := args[1:1+n], args[1+n], args[2+n:]
 	err = confine.Exec(hide, path, argv, os.Environ(), func(err error) {
 		if errors.Is(err, confine.ErrNoScopes) {
-			fmt.Fprintf(stderr, "%s: warning: %s can signal other processes (stop or kill sidecar serve) and connect to abstract unix sockets: %v\n", prog, argv[0], err)
+			fmt.Fprintf(stderr, "%s: warning: %s can signal other processes (stop or kill sidecar serve) and connect to abstract unix sockets: %v\n", prog.Name, argv[0], err)
 			return
 		}
-		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog, argv[0], err)
+		fmt.Fprintf(stderr, "%s: warning: %s can read the token cache and our secret files: %v\n", prog.Name, argv[0], err)
 	})
 	// Exec returns only when it failed.
 	return prog.Report(stderr, cli.Exit(126, fmt.Errorf("cannot run %s: %w", argv[0], err)))

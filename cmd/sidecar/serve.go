@@ -21,7 +21,7 @@ import (
 	"github.com/devicegate/devicegate/internal/session"
 )
 
-const serveUsage = `usage: sidecar serve
+const serveUsage = `usage: sidecar serve [--hold-on-error]
 
 The sidecar container's long-running process: keeps every profile's
 sign-in alive (refreshing before expiry and every SIDECAR_KEEPALIVE) and
@@ -35,13 +35,19 @@ ask about (the commands wait on the socket approval.sock in the data
 directory; no answer within SIDECAR_APPROVAL_TIMEOUT is a denial).
 TELEGRAM_LISTEN=false is the single-bot setup, where OpenClaw reads the
 bot's updates: sign-in notices only, no commands. With or without a bot,
-the owner can answer approvals from a terminal: sidecar approvals.`
+the owner can answer approvals from a terminal: sidecar approvals. An
+explicit TELEGRAM_LISTEN=true without a bot token is a configuration error.
+
+With --hold-on-error (as the compose files run it), a configuration error
+is printed and serve stays up, unhealthy, instead of exiting into a
+restart loop.`
 
 // heartbeatName is touched by serve on every round and read by health.
 const heartbeatName = "serve.heartbeat"
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("serve", stderr, serveUsage)
+	hold := fs.Bool("hold-on-error", false, "on a configuration error, stay up (unhealthy) instead of exiting")
 	pos, _, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +55,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return cli.Usagef("serve takes no arguments")
 	}
+	err = serveLoaded(ctx, stderr)
+	if *hold {
+		return holdOnError(ctx, stderr, err)
+	}
+	return err
+}
+
+func serveLoaded(ctx context.Context, stderr io.Writer) error {
 	a, err := app.Load()
 	if err != nil {
 		return err
@@ -74,6 +88,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("the token cache is not encrypted: set SIDECAR_CACHE_KEY (make one with `sidecar keygen`)")
 	}
 	tok, _ := c.Telegram.Token()
+	if tok == "" && c.Telegram.ListenSet && bool(c.Telegram.Listen) {
+		return noBotToken(&c.Telegram)
+	}
 	listen := tok != "" && bool(c.Telegram.Listen)
 	// The approvals' socket is always served: the owner can answer from a
 	// terminal (sidecar approvals), with or without the gatekeeper bot.

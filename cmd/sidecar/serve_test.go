@@ -68,3 +68,52 @@ func TestServeBotTokenAdvice(t *testing.T) {
 		})
 	}
 }
+
+// serve --hold-on-error, as the compose files run it: a configuration
+// error is reported once and serve stays up (its health check failing)
+// until stopped, instead of exiting into a restart loop.
+func TestServeHoldOnError(t *testing.T) {
+	t.Parallel()
+	logs := &syncbuf.Buffer{}
+	cmd := exec.Command("sidecar", "serve", "--hold-on-error")
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
+		"OAUTH_PROVIDER=github",
+		"OAUTH_CLIENT_ID=Iv1.test",
+		"TELEGRAM_LISTEN=true",
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "not restarting"); {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended (%v) instead of holding:\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no error in serve's output:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	// Exit 0 after the signal: had it exited on the error, it would be 2.
+	if err := <-done; err != nil {
+		t.Fatalf("serve after the signal: %v\n%s", err, logs)
+	}
+	want := "sidecar: error: TELEGRAM_BOT_TOKEN: is not set, but TELEGRAM_LISTEN=true"
+	if n := strings.Count(logs.String(), want); n != 1 {
+		t.Fatalf("the error is printed %d times, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "sidecar: hint: not restarting: fix the configuration") {
+		t.Fatalf("no hint:\n%s", logs)
+	}
+}

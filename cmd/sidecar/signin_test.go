@@ -17,13 +17,15 @@ import (
 	"github.com/devicegate/devicegate/internal/testing/telegramtest"
 )
 
-// agentLogin is `sidecar login --json` started by the agent: it answers
+// agentLogin is `sidecar login --json --force` started by the agent (the
+// profile may be signed in already, and then --force is what asks for a
+// new sign-in): it answers
 // each code it gets with answer (the code passed on to whoever signs in)
 // and reports how it ended on the channel.
 func agentLogin(env []string, answer func(code string)) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		cmd := exec.Command("sidecar", "login", "--json")
+		cmd := exec.Command("sidecar", "login", "--json", "--force")
 		cmd.Env = append(env, "DEVICEGATE_CALLER=agent")
 		var out, errb bytes.Buffer
 		pipe, _ := cmd.StdoutPipe()
@@ -135,7 +137,7 @@ func TestAgentCannotSwapTheAccount(t *testing.T) {
 	// cache keeps Alice meanwhile. Keep: Alice stays.
 	done := agentLogin(g.env, approveAs("mallory"))
 	q = g.question(t)
-	if !strings.Contains(q.Text, "Wants to sign this profile in (sidecar login --json)") || !strings.Contains(q.Text, "Account: default (alice@example.com)") {
+	if !strings.Contains(q.Text, "Wants to sign this profile in (sidecar login --json --force)") || !strings.Contains(q.Text, "Account: default (alice@example.com)") {
 		t.Fatalf("the sign-in question:\n%s", q.Text)
 	}
 	g.tap(t, "Allow once")
@@ -184,9 +186,9 @@ func TestAgentCannotSwapTheAccount(t *testing.T) {
 	a := sidecar(t, g.env, "audit", "--json").stdout
 	for _, want := range []string{
 		`"caller":"agent","action":"logout","decision":"deny","command":"sidecar logout --force","detail":"not approved: deny"`,
-		`"caller":"agent","action":"approval","decision":"allow_once","command":"sidecar login --json","detail":"for signin; rule: ask signin"`,
-		`"caller":"agent","action":"signin","decision":"deny","command":"sidecar login --json","detail":"account change not confirmed: deny"`,
-		`"caller":"agent","action":"approval","decision":"allow_once","command":"sidecar login --json","detail":"for signin as another account`,
+		`"caller":"agent","action":"approval","decision":"allow_once","command":"sidecar login --json --force","detail":"for signin; rule: ask signin"`,
+		`"caller":"agent","action":"signin","decision":"deny","command":"sidecar login --json --force","detail":"account change not confirmed: deny"`,
+		`"caller":"agent","action":"approval","decision":"allow_once","command":"sidecar login --json --force","detail":"for signin as another account`,
 		`"caller":"agent","action":"signin","decision":"ok","detail":"mallory@example.com"`,
 	} {
 		if !strings.Contains(a, want) {

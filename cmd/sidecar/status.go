@@ -110,7 +110,7 @@ func printStatus(w io.Writer, s session.Status) {
 	}
 	fmt.Fprintf(w, "State:     %s\n", state)
 	if s.State == session.StateSignInRequired && s.Account.Subject == "" {
-		fmt.Fprintln(w, "Hint:      send /auth to your Telegram bot, or run `tgauth` to sign in")
+		fmt.Fprintf(w, "Hint:      %s to sign in\n", prog.SignInWays(s.Profile))
 	}
 	if s.Account.Subject != "" || s.Account.Name != "" {
 		fmt.Fprintf(w, "Account:   %s\n", s.Account)

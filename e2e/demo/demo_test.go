@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/sys/unix"
 
 	"github.com/devicegate/devicegate/internal/testing/ptytest"
 	"github.com/devicegate/devicegate/internal/testing/syncbuf"
@@ -101,17 +100,12 @@ func newDemo(t *testing.T) *demo {
 	ln.Close()
 	d.issuer = "http://localhost:" + strconv.Itoa(port)
 
-	var st unix.Stat_t
-	gid := 0
-	if err := unix.Stat("/var/run/docker.sock", &st); err == nil {
-		gid = int(st.Gid)
-	}
-	// Only what the README's commands get: no .env, no TELEGRAM_*.
+	// Only what the README's commands get: no .env, no TELEGRAM_*, no
+	// DOCKER_GID (the guard finds the socket's group itself).
 	d.env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 		"DEMO_PORT=" + strconv.Itoa(port),
-		"DOCKER_GID=" + strconv.Itoa(gid),
 	}
 	for _, k := range []string{"DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_BUILDKIT"} {
 		if v, ok := os.LookupEnv(k); ok {
@@ -133,15 +127,34 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("docker compose build: %s", r)
 	}
 	t.Logf("measure: docker compose -f compose.demo.yaml build: %s", time.Since(buildStart).Round(100*time.Millisecond))
-	for _, img := range []string{"devicegate/demo-idp:local", "devicegate/sidecar:local"} {
+	for _, img := range []string{"devicegate/demo-idp:demo", "devicegate/sidecar:demo", "devicegate/demo-agent:demo"} {
 		r := d.run(t, time.Minute, "docker", "image", "inspect", "-f", "{{.Size}}", img)
 		n, _ := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
 		t.Logf("measure: image %s: %.1f MB", img, float64(n)/1e6)
 	}
 
+	// The README's "Try it now", exactly as written, in order.
+	steps := readmeCommands(t, filepath.Join(d.root, "README.md"))
+	want := []string{
+		"docker compose -f compose.demo.yaml up -d --wait",
+		"docker exec -it devicegate-demo-sidecar-1 sidecar login",
+		agentCmd + " sidecar api /me",
+		agentCmd + " sidecar token",
+		agentCmd + ` sidecar api -X PATCH /me -d '{"name":"x"}'`,
+		agentCmd + " sh",
+		agentCmd + " sidecar audit",
+		"docker compose -f compose.demo.yaml down -v",
+	}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("README \"Try it now\" is not the walk this test knows:\n got %q\nwant %q", steps, want)
+	}
+	downDone := false
 	t.Cleanup(func() {
+		if downDone {
+			return
+		}
 		if t.Failed() {
-			for _, c := range []string{"idp", "sidecar", "keygen", "guard"} {
+			for _, c := range []string{"idp", "sidecar", "keygen", "guard", "agent"} {
 				r := d.composeCmd(t, time.Minute, "logs", "--no-color", c)
 				t.Logf("logs of %s:\n%s%s", c, r.stdout, r.stderr)
 			}
@@ -151,22 +164,61 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
-	// The README's first command, timed to a signed-in `sidecar api /me`.
+	// The README's first command, timed to the agent's first API call.
+	br := newBrowser(t)
 	start := time.Now()
-	if r := d.composeCmd(t, 5*time.Minute, "up", "-d"); r.code != 0 {
-		t.Fatalf("docker compose up -d: %s", r)
+	if r := d.shell(t, 5*time.Minute, steps[0]); r.code != 0 {
+		t.Fatalf("%s: %s", steps[0], r)
 	}
 	upDone := time.Since(start)
-
-	br := newBrowser(t)
-	t.Run("approve", func(t *testing.T) {
-		d.approve(t, br)
-		r := d.inSidecar(t, "sidecar", "api", "/me")
-		if r.code != 0 || !strings.Contains(r.stdout, `"email":"demo@example.com"`) {
-			t.Fatalf("sidecar api /me: %s", r)
+	t.Logf("measure: %s (images built): %s", steps[0], upDone.Round(10*time.Millisecond))
+	// Healthy (the agent has no health check: running).
+	for c, want := range map[string]string{sidecarName: "healthy", guardName: "healthy", project + "-idp-1": "healthy", project + "-agent-1": "running"} {
+		r := d.run(t, time.Minute, "docker", "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}", c)
+		if got := strings.TrimSpace(r.stdout); got != want {
+			t.Fatalf("%s after up --wait: %q, want %q (%s)", c, got, want, r)
 		}
-		t.Logf("measure: docker compose up -d: %s; up -d to a signed-in sidecar api /me (browser driving the sign-in): %s",
-			upDone.Round(10*time.Millisecond), time.Since(start).Round(10*time.Millisecond))
+	}
+
+	t.Run("owner signs in", func(t *testing.T) { d.approve(t, br, steps[1]) })
+	if t.Failed() {
+		return
+	}
+	t.Run("agent", func(t *testing.T) {
+		// A read passes, through the guard, with the owner's token.
+		r := d.shell(t, 2*time.Minute, steps[2])
+		if r.code != 0 || !strings.Contains(r.stdout, `"email":"demo@example.com"`) {
+			t.Fatalf("%s: %s", steps[2], r)
+		}
+		t.Logf("measure: %s to the agent's first API call (a browser signing in on the way): %s",
+			steps[0], time.Since(start).Round(10*time.Millisecond))
+		// The raw token and a write wait for the owner: no bot, so no.
+		for _, step := range steps[3:5] {
+			r := d.shell(t, 2*time.Minute, step)
+			if r.code != 8 || r.stdout != "" || !strings.Contains(r.stderr, "approvals are off") || !strings.Contains(r.stderr, "hint: do not retry") {
+				t.Errorf("%s: %s", step, r)
+			}
+		}
+		// sh never reaches the sidecar.
+		r = d.shell(t, 2*time.Minute, steps[5])
+		if r.code == 0 || !strings.Contains(r.stderr, `devicegate guard: command "sh" is not allowed`) {
+			t.Errorf("%s: %s", steps[5], r)
+		}
+		// The audit log: the agent's read allowed, token and write denied.
+		r = d.shell(t, 2*time.Minute, steps[6])
+		if r.code != 0 {
+			t.Fatalf("%s: %s", steps[6], r)
+		}
+		for _, re := range []string{
+			`(?m)^\S+ \S+\s+default\s+owner\s+signin\s+ok\b`,
+			`(?m)^\S+ \S+\s+default\s+agent\s+api\s+allow\s+GET \S*/me\b.*\b200\s*$`,
+			`(?m)^\S+ \S+\s+default\s+agent\s+token\s+deny\b`,
+			`(?m)^\S+ \S+\s+default\s+agent\s+api\s+deny\s+PATCH \S*/me\b`,
+		} {
+			if !regexp.MustCompile(re).MatchString(r.stdout) {
+				t.Errorf("sidecar audit has no line matching %s:\n%s", re, r.stdout)
+			}
+		}
 	})
 	if t.Failed() {
 		return
@@ -226,7 +278,62 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("guard: %s", r)
 		}
 	})
+	t.Run("broken sidecar fails up --wait", func(t *testing.T) { d.broken(t) })
+
+	// The README's last command.
+	if r := d.shell(t, 5*time.Minute, steps[7]); r.code != 0 {
+		t.Fatalf("%s: %s", steps[7], r)
+	}
+	downDone = true
+	if r := d.run(t, time.Minute, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("containers left after %s: %s", steps[7], r.stdout)
+	}
 	t.Logf("screenshots: %s", d.shots.dir)
+}
+
+// agentCmd is how "Try it now" runs a command as the agent.
+const agentCmd = "docker compose -f compose.demo.yaml exec agent docker exec " + sidecarName
+
+// shell runs one README command line with bash, in the repository root.
+func (d *demo) shell(t testing.TB, timeout time.Duration, line string) result {
+	t.Helper()
+	return d.run(t, timeout, "bash", "-c", line)
+}
+
+// readmeCommands returns the command lines of the README's "Try it now"
+// section: every line of its sh blocks, without comments.
+func readmeCommands(t *testing.T, path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## Try it now\n")
+	if start < 0 {
+		t.Fatal("README has no \"## Try it now\" section")
+	}
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(section, "\n") {
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			in = true
+		case strings.HasPrefix(line, "```"):
+			in = false
+		case in:
+			if i := strings.Index(line, "  #"); i >= 0 {
+				line = line[:i]
+			}
+			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, line)
+			}
+		}
+	}
+	return out
 }
 
 // me calls the provider's /me from the host (the browser's side of the
@@ -248,11 +355,12 @@ var (
 )
 
 // approve is the README: `docker exec -it devicegate-demo-sidecar-1 sidecar
-// login` on a terminal, the link it prints opened in the browser.
-func (d *demo) approve(t *testing.T, br *browser) {
+// login` (line) on a terminal, the link it prints opened in the browser.
+func (d *demo) approve(t *testing.T, br *browser, line string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", "exec", "-it", sidecarName, "sidecar", "login")
+	cmd := exec.CommandContext(ctx, "bash", "-c", line)
+	cmd.Dir = d.root
 	cmd.Env = append(d.env, "TERM=xterm")
 	out := ptytest.Start(t, cmd, 50, 120)
 	// The link and the QR code are separate writes: wait for all three
@@ -551,5 +659,28 @@ func (d *demo) tgauth(t *testing.T, br *browser) {
 		if strings.Contains(m.Text, tg.Token()) {
 			t.Fatal("the bot token appears in the chat")
 		}
+	}
+}
+
+// broken: a sidecar that cannot start (a configuration error) makes
+// `up -d --wait` fail, naming the container, and stays up to say why
+// instead of restarting in a loop; fixed, the next `up -d --wait` is fine.
+func (d *demo) broken(t *testing.T) {
+	override := filepath.Join(d.root, "e2e", "demo", "testdata", "compose.broken.yaml")
+	r := d.run(t, 3*time.Minute, "docker", "compose", "-f", d.compose, "-f", override, "up", "-d", "--wait")
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, sidecarName+" is unhealthy") {
+		t.Fatalf("up -d --wait with a broken sidecar: %s", r)
+	}
+	r = d.run(t, time.Minute, "docker", "inspect", "-f", "{{.RestartCount}} {{.State.Status}}", sidecarName)
+	if got := strings.TrimSpace(r.stdout); got != "0 running" {
+		t.Errorf("the broken sidecar: restarts and state %q, want \"0 running\"", got)
+	}
+	logs := d.composeCmd(t, time.Minute, "logs", "--no-color", "sidecar")
+	if n := strings.Count(logs.stdout+logs.stderr, "sidecar: error: OAUTH_CLIENT_ID: is required"); n != 1 ||
+		!strings.Contains(logs.stdout+logs.stderr, "hint: not restarting: fix the configuration") {
+		t.Errorf("the sidecar's logs say the error %d times (want once, with the hint):\n%s%s", n, logs.stdout, logs.stderr)
+	}
+	if r := d.composeCmd(t, 3*time.Minute, "up", "-d", "--wait"); r.code != 0 {
+		t.Fatalf("up -d --wait after the fix: %s", r)
 	}
 }

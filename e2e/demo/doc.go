@@ -1,5 +1,7 @@
 // Package demo tests the demo stack (compose.demo.yaml) the way a newcomer
-// uses it, on a real Docker engine, with a person's part played by a real
+// uses it: the README's "Try it now" commands exactly as written (read from
+// README.md, run with bash), the agent's commands through the guard
+// included, on a real Docker engine, with a person's part played by a real
 // headless Chromium driven through the DevTools protocol (chromedp): the
 // verification pages opened from the link sidecar login prints, the code
 // typed or carried by verification_uri_complete, the password typed, the

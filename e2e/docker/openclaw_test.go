@@ -19,7 +19,7 @@ import (
 
 const (
 	gatewayName     = "myapp-openclaw-gateway-1"
-	gatewayImage    = "devicegate/openclaw:local"
+	gatewayImage    = "devicegate/openclaw:e2e"
 	openclawFile    = "e2e/docker/testdata/compose.openclaw.yaml"
 	strangerID      = 777777
 	modelID         = "scripted"

@@ -28,7 +28,7 @@ const (
 	project      = "myapp" // fixed: the guard and the agent expect it
 	sidecarName  = "myapp-sidecar-1"
 	guardName    = "myapp-guard-1"
-	image        = "devicegate/sidecar:local"
+	image        = "devicegate/sidecar:e2e"
 	overrideFile = "e2e/docker/testdata/compose.test.yaml"
 	// e2eLabel marks every container and volume the suite creates.
 	e2eLabel = "devicegate.e2e"

@@ -28,7 +28,7 @@ import (
 )
 
 const (
-	toolImage        = "devicegate/sidecar-tool:local"
+	toolImage        = "devicegate/sidecar-tool:e2e"
 	toolComposeFile  = "compose.tool.yaml"
 	toolOverrideFile = "e2e/docker/testdata/compose.tool.test.yaml"
 	// runTools is GUARD_RUN_TOOLS: gh, and two tools that show what a tool

@@ -65,6 +65,7 @@ const (
 	InternalServer        = "InternalServerException"
 	Unauthorized          = "UnauthorizedException"     // portal: the access token is not accepted
 	ResourceNotFound      = "ResourceNotFoundException" // portal: no such account or role for this person
+	Forbidden             = "ForbiddenException"        // portal: "No access", what real AWS sends for a role not assigned
 	TooManyRequests       = "TooManyRequestsException"
 	InvalidRequestRegion  = "InvalidRequestRegionException"
 	InvalidRedirectURI    = "InvalidRedirectUriException"

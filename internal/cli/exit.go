@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/devicegate/devicegate/internal/audit"
@@ -27,12 +28,38 @@ import (
 type Program struct {
 	Name string // "sidecar: error: ..."
 	Help string // the command that prints usage
+	// Telegram: the owner signs in through the gatekeeper bot, so advice
+	// names /auth; otherwise it names the terminal command. BotFromEnv
+	// decides it when the advice is given: a bot token is configured
+	// (TELEGRAM_BOT_TOKEN, or a non-empty file TELEGRAM_BOT_TOKEN_FILE
+	// names), as in the real stack and not in the demo.
+	Telegram   bool
+	BotFromEnv bool
+}
+
+// String is the program's name, as messages print it ("%s: warning: ...").
+func (p Program) String() string { return p.Name }
+
+// telegram reports whether advice should name /auth in Telegram.
+func (p Program) telegram() bool {
+	if p.Telegram || !p.BotFromEnv {
+		return p.Telegram
+	}
+	if os.Getenv("TELEGRAM_BOT_TOKEN") != "" {
+		return true
+	}
+	f := os.Getenv("TELEGRAM_BOT_TOKEN_FILE")
+	if f == "" {
+		return false
+	}
+	fi, err := os.Stat(f)
+	return err == nil && fi.Size() > 0
 }
 
 // The programs.
 var (
-	Sidecar = Program{Name: "sidecar", Help: "sidecar help"}
-	Tgauth  = Program{Name: "tgauth", Help: "tgauth --help"}
+	Sidecar = Program{Name: "sidecar", Help: "sidecar help", BotFromEnv: true}
+	Tgauth  = Program{Name: "tgauth", Help: "tgauth --help", Telegram: true}
 )
 
 // outcome is one row of the table: the errors it matches, the exit code
@@ -60,8 +87,7 @@ var outcomes = []outcome{
 	{match: is(tokencache.ErrNeedKey), code: exitcode.Usage,
 		hints: always("set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with")},
 	{match: isA[*config.Error], code: exitcode.Usage, hints: configHints},
-	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired,
-		hints: always("send /auth to your Telegram bot, or run `tgauth` (or `sidecar login` in a terminal) to sign in again")},
+	{match: is(session.ErrSignInRequired), code: exitcode.SignInRequired, hints: signIn},
 	// A pasted address that does not finish the code-flow sign-in (read
 	// from stdin in --json mode, where one line is all there is).
 	{match: is(codeflow.ErrPaste), code: exitcode.Usage,
@@ -70,10 +96,11 @@ var outcomes = []outcome{
 	// pasted into.
 	{match: is(handoff.ErrNoServe), code: exitcode.Usage,
 		hints: always("run `sidecar serve` with the gatekeeper bot listening (it reads the chat), or sign in at a terminal with `sidecar login --flow code`")},
-	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined,
-		hints: always("send /auth again when you want to allow it")},
+	{match: is(deviceflow.ErrDeclined), code: exitcode.Declined, hints: declined},
 	{match: is(deviceflow.ErrExpired), code: exitcode.TimedOut, hints: newCode},
 	{match: is(session.ErrTimedOut), code: exitcode.TimedOut, hints: newCode},
+	// Ctrl-C, or the client gone: the person stopped it, nothing to advise.
+	{match: is(session.ErrCancelled), code: exitcode.Cancelled},
 	// The bot token: one that cannot be a token is a configuration error,
 	// found before any request; one Telegram refuses is Telegram's.
 	{match: is(telegram.ErrMalformedToken), code: exitcode.Usage, hints: always(botToken)},
@@ -291,8 +318,50 @@ func deviceFlowRefused(err error) bool {
 	return false
 }
 
-func newCode(Program, error) []string {
-	return []string{"send /auth (or run `tgauth`) to get a new code, and enter it before it expires"}
+// SignInWays says how the owner signs in profile, where p runs: /auth in
+// Telegram when the gatekeeper bot is configured, else a terminal's
+// `sidecar login`; with --profile NAME for any profile but the default.
+func (p Program) SignInWays(profile string) string {
+	flag, arg := "", ""
+	if profile != "" && profile != config.DefaultProfile {
+		flag, arg = " --profile "+profile, " "+profile
+	}
+	if p.telegram() {
+		return "send /auth" + arg + " to your Telegram bot (or run `tgauth" + flag + "`)"
+	}
+	return "run `sidecar login" + flag + "` in a terminal"
+}
+
+// loginProfile is the profile an error is about, "" when it does not say.
+func loginProfile(err error) string {
+	var le *session.LoginError
+	if errors.As(err, &le) {
+		return le.Profile
+	}
+	var se *session.SignInError
+	if errors.As(err, &se) {
+		return se.Profile
+	}
+	return ""
+}
+
+// signIn advises on a sign-in that is required: "to sign in" for a profile
+// never signed in, "to sign in again" otherwise.
+func signIn(p Program, err error) []string {
+	again := " again"
+	var se *session.SignInError
+	if errors.As(err, &se) && se.Reason == session.ReasonNotSignedIn {
+		again = ""
+	}
+	return []string{p.SignInWays(loginProfile(err)) + " to sign in" + again}
+}
+
+func declined(p Program, err error) []string {
+	return []string{p.SignInWays(loginProfile(err)) + " again when you want to allow it"}
+}
+
+func newCode(p Program, err error) []string {
+	return []string{p.SignInWays(loginProfile(err)) + " to get a new code, and enter it before it expires"}
 }
 
 // unreachable advises on a provider that did not answer at all (the host

@@ -56,6 +56,8 @@ func TestCode(t *testing.T) {
 
 // Each outcome gets its code and the program's own advice.
 func TestTable(t *testing.T) {
+	sidecarTG := Sidecar
+	sidecarTG.Telegram = true
 	unreachable := &session.ProviderError{Profile: "work", Doing: "refreshing the token", Var: "OAUTH_WORK_ISSUER",
 		Err: oauthhttp.Unreachable("https://idp.example.com/token", errors.New("connection refused"))}
 	tests := []struct {
@@ -73,14 +75,20 @@ func TestTable(t *testing.T) {
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key it was written with, or sign in again"},
 		{"no key to write", Sidecar, fmt.Errorf("x: %w", tokencache.ErrNeedKey), exitcode.Usage,
 			"set SIDECAR_CACHE_KEY (or SIDECAR_CACHE_KEY_FILE) to the key the encrypted caches were written with"},
-		{"sign-in", Sidecar, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "send /auth"},
+		{"sign-in", Sidecar, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "run `sidecar login --profile p` in a terminal to sign in again"},
+		{"sign-in, Telegram", sidecarTG, &session.SignInError{Profile: "p", Reason: "r"}, exitcode.SignInRequired, "send /auth p to your Telegram bot (or run `tgauth --profile p`) to sign in again"},
+		{"never signed in", Sidecar, &session.SignInError{Profile: "default", Reason: session.ReasonNotSignedIn}, exitcode.SignInRequired, "run `sidecar login` in a terminal to sign in\n"},
+		{"never signed in, Telegram", sidecarTG, &session.SignInError{Profile: "default", Reason: session.ReasonNotSignedIn}, exitcode.SignInRequired, "send /auth to your Telegram bot (or run `tgauth`) to sign in\n"},
 		{"discovery names a plain-http endpoint", Sidecar, &session.ProviderError{Profile: "work", Doing: "signing in", Err: &provider.EndpointError{
 			URL: "https://idp.example/.well-known/openid-configuration", Err: errors.New("token_endpoint: refusing plain http:// to idp.example"),
 			Override: [2]string{"OAUTH_WORK_DEVICE_AUTH_URL", "OAUTH_WORK_TOKEN_URL"}}},
 			exitcode.Provider, "set OAUTH_WORK_DEVICE_AUTH_URL and OAUTH_WORK_TOKEN_URL to the provider's endpoints"},
-		{"declined", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrDeclined), exitcode.Declined, "send /auth again"},
-		{"expired", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrExpired), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
-		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth (or run `tgauth`) to get a new code"},
+		{"declined", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrDeclined), exitcode.Declined, "send /auth to your Telegram bot (or run `tgauth`) again when you want to allow it"},
+		{"declined, terminal", Sidecar, &session.LoginError{Profile: "gh", Err: deviceflow.ErrDeclined}, exitcode.Declined, "run `sidecar login --profile gh` in a terminal again when you want to allow it"},
+		{"expired", Tgauth, fmt.Errorf("x: %w", deviceflow.ErrExpired), exitcode.TimedOut, "send /auth to your Telegram bot (or run `tgauth`) to get a new code"},
+		{"expired, named profile", Tgauth, &session.LoginError{Profile: "gh", Err: deviceflow.ErrExpired}, exitcode.TimedOut, "send /auth gh to your Telegram bot (or run `tgauth --profile gh`) to get a new code"},
+		{"timed out", Tgauth, fmt.Errorf("%w: %w", session.ErrTimedOut, context.DeadlineExceeded), exitcode.TimedOut, "send /auth to your Telegram bot (or run `tgauth`) to get a new code"},
+		{"cancelled", Sidecar, &session.LoginError{Profile: "gh", Err: session.ErrCancelled}, exitcode.Cancelled, ""},
 		{"telegram", Tgauth, &telegram.OpError{Op: "sending", Err: telegram.ErrUnreachable}, exitcode.Telegram, ""},
 		{"no bot token", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN", Msg: "is required"}, exitcode.Usage, botToken},
 		{"bot token file", Tgauth, &config.Error{Var: "TELEGRAM_BOT_TOKEN_FILE", Msg: "cannot read /x"}, exitcode.Usage, botToken},

@@ -125,6 +125,9 @@ type Telegram struct {
 	// devicegate's own gatekeeper bot; false for the single-bot setup,
 	// where OpenClaw reads the updates of the one bot.
 	Listen Bool `split_words:"true"`
+	// ListenSet: TELEGRAM_LISTEN was set (not empty), so the person asked
+	// for a listening bot rather than taking the default.
+	ListenSet bool `ignored:"true"`
 	// OwnerID is the owner's Telegram user id: only their commands and
 	// taps count. Default: TELEGRAM_CHAT_ID when that is a private chat
 	// (positive: the chat id is the user id).
@@ -289,60 +292,71 @@ func lower(c byte) bool { return 'a' <= c && c <= 'z' }
 func digit(c byte) bool { return '0' <= c && c <= '9' }
 
 // Load reads and validates the configuration from the process environment.
+// It returns the first error, the one LoadAll finds first.
 func Load() (*Config, error) {
+	c, errs := LoadAll()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return c, nil
+}
+
+// LoadAll reads and validates the configuration like Load, but goes on
+// after an error to find them all (`sidecar doctor`): every invalid or
+// missing variable is one *Error, in the order Load checks them. The
+// Config it returns holds what could be read, with only the valid profiles.
+func LoadAll() (*Config, []error) {
 	c := &Config{
 		Profiles: map[string]*Profile{},
 		Sidecar:  Sidecar{LoginRestarts: 3, Keepalive: Duration(24 * time.Hour), HTTPTimeout: Duration(30 * time.Second), ApprovalTimeout: Duration(2 * time.Minute)},
 		Telegram: Telegram{ApiURL: "https://api.telegram.org", Listen: true},
 	}
-	if err := process("SIDECAR", &c.Sidecar); err != nil {
-		return nil, err
+	var errs []error
+	errs = append(errs, processAll("SIDECAR", &c.Sidecar)...)
+	errs = append(errs, processAll("TELEGRAM", &c.Telegram)...)
+	c.Telegram.ListenSet = strings.TrimSpace(os.Getenv("TELEGRAM_LISTEN")) != ""
+	errs = append(errs, c.validateSidecar()...)
+	if dir, err := dataDir(); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.DataDir = dir
 	}
-	if err := process("TELEGRAM", &c.Telegram); err != nil {
-		return nil, err
-	}
-	if err := c.validateSidecar(); err != nil {
-		return nil, err
-	}
-	dir, err := dataDir()
-	if err != nil {
-		return nil, err
-	}
-	c.DataDir = dir
 
 	def := &Profile{Name: DefaultProfile, Prefix: "OAUTH"}
-	if err := process(def.Prefix, def); err != nil {
-		return nil, err
-	}
-	if def.Provider != "" || def.ClientID != "" {
-		if err := def.validate(); err != nil {
-			return nil, err
+	perrs := processAll(def.Prefix, def)
+	if len(perrs) > 0 || def.Provider != "" || def.ClientID != "" {
+		perrs = append(perrs, def.validate()...)
+		errs = append(errs, perrs...)
+		if len(perrs) == 0 {
+			c.Profiles[def.Name] = def
+			c.Order = append(c.Order, def.Name)
 		}
-		c.Profiles[def.Name] = def
-		c.Order = append(c.Order, def.Name)
 	}
+	seen := map[string]bool{}
 	for _, raw := range c.Sidecar.Profiles {
 		name := strings.TrimSpace(raw)
 		if name == "" {
 			continue
 		}
 		if !validProfileName(name) || name == DefaultProfile {
-			return nil, errf("SIDECAR_PROFILES", "invalid profile name %q: use lowercase letters, digits and _, starting with a letter (not %q)", name, DefaultProfile)
+			errs = append(errs, errf("SIDECAR_PROFILES", "invalid profile name %q: use lowercase letters, digits and _, starting with a letter (not %q)", name, DefaultProfile))
+			continue
 		}
-		if _, dup := c.Profiles[name]; dup {
-			return nil, errf("SIDECAR_PROFILES", "profile %q is listed twice", name)
+		if seen[name] {
+			errs = append(errs, errf("SIDECAR_PROFILES", "profile %q is listed twice", name))
+			continue
 		}
+		seen[name] = true
 		p := &Profile{Name: name, Prefix: "OAUTH_" + strings.ToUpper(name)}
-		if err := process(p.Prefix, p); err != nil {
-			return nil, err
+		perrs := processAll(p.Prefix, p)
+		perrs = append(perrs, p.validate()...)
+		errs = append(errs, perrs...)
+		if len(perrs) == 0 {
+			c.Profiles[name] = p
+			c.Order = append(c.Order, name)
 		}
-		if err := p.validate(); err != nil {
-			return nil, err
-		}
-		c.Profiles[name] = p
-		c.Order = append(c.Order, name)
 	}
-	return c, nil
+	return c, errs
 }
 
 // Profile returns the named profile; "" selects the default profile, or the
@@ -382,66 +396,69 @@ func (p *Profile) Secret() (string, error) {
 	return secret(p.Var("CLIENT_SECRET"), p.ClientSecret, p.ClientSecretFile)
 }
 
-func (c *Config) validateSidecar() error {
+func (c *Config) validateSidecar() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s := &c.Sidecar
 	if s.LoginRestarts < 0 || s.LoginRestarts > 100 {
-		return errf("SIDECAR_LOGIN_RESTARTS", "must be between 0 and 100, not %d", s.LoginRestarts)
+		add(errf("SIDECAR_LOGIN_RESTARTS", "must be between 0 and 100, not %d", s.LoginRestarts))
 	}
 	if s.Keepalive.D() < time.Minute {
-		return errf("SIDECAR_KEEPALIVE", "must be at least 1m, not %s", s.Keepalive.D())
+		add(errf("SIDECAR_KEEPALIVE", "must be at least 1m, not %s", s.Keepalive.D()))
 	}
 	if s.HTTPTimeout.D() < time.Second {
-		return errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout.D())
+		add(errf("SIDECAR_HTTP_TIMEOUT", "must be at least 1s, not %s", s.HTTPTimeout.D()))
 	}
 	if d := s.ApprovalTimeout.D(); d < time.Second || d > time.Hour {
-		return errf("SIDECAR_APPROVAL_TIMEOUT", "must be between 1s and 1h, not %s", d)
+		add(errf("SIDECAR_APPROVAL_TIMEOUT", "must be between 1s and 1h, not %s", d))
 	}
 	if s.CallbackListen != "" && !validHostPort(s.CallbackListen) {
-		return errf("SIDECAR_CALLBACK_LISTEN", "want HOST:PORT to listen on, e.g. 127.0.0.1:8400, not %q", s.CallbackListen)
+		add(errf("SIDECAR_CALLBACK_LISTEN", "want HOST:PORT to listen on, e.g. 127.0.0.1:8400, not %q", s.CallbackListen))
 	}
 	if c.Telegram.OwnerID < 0 {
-		return errf("TELEGRAM_OWNER_ID", "is a user id: a positive number, not %d", c.Telegram.OwnerID)
+		add(errf("TELEGRAM_OWNER_ID", "is a user id: a positive number, not %d", c.Telegram.OwnerID))
 	}
 	if c.Telegram.ApiURL == "" {
 		c.Telegram.ApiURL = "https://api.telegram.org"
 	}
-	if _, err := s.CacheKeyValue(); err != nil {
-		return err
-	}
-	if err := checkURL("TELEGRAM_API_URL", c.Telegram.ApiURL); err != nil {
-		return err
-	}
-	if _, err := c.Telegram.Token(); err != nil {
-		return err
-	}
-	return nil
+	_, err := s.CacheKeyValue()
+	add(err)
+	add(checkURL("TELEGRAM_API_URL", c.Telegram.ApiURL))
+	_, err = c.Telegram.Token()
+	add(err)
+	return errs
 }
 
-func (p *Profile) validate() error {
+func (p *Profile) validate() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	p.Provider = strings.ToLower(strings.TrimSpace(p.Provider))
 	if p.Provider == "" {
-		return errf(p.Var("PROVIDER"), "is required: one of %s", strings.Join(Providers, ", "))
-	}
-	if !slices.Contains(Providers, p.Provider) {
-		return errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", "))
+		add(errf(p.Var("PROVIDER"), "is required: one of %s", strings.Join(Providers, ", ")))
+	} else if !slices.Contains(Providers, p.Provider) {
+		add(errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", ")))
 	}
 	// aws registers its own client (preset.Check).
 	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
-		return errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider")
+		add(errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider"))
 	}
-	if _, err := p.Secret(); err != nil {
-		return err
-	}
+	_, err := p.Secret()
+	add(err)
 	for _, u := range []struct{ name, val string }{
 		{"ISSUER", p.Issuer}, {"DEVICE_AUTH_URL", p.DeviceAuthURL}, {"TOKEN_URL", p.TokenURL},
 		{"USERINFO_URL", p.UserinfoURL}, {"REVOKE_URL", p.RevokeURL}, {"API_URL", p.ApiURL}, {"AUTH_URL", p.AuthURL},
 		{"START_URL", p.StartURL}, {"OIDC_URL", p.OidcURL}, {"PORTAL_URL", p.PortalURL},
 	} {
-		if u.val == "" {
-			continue
-		}
-		if err := checkURL(p.Var(u.name), u.val); err != nil {
-			return err
+		if u.val != "" {
+			add(checkURL(p.Var(u.name), u.val))
 		}
 	}
 	p.Flow = strings.ToLower(strings.TrimSpace(p.Flow))
@@ -450,19 +467,18 @@ func (p *Profile) validate() error {
 		p.Flow = FlowDevice
 	case FlowDevice, FlowCode:
 	default:
-		return errf(p.Var("FLOW"), "unknown sign-in flow %q: use device (the default) or code", p.Flow)
+		add(errf(p.Var("FLOW"), "unknown sign-in flow %q: use device (the default) or code", p.Flow))
 	}
 	if p.RedirectURL != "" {
-		if err := CheckRedirect(p.Var("REDIRECT_URL"), p.RedirectURL); err != nil {
-			return err
-		}
+		add(CheckRedirect(p.Var("REDIRECT_URL"), p.RedirectURL))
 	}
 	p.Issuer = strings.TrimRight(p.Issuer, "/")
 	p.OidcURL = strings.TrimRight(p.OidcURL, "/")
 	p.PortalURL = strings.TrimRight(p.PortalURL, "/")
 	for _, s := range p.ScopeList() {
 		if !validScope(s) {
-			return errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s)
+			add(errf(p.Var("SCOPES"), "invalid scope %q (scopes are separated by spaces)", s))
+			break
 		}
 	}
 	pol, err := policy.Parse(p.Policy)
@@ -471,9 +487,9 @@ func (p *Profile) validate() error {
 		err = pol.CheckExport(true)
 	}
 	if err != nil {
-		return errf(p.Var("POLICY"), "%v", err)
+		add(errf(p.Var("POLICY"), "%v", err))
 	}
-	return nil
+	return errs
 }
 
 // CheckRedirect checks a code-flow redirect URI (OAUTH_REDIRECT_URL): a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,6 +326,45 @@ func FuzzIsLoopback(f *testing.F) {
 			t.Fatalf("isLoopback(%q) = %v, net says %v", s, got, want)
 		}
 	})
+}
+
+// LoadAll finds every invalid or missing variable in one go, in the order
+// Load checks them (Load's error is the first), and keeps the valid
+// profiles.
+func TestLoadAllFindsEveryError(t *testing.T) {
+	configtest.ClearEnv(t)
+	setEnv(t, map[string]string{
+		"SIDECAR_KEEPALIVE":       "5s",
+		"SIDECAR_HTTP_TIMEOUT":    "soon",
+		"TELEGRAM_CHAT_ID":        "my chat",
+		"TELEGRAM_BOT_TOKEN_FILE": "/nonexistent/bot_token",
+		"OAUTH_PROVIDER":          "github",
+		"SIDECAR_PROFILES":        "work,gh,Bad",
+		"OAUTH_WORK_PROVIDER":     "oidc",
+		"OAUTH_WORK_ISSUER":       "http://idp.example.com",
+		"OAUTH_GH_PROVIDER":       "github",
+		"OAUTH_GH_CLIENT_ID":      "Iv1.gh",
+	})
+	c, errs := LoadAll()
+	var vars []string
+	for _, err := range errs {
+		var ce *Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("not a *config.Error: %v", err)
+		}
+		vars = append(vars, ce.Var)
+	}
+	want := []string{"SIDECAR_HTTP_TIMEOUT", "TELEGRAM_CHAT_ID", "SIDECAR_KEEPALIVE", "TELEGRAM_BOT_TOKEN_FILE",
+		"OAUTH_CLIENT_ID", "OAUTH_WORK_CLIENT_ID", "OAUTH_WORK_ISSUER", "SIDECAR_PROFILES"}
+	if !slices.Equal(vars, want) {
+		t.Fatalf("errors name %q, want %q\n%v", vars, want, errs)
+	}
+	if !slices.Equal(c.Order, []string{"gh"}) {
+		t.Fatalf("valid profiles %q, want only gh", c.Order)
+	}
+	if _, err := Load(); err != errs[0] && err.Error() != errs[0].Error() {
+		t.Fatalf("Load: %v, want the first of LoadAll's: %v", err, errs[0])
+	}
 }
 
 func TestFlow(t *testing.T) {

@@ -19,6 +19,16 @@ type decoder interface{ Decode(string) error }
 // runs them on every field, which every `sidecar token` paid for) and
 // knows only the field types this package uses.
 func process(prefix string, spec any) error {
+	if errs := processAll(prefix, spec); len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// processAll is process going on after an invalid variable: one error for
+// each, in field order.
+func processAll(prefix string, spec any) []error {
+	var errs []error
 	s := reflect.ValueOf(spec).Elem()
 	t := s.Type()
 	for i := range t.NumField() {
@@ -48,7 +58,7 @@ func process(prefix string, spec any) error {
 		}
 		if !ok {
 			if isTrue(ft.Tag.Get("required")) {
-				return &Error{Msg: fmt.Sprintf("required key %s missing value", key)}
+				errs = append(errs, &Error{Msg: fmt.Sprintf("required key %s missing value", key)})
 			}
 			continue
 		}
@@ -57,10 +67,10 @@ func process(prefix string, spec any) error {
 			if _, ok := err.(*strconv.NumError); ok {
 				want = "want " + f.Type().String()
 			}
-			return errf(key, "invalid value %q: %s", value, want)
+			errs = append(errs, errf(key, "invalid value %q: %s", value, want))
 		}
 	}
-	return nil
+	return errs
 }
 
 func setField(f reflect.Value, value string) error {

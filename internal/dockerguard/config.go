@@ -19,7 +19,7 @@ type Config struct {
 	// exactly (no paths, no base-name matching), and for a program with
 	// subcommands (sidecar) Cmd[1] must be one allowed for it; a bare
 	// "sidecar" stands for the subcommands an agent may use. sidecar serve,
-	// guard, health, keygen and its internal subcommands are never allowed.
+	// guard, health, keygen, doctor and its internal subcommands are never allowed.
 	// Nil means [DefaultAllowCommands]. See commands.go.
 	AllowCommands []string
 

@@ -33,7 +33,7 @@
 //     name: "/usr/local/bin/sidecar", "./sidecar" and "../sidecar" are
 //     refused, since PATH (protected) already picks the image's binary.
 //     For sidecar, Cmd[1] must be an allowed subcommand (the command table,
-//     commands.go): never serve, guard, health, keygen or an internal
+//     commands.go): never serve, guard, health, keygen, doctor or an internal
 //     "__…" one, whatever the configuration says.
 //     Privileged, any User (even "root" or "0": the container's default user
 //     only) and any WorkingDir are refused. Env may set other names, but not

@@ -16,4 +16,7 @@ const (
 	Provider       = 6 // provider unreachable or provider error (e.g. invalid_client)
 	Telegram       = 7 // Telegram unreachable or it rejected the bot token
 	Refused        = 8 // refused by policy or by the owner: do not retry
+	// Cancelled: a sign-in stopped by Ctrl-C, a stop signal or its client
+	// going away; 128+SIGINT, as shells report an interrupted command.
+	Cancelled = 130
 )

@@ -144,7 +144,9 @@ func (e noRole) Unwrap() []error { return []error{ErrNoRole, e.err} }
 
 func (s *Session) credentialsErr(err error) error {
 	a := s.Provider.AWS
-	if awssso.IsType(err, awssso.ResourceNotFound) || awssso.IsType(err, awssso.InvalidRequest) {
+	// The model says ResourceNotFoundException; real AWS answers a role the
+	// person is not assigned with 403 ForbiddenException "No access".
+	if awssso.IsType(err, awssso.ResourceNotFound) || awssso.IsType(err, awssso.Forbidden) || awssso.IsType(err, awssso.InvalidRequest) {
 		role, account := s.Provider.Var("ROLE_NAME"), s.Provider.Var("ACCOUNT_ID")
 		return &ProviderError{Profile: s.Profile, Var: role + " and " + account, Err: noRole{awsErr(err)},
 			Doing: fmt.Sprintf("AWS gives the signed-in person no role %s (%s) in account %s (%s)", a.RoleName, role, a.AccountID, account)}

@@ -146,17 +146,22 @@ func TestAWSFailures(t *testing.T) {
 			t.Fatalf("got %v (exit %d)", err, cli.Code(err))
 		}
 	})
-	t.Run("no such role", func(t *testing.T) {
-		_, err := awsSession(t, fake, "Admin", nil).Login(ctx, awsPerson(t, fake, false))
-		if cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "OAUTH_AWS_ROLE_NAME") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
-			t.Fatalf("got %v", err)
-		}
-		// The message says what AWS answered; what to check is a hint.
-		hint := "check OAUTH_AWS_ROLE_NAME and OAUTH_AWS_ACCOUNT_ID: the role must be one assigned to the person who signs in, in that account"
-		if !errors.Is(err, session.ErrNoRole) || strings.Contains(err.Error(), "check") || !slices.Equal(cli.Sidecar.Hints(err), []string{hint}) {
-			t.Fatalf("got %v, hints %q", err, cli.Sidecar.Hints(err))
-		}
-	})
+	// The model's ResourceNotFoundException, and the ForbiddenException "No
+	// access" that real AWS sends: both are the no-role outcome.
+	for _, noAccess := range []string{"ResourceNotFoundException", "ForbiddenException"} {
+		t.Run("no such role "+noAccess, func(t *testing.T) {
+			fake := awsssotest.Start(t, awsssotest.Options{NoAccess: noAccess})
+			_, err := awsSession(t, fake, "Admin", nil).Login(ctx, awsPerson(t, fake, false))
+			if cli.Code(err) != exitcode.Provider || !strings.Contains(err.Error(), "OAUTH_AWS_ROLE_NAME") || !strings.Contains(err.Error(), noAccess) {
+				t.Fatalf("got %v", err)
+			}
+			// The message says what AWS answered; what to check is a hint.
+			hint := "check OAUTH_AWS_ROLE_NAME and OAUTH_AWS_ACCOUNT_ID: the role must be one assigned to the person who signs in, in that account"
+			if !errors.Is(err, session.ErrNoRole) || strings.Contains(err.Error(), "check") || !slices.Equal(cli.Sidecar.Hints(err), []string{hint}) {
+				t.Fatalf("got %v, hints %q", err, cli.Sidecar.Hints(err))
+			}
+		})
+	}
 	t.Run("session ended elsewhere", func(t *testing.T) {
 		s := awsSession(t, fake, fake.RoleName(), nil)
 		e, err := s.Login(ctx, awsPerson(t, fake, false))

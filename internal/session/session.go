@@ -11,7 +11,7 @@
 //
 // Outcomes are errors a caller branches on with errors.Is and errors.As:
 // ErrSignInRequired (*SignInError), deviceflow.ErrDeclined,
-// deviceflow.ErrExpired, ErrTimedOut, *ProviderError (with ErrNoRole for
+// deviceflow.ErrExpired, ErrTimedOut, ErrCancelled, *ProviderError (with ErrNoRole for
 // AWS), *StaleError, *KeyError and tokencache.ErrNeedKey. Turning them into exit codes and advice is the
 // command line's job, not this package's.
 //
@@ -47,6 +47,10 @@ import (
 // it by signing in again. It is returned wrapped in a *SignInError.
 var ErrSignInRequired = errors.New("sign-in required")
 
+// ReasonNotSignedIn is the Reason of a SignInError for a profile with no
+// sign-in at all (rather than one that ended).
+const ReasonNotSignedIn = "not signed in"
+
 // SignInError says why a sign-in is required.
 type SignInError struct {
 	Profile string
@@ -63,6 +67,21 @@ func (e *SignInError) Unwrap() []error { return []error{ErrSignInRequired, e.Err
 // deadline (tgauth --timeout) or a signal; the device code itself expiring
 // is deviceflow.ErrExpired.
 var ErrTimedOut = errors.New("the sign-in was not completed in time")
+
+// ErrCancelled means the sign-in was stopped on purpose before it ended:
+// Ctrl-C, a stop signal, or the person's client (the terminal, the
+// `docker exec` connection) going away. The cause follows in the message.
+var ErrCancelled = errors.New("the sign-in was cancelled")
+
+// LoginError carries the profile of a failed sign-in, so that advice can
+// name it (--profile NAME). Its text is the cause's.
+type LoginError struct {
+	Profile string
+	Err     error
+}
+
+func (e *LoginError) Error() string { return e.Err.Error() }
+func (e *LoginError) Unwrap() error { return e.Err }
 
 // ProviderError is a failure at, or on the way to, the provider while
 // signing in, refreshing or revoking. The cause is usually an
@@ -152,7 +171,7 @@ func (s *Session) Load() (*tokencache.Entry, error) {
 	case err == nil:
 		return e, nil
 	case errors.Is(err, tokencache.ErrNotFound):
-		return nil, &SignInError{Profile: s.Profile, Reason: "not signed in", Err: err}
+		return nil, &SignInError{Profile: s.Profile, Reason: ReasonNotSignedIn, Err: err}
 	case errors.Is(err, tokencache.ErrNeedKey):
 		return nil, &KeyError{Profile: s.Profile, Err: err}
 	case errors.Is(err, tokencache.ErrDamaged):
@@ -347,8 +366,40 @@ type LoginOptions struct {
 	ConfirmSwitch func(ctx context.Context, old, new tokencache.Account) error
 }
 
-// Login runs the device flow and stores the new sign-in.
+// Login runs the device flow and stores the new sign-in. Every outcome is
+// in the audit log: "ok" (recorded where the sign-in is saved), or
+// "declined", "expired", "cancelled" or "failed"; errors come back in a
+// *LoginError.
 func (s *Session) Login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
+	e, err := s.login(ctx, o)
+	if err != nil && e == nil {
+		// A refusal (the owner kept the old account) is recorded where it
+		// is decided, with the rule; not twice.
+		if !errors.Is(err, policy.ErrRefused) {
+			_ = s.Record(audit.Event{Action: audit.ActionSignIn, Decision: SignInOutcome(err), Detail: err.Error()})
+		}
+		err = &LoginError{Profile: s.Profile, Err: err}
+	}
+	return e, err
+}
+
+// SignInOutcome names how a sign-in that returned err ended, as the audit
+// log says it.
+func SignInOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, deviceflow.ErrDeclined):
+		return "declined"
+	case errors.Is(err, deviceflow.ErrExpired), errors.Is(err, ErrTimedOut):
+		return "expired"
+	case errors.Is(err, ErrCancelled):
+		return "cancelled"
+	}
+	return "failed"
+}
+
+func (s *Session) login(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
 	if err := s.Store.Writable(s.Profile); err != nil {
 		return nil, err
 	}
@@ -487,9 +538,15 @@ func (s *Session) loginErr(ctx context.Context, err error) error {
 		return err
 	case errors.Is(err, deviceflow.ErrExpired):
 		return fmt.Errorf("%w (%d fresh codes were offered)", err, s.Restarts)
+	case errors.Is(ctx.Err(), context.Canceled):
+		// A signal, or the client gone (the cause says which).
+		if cause := context.Cause(ctx); cause != context.Canceled {
+			return fmt.Errorf("%w: %w", ErrCancelled, cause)
+		}
+		return ErrCancelled
 	case ctx.Err() != nil:
-		// Our own deadline (tgauth --timeout) or a signal, not a request
-		// timeout (those are provider errors).
+		// Our own deadline (tgauth --timeout), not a request timeout
+		// (those are provider errors).
 		return fmt.Errorf("%w: %w", ErrTimedOut, ctx.Err())
 	}
 	var pe *oauthhttp.Error

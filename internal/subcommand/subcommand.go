@@ -44,7 +44,7 @@ var Sidecar = []Subcommand{
 	{Name: "status", Agent: true, Synopsis: []string{
 		"status  [--profile P | --all] [--json]    who is signed in, scopes, expiry"}},
 	{Name: "login", Agent: true, Synopsis: []string{
-		"login   [--profile P] [--flow device|code] [--once] [--json]",
+		"login   [--profile P] [--flow device|code] [--force] [--once] [--json]",
 		"                                          sign in (device code, or code flow)"}},
 	{Name: "logout", Agent: true, Synopsis: []string{
 		"logout  [--profile P] [--force]           revoke at the provider and forget"}},
@@ -61,6 +61,8 @@ var Sidecar = []Subcommand{
 		"approvals                                 answer the agent's requests from this terminal (owner)"}},
 	{Name: "keygen", Never: "make cache keys in the sidecar", Synopsis: []string{
 		"keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)"}},
+	{Name: "doctor", Never: "read the setup's secrets and probe the bot and the engine", Synopsis: []string{
+		"doctor  [--guard]                         check the whole setup, every problem with its fix"}},
 	{Name: "version", Agent: true, Synopsis: []string{
 		"version                                   print the version"}},
 	{Name: "help", Agent: true, Synopsis: []string{

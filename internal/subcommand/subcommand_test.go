@@ -30,7 +30,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("%s: want an agent subcommand", want)
 		}
 	}
-	for _, never := range []string{"serve", "guard", "health", "approvals", "keygen"} {
+	for _, never := range []string{"serve", "guard", "health", "approvals", "keygen", "doctor"} {
 		if s, ok := Lookup(never); !ok || s.Never == "" {
 			t.Errorf("%s: want a never-allowed subcommand", never)
 		}

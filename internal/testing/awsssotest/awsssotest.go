@@ -38,6 +38,11 @@ type Options struct {
 	StartURL  string // the organisation's start URL; default https://d-1234567890.awsapps.com/start
 	AccountID string // default 123456789012
 	RoleName  string // default ReadOnly
+	// NoAccess is the exception GetRoleCredentials answers for an account
+	// or role the person is not assigned: default ResourceNotFoundException
+	// (404), as botocore's model has it; real AWS sends ForbiddenException
+	// (403) "No access", which aws-cli users report.
+	NoAccess string
 
 	RegistrationTTL time.Duration // clientSecretExpiresAt; default 90 days
 	DeviceCodeTTL   time.Duration // expiresIn of a device code; default 10 min
@@ -105,6 +110,9 @@ func Start(t interface {
 func New(o Options) *Server {
 	if o.StartURL == "" {
 		o.StartURL = "https://d-1234567890.awsapps.com/start"
+	}
+	if o.NoAccess == "" {
+		o.NoAccess = "ResourceNotFoundException"
 	}
 	if o.AccountID == "" {
 		o.AccountID = "123456789012"
@@ -252,6 +260,7 @@ func portalError(w http.ResponseWriter, typ, msg string) {
 	status := map[string]int{
 		"UnauthorizedException":     http.StatusUnauthorized,
 		"ResourceNotFoundException": http.StatusNotFound,
+		"ForbiddenException":        http.StatusForbidden,
 		"TooManyRequestsException":  http.StatusTooManyRequests,
 		"InvalidRequestException":   http.StatusBadRequest,
 	}[typ]
@@ -529,7 +538,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("account_id") != s.opt.AccountID || q.Get("role_name") != s.opt.RoleName {
-		portalError(w, "ResourceNotFoundException", "No access")
+		portalError(w, s.opt.NoAccess, "No access")
 		return
 	}
 	key := "ASIA" + strings.ToUpper(token("", 8))

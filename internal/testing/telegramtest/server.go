@@ -363,6 +363,8 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request) {
 		result, aerr = s.getMyCommands(params)
 	case "sendchataction":
 		result, aerr = s.sendChatAction(params)
+	case "getchat":
+		result, aerr = s.getChat(params)
 	case "answercallbackquery":
 		result, aerr = s.answerCallbackQuery(params)
 	case "getupdates":
