@@ -73,6 +73,20 @@ func (g *gatekeeperServe) paste(t *testing.T, from int64, text string) (n, id in
 	return n, msgs[len(msgs)-1].ID
 }
 
+// outcome waits for the sign-in message msg to be replaced by one that
+// begins with prefix.
+func (g *gatekeeperServe) outcome(t *testing.T, msg telegramtest.Message, prefix string) {
+	t.Helper()
+	g.waitFor(t, "the sign-in message to say "+prefix, 20*time.Second, func(v telegramtest.View) bool {
+		for _, m := range v.Chat(ownerChat) {
+			if m.ID == msg.ID {
+				return strings.HasPrefix(m.Text, prefix)
+			}
+		}
+		return false
+	})
+}
+
 func (g *gatekeeperServe) deleted(t *testing.T, id int) {
 	t.Helper()
 	g.waitFor(t, "the pasted address deleted", 20*time.Second, func(v telegramtest.View) bool {
@@ -120,14 +134,7 @@ func TestCodeFlowChat(t *testing.T) {
 	}
 	n, id := g.paste(t, ownerChat, "here: "+addr+" thanks")
 	g.deleted(t, id)
-	g.waitFor(t, "Signed in", 20*time.Second, func(v telegramtest.View) bool {
-		for _, m := range v.Chat(ownerChat) {
-			if m.ID == msg.ID {
-				return strings.HasPrefix(m.Text, "✅ Signed in as Alice Example")
-			}
-		}
-		return false
-	})
+	g.outcome(t, msg, "✅ Signed in as Alice Example")
 	_ = n
 	n, id = g.paste(t, ownerChat, addr)
 	g.replyAfter(t, n, "That address did not finish the sign-in: this address was already used")
@@ -160,14 +167,7 @@ func TestCodeFlowChatDeclined(t *testing.T) {
 	}
 	_, id := g.paste(t, ownerChat, addr)
 	g.deleted(t, id)
-	g.waitFor(t, "declined", 20*time.Second, func(v telegramtest.View) bool {
-		for _, m := range v.Chat(ownerChat) {
-			if m.ID == msg.ID {
-				return strings.HasPrefix(m.Text, "❌ Sign-in declined")
-			}
-		}
-		return false
-	})
+	g.outcome(t, msg, "❌ Sign-in declined")
 	if r := sidecar(t, g.env, "token"); r.code != 4 {
 		t.Fatalf("token after a declined sign-in: %+v", r)
 	}
@@ -211,12 +211,5 @@ func TestCodeFlowPublicCallback(t *testing.T) {
 		t.Fatalf("callback: %v %v\n%s", res, err, g.logs)
 	}
 	res.Body.Close()
-	g.waitFor(t, "Signed in", 20*time.Second, func(v telegramtest.View) bool {
-		for _, m := range v.Chat(ownerChat) {
-			if m.ID == msg.ID {
-				return strings.HasPrefix(m.Text, "✅ Signed in as Alice Example")
-			}
-		}
-		return false
-	})
+	g.outcome(t, msg, "✅ Signed in as Alice Example")
 }

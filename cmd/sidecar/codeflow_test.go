@@ -24,34 +24,11 @@ import (
 // It returns the events, the exit code and stderr.
 func codeLoginJSON(t *testing.T, env []string, person func(ev cli.Event, stdin io.WriteCloser)) ([]cli.Event, int, string) {
 	t.Helper()
-	cmd := exec.Command("sidecar", "login", "--json", "--flow", "code")
-	cmd.Env = env
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var events []cli.Event
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		var ev cli.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("not a JSON line: %q", sc.Text())
-		}
-		events = append(events, ev)
+	return runLoginJSON(t, env, []string{"--flow", "code"}, func(ev cli.Event, stdin io.WriteCloser) {
 		if ev.Event == "authorize" {
-			go person(ev, stdin)
+			person(ev, stdin)
 		}
-	}
-	err := cmd.Wait()
-	stdin.Close()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return events, code, errb.String()
+	})
 }
 
 func codeEnv(t *testing.T, srv *oidctest.Server) []string {
@@ -85,24 +62,12 @@ func TestCodeLoginStdin(t *testing.T) {
 	if done.Event != "signed_in" || done.Email != "alice@example.com" {
 		t.Fatalf("signed_in event %+v", done)
 	}
-	if r := sidecar(t, env, "api", "/me"); r.code != 0 || !strings.Contains(r.stdout, "alice@example.com") {
-		t.Fatalf("api /me: %+v", r)
-	}
 	st := sidecar(t, env, "status", "--json")
 	var status struct{ Flow string }
 	if st.code != 0 || json.Unmarshal([]byte(st.stdout), &status) != nil || status.Flow != "code" {
 		t.Fatalf("status: %+v", st)
 	}
-	before := refreshes(t, srv)
-	if r := sidecar(t, env, "token", "--min-ttl", "2h"); r.code != 0 {
-		t.Fatalf("token --min-ttl 2h: %+v", r)
-	}
-	if refreshes(t, srv) != before+1 {
-		t.Fatal("no refresh after a code-flow sign-in")
-	}
-	if r := sidecar(t, env, "logout"); r.code != 0 {
-		t.Fatalf("logout: %+v", r)
-	}
+	signedInWorks(t, env, "alice@example.com", func() int { return refreshes(t, srv) })
 	if r := sidecar(t, env, "token"); r.code != exitcode.SignInRequired {
 		t.Fatalf("token after logout: %+v", r)
 	}
@@ -170,6 +135,23 @@ func TestCodeLoginJSONRefusals(t *testing.T) {
 				t.Fatal("the error repeats the paste")
 			}
 		})
+	}
+}
+
+// signedInWorks checks a finished sign-in as the agent meets it: api /me
+// answers as email; a token asked to live 2 hours more makes one refresh
+// (refreshes counts the provider's refresh requests); logout.
+func signedInWorks(t *testing.T, env []string, email string, refreshes func() int) {
+	t.Helper()
+	if r := sidecar(t, env, "api", "/me"); r.code != 0 || !strings.Contains(r.stdout, email) {
+		t.Fatalf("api /me: %+v", r)
+	}
+	before := refreshes()
+	if r := sidecar(t, env, "token", "--min-ttl", "2h"); r.code != 0 || refreshes() != before+1 {
+		t.Fatalf("refresh: %+v", r)
+	}
+	if r := sidecar(t, env, "logout"); r.code != 0 {
+		t.Fatalf("logout: %+v", r)
 	}
 }
 

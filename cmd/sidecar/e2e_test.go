@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,8 +68,25 @@ func sidecar(t *testing.T, env []string, args ...string) result {
 // answer, and returns the events and the exit code.
 func loginJSON(t *testing.T, env []string, answer func(ev cli.Event)) ([]cli.Event, int, string) {
 	t.Helper()
-	cmd := exec.Command("sidecar", "login", "--json")
+	return runLoginJSON(t, env, nil, func(ev cli.Event, _ io.WriteCloser) {
+		if ev.Event == "code" || ev.Event == "restart" {
+			answer(ev)
+		}
+	})
+}
+
+// runLoginJSON runs `sidecar login --json` with more args and hands every
+// event to person, each in its own goroutine, with login's stdin when
+// flags ask for the code flow (its paste prompt reads it; the device flow
+// keeps no stdin). It returns the events, the exit code and stderr.
+func runLoginJSON(t *testing.T, env, flags []string, person func(ev cli.Event, stdin io.WriteCloser)) ([]cli.Event, int, string) {
+	t.Helper()
+	cmd := exec.Command("sidecar", append([]string{"login", "--json"}, flags...)...)
 	cmd.Env = env
+	var stdin io.WriteCloser = nopCloser{io.Discard}
+	if len(flags) > 0 {
+		stdin, _ = cmd.StdinPipe()
+	}
 	stdout, _ := cmd.StdoutPipe()
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -83,17 +101,20 @@ func loginJSON(t *testing.T, env []string, answer func(ev cli.Event)) ([]cli.Eve
 			t.Fatalf("not a JSON line: %q", sc.Text())
 		}
 		events = append(events, ev)
-		if ev.Event == "code" || ev.Event == "restart" {
-			go answer(ev)
-		}
+		go person(ev, stdin)
 	}
 	err := cmd.Wait()
+	stdin.Close()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	}
 	return events, code, errb.String()
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func TestCLIEndToEnd(t *testing.T) {
 	t.Parallel()
