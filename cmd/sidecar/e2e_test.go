@@ -50,7 +50,13 @@ type result struct {
 
 func sidecar(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command("sidecar", args...)
+	return execResult(t, env, "sidecar", args...)
+}
+
+// execResult runs the program name with args and env to its end.
+func execResult(t *testing.T, env []string, name string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(name, args...)
 	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -108,19 +108,24 @@ func TestForgedQuestionRefused(t *testing.T) {
 // the policy rules and API base URL given.
 func serveApprovals(t *testing.T, dataDir string, owner approval.Owner, rules, api string) {
 	t.Helper()
-	ln, err := approval.Listen(approval.SocketPath(dataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := approval.WriteKey(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pol, err := policy.Parse(rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &approval.Server{Owner: owner, Key: key, Policy: func(context.Context, string) (*policy.Policy, string, error) { return pol, api, nil }}
+	runApprovalServer(t, dataDir, &approval.Server{Owner: owner, Policy: func(context.Context, string) (*policy.Policy, string, error) { return pol, api, nil }})
+}
+
+// runApprovalServer runs s on the approval socket in dataDir, with a fresh
+// key, as serve does, until the test ends.
+func runApprovalServer(t testing.TB, dataDir string, s *approval.Server) {
+	t.Helper()
+	ln, err := approval.Listen(approval.SocketPath(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Key, err = approval.WriteKey(dataDir); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, ln) }()

@@ -76,14 +76,6 @@ func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []
 		t.Setenv(k, v)
 	}
 	if owner != nil {
-		ln, err := approval.Listen(approval.SocketPath(dataDir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, err := approval.WriteKey(dataDir)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// serve decides by the profile's policy, as the test sets it.
 		pol := func(_ context.Context, profile string) (*policy.Policy, string, error) {
 			if profile != "default" {
@@ -92,13 +84,7 @@ func gateEnv(t testing.TB, owner *scriptedOwner) (dataDir string, seen func() []
 			p, err := policy.Parse(os.Getenv("OAUTH_POLICY"))
 			return p, os.Getenv("OAUTH_API_URL"), err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = (&approval.Server{Owner: owner, Key: key, Policy: pol}).Serve(ctx, ln)
-		}()
-		t.Cleanup(func() { cancel(); <-done })
+		runApprovalServer(t, dataDir, &approval.Server{Owner: owner, Policy: pol})
 	}
 	return dataDir, func() []string {
 		mu.Lock()

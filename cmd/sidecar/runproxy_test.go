@@ -219,18 +219,7 @@ func ghesEnv(t *testing.T, d *githubDouble, extra ...string) []string {
 
 func runTool(t *testing.T, env []string, argv ...string) result {
 	t.Helper()
-	cmd := exec.Command(testDialCmd, append([]string{"run", "--"}, argv...)...)
-	cmd.Env = env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	return execResult(t, env, testDialCmd, append([]string{"run", "--"}, argv...)...)
 }
 
 // reveals reports whether out holds the token in clear, base64 (any
