@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/devicegate/devicegate/internal/testing/proxybench"
 )
 
 // BenchmarkRequest measures what the proxy adds to a request to a loopback
@@ -25,66 +22,22 @@ func BenchmarkRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	cert, _ := serverCA.leaf(apiHost)
-	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"login":"octocat"}`)
-	}))
-	api.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
-	api.StartTLS()
-	defer api.Close()
+	api := proxybench.StartAPI(b, *cert)
 	roots := x509.NewCertPool()
 	roots.AddCert(serverCA.cert)
-	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, api.Listener.Addr().String())
-	}
 	ph := NewPlaceholder()
 	p, err := Start(Config{
 		Token:       func(context.Context) (string, error) { return testToken, nil },
 		Placeholder: ph,
 		Intercept:   []string{"https://" + apiHost},
 		Judge:       JudgeFunc(func(context.Context, *http.Request, []byte) (func(int), error) { return nil, nil }),
-		Transport:   &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots}},
+		Transport:   &http.Transport{DialContext: api.Dial, TLSClientConfig: &tls.Config{RootCAs: roots}},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	toolRoots := roots.Clone()
-	toolRoots.AppendCertsFromPEM(p.CACertPEM())
-	pu, _ := url.Parse(p.URL())
-	clients := []struct {
-		name string
-		c    *http.Client
-	}{
-		{"direct", &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots}}}},
-		{"proxied", &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: toolRoots}}}},
-	}
-	for _, c := range clients {
-		b.Run(c.name, func(b *testing.B) {
-			get := func() {
-				req, _ := http.NewRequest("GET", "https://"+apiHost+"/user", nil)
-				req.Header.Set("Authorization", "Bearer "+ph)
-				res, err := c.c.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					b.Fatalf("HTTP %d", res.StatusCode)
-				}
-			}
-			get() // connect once: a tool's later requests reuse the connection
-			d := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for b.Loop() {
-				t := time.Now()
-				get()
-				d = append(d, time.Since(t))
-			}
-			slices.Sort(d)
-			b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "ms-median")
-		})
-	}
+	api.Compare(b, "https://"+apiHost+"/user", "Bearer "+ph, roots, p.URL(), p.CACertPEM())
 }
 
 // BenchmarkStart measures what starting the proxy adds to `sidecar run`
