@@ -28,19 +28,7 @@ func TestServeBotTokenAdvice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			logs := &syncbuf.Buffer{}
-			cmd := exec.Command("sidecar", "serve")
-			cmd.Env = []string{
-				"PATH=" + os.Getenv("PATH"),
-				"HOME=" + t.TempDir(),
-				"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
-				"OAUTH_PROVIDER=github",
-				"OAUTH_CLIENT_ID=Iv1.test",
-				"TELEGRAM_CHAT_ID=42",
-				"TELEGRAM_API_URL=" + api.URL(),
-				tt.env,
-			}
-			cmd.Stderr = logs
+			cmd, logs := serveCmd(t, nil, "TELEGRAM_CHAT_ID=42", "TELEGRAM_API_URL="+api.URL(), tt.env)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -74,17 +62,7 @@ func TestServeBotTokenAdvice(t *testing.T) {
 // until stopped, instead of exiting into a restart loop.
 func TestServeHoldOnError(t *testing.T) {
 	t.Parallel()
-	logs := &syncbuf.Buffer{}
-	cmd := exec.Command("sidecar", "serve", "--hold-on-error")
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
-		"OAUTH_PROVIDER=github",
-		"OAUTH_CLIENT_ID=Iv1.test",
-		"TELEGRAM_LISTEN=true",
-	}
-	cmd.Stderr = logs
+	cmd, logs := serveCmd(t, []string{"--hold-on-error"}, "TELEGRAM_LISTEN=true")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +94,20 @@ func TestServeHoldOnError(t *testing.T) {
 	if !strings.Contains(logs.String(), "sidecar: hint: not restarting: fix the configuration") {
 		t.Fatalf("no hint:\n%s", logs)
 	}
+}
+
+// serveCmd is `sidecar serve` with args, not started: fresh home and data
+// directories, a GitHub profile and env; its stderr goes to logs.
+func serveCmd(t *testing.T, args []string, env ...string) (cmd *exec.Cmd, logs *syncbuf.Buffer) {
+	logs = &syncbuf.Buffer{}
+	cmd = exec.Command("sidecar", append([]string{"serve"}, args...)...)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"XDG_DATA_HOME=" + filepath.Join(t.TempDir(), "data"),
+		"OAUTH_PROVIDER=github",
+		"OAUTH_CLIENT_ID=Iv1.test",
+	}, env...)
+	cmd.Stderr = logs
+	return cmd, logs
 }
