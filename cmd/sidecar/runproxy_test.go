@@ -523,21 +523,6 @@ func TestRunTokenLongMinTTL(t *testing.T) {
 	}
 }
 
-// chooser is the owner of an approval server: it answers every question
-// with choice and keeps the questions.
-type chooser struct {
-	choice approval.Choice
-	mu     sync.Mutex
-	asked  []approval.Request
-}
-
-func (c *chooser) Ask(_ context.Context, q approval.Request) (approval.Choice, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.asked = append(c.asked, q)
-	return c.choice, nil
-}
-
 // TestToolWriteAsksTheOwner: gh's write through the proxy is put to the
 // owner (here an approval server on serve's socket whose owner taps
 // "Allow once"), with what decides it shown, and only then reaches the
@@ -553,16 +538,14 @@ func TestToolWriteAsksTheOwner(t *testing.T) {
 			data = v
 		}
 	}
-	owner := &chooser{choice: approval.AllowOnce}
+	owner := &scriptedOwner{choice: approval.AllowOnce}
 	serveApprovals(t, filepath.Join(data, "devicegate"), owner, "allow run gh", "https://"+ghesHost+"/api/v3")
 
 	r := runTool(t, env, "gh", "api", "-X", "POST", "/user/repos", "-f", "name=x", "-H", "X-Note: shown")
 	if r.code != 0 || !strings.Contains(r.stdout, `"name":"x"`) {
 		t.Fatalf("approved write: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	owner.mu.Lock()
-	asked := slices.Clone(owner.asked)
-	owner.mu.Unlock()
+	asked := owner.requests()
 	if len(asked) != 1 {
 		t.Fatalf("the owner was asked %d times", len(asked))
 	}
