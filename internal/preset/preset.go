@@ -5,9 +5,13 @@
 // internal/provider extends a Preset with endpoints and identity;
 // internal/session picks the sign-in strategy it names.
 //
-// Adding a provider is one file here (its Preset and its checks) plus a
-// line in the list below, and its tests; TestEveryPreset runs every preset
-// through the same table.
+// Adding a provider is one file here (its Preset and its checks), its
+// name in the list below and in config.Providers (config cannot import
+// this package; TestEveryPreset fails until the two agree), and its tests:
+// a complete profile in TestEveryPreset's table, which runs every preset
+// through the same checks. Only a provider whose user endpoint is not
+// OpenID's userinfo (UserShape) or whose sign-in is not OAuth (Strategy)
+// also touches internal/provider or internal/session.
 //
 // The package links nothing that talks to a network, so that every program
 // that opens a profile, `sidecar token` included, refuses the same ones
