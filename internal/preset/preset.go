@@ -13,10 +13,10 @@
 // OpenID's userinfo (UserShape) or whose sign-in is not OAuth (Strategy)
 // also touches internal/provider or internal/session.
 //
-// The package links nothing that talks to a network, so that every program
-// that opens a profile, `sidecar token` included, refuses the same ones
-// and reads no more than it needs. The presets are package-level values
-// the linker lays out: nothing is built at start.
+// The package links nothing that talks to a network, so that everything
+// that opens a profile, with or without a provider, refuses the same ones.
+// The presets are package-level values the linker lays out: nothing is
+// built at start.
 package preset
 
 import (
