@@ -30,6 +30,12 @@ if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
 	npm ci --prefix "$node_dir" --no-audit --no-fund
 fi
 
+# TestOpenClawExisting installs the plugin as a person would: packed with
+# `openclaw plugins pack` (which fetches its build tool, esbuild, and the
+# openclaw CLI the first time).
+rm -f dist/devicegate-openclaw-plugin-e2e.tgz
+bash scripts/openclaw-plugin.sh pack dist/devicegate-openclaw-plugin-e2e.tgz >/dev/null
+
 # The suite removes its containers and volumes itself. When go test is
 # killed (its -timeout, ^C) that clean-up does not run: remove whatever
 # carries the suite's label.
