@@ -314,7 +314,8 @@ func TestDemo(t *testing.T) {
 type approvalsTerm struct {
 	term *ptytest.Term
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed when the command has ended, with err set
+	err  error
 }
 
 // approvals starts the README's `docker exec -it ... sidecar approvals`
@@ -324,8 +325,8 @@ func (d *demo) approvals(t *testing.T, line string) *approvalsTerm {
 	cmd := exec.Command("bash", "-c", line)
 	cmd.Dir = d.root
 	cmd.Env = append(slices.Clone(d.env), "TERM=xterm")
-	a := &approvalsTerm{term: ptytest.Start(t, cmd, 50, 200), cmd: cmd, done: make(chan error, 1)}
-	go func() { a.done <- cmd.Wait() }()
+	a := &approvalsTerm{term: ptytest.Start(t, cmd, 50, 200), cmd: cmd, done: make(chan struct{})}
+	go func() { a.err = cmd.Wait(); close(a.done) }()
 	t.Cleanup(func() {
 		select {
 		case <-a.done:
@@ -346,8 +347,8 @@ func (a *approvalsTerm) waitFor(t testing.TB, want string, count int) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); strings.Count(a.term.String(), want) < count; {
 		select {
-		case err := <-a.done:
-			t.Fatalf("sidecar approvals ended (%v) before showing %q:\n%s", err, want, a.term.String())
+		case <-a.done:
+			t.Fatalf("sidecar approvals ended (%v) before showing %q:\n%s", a.err, want, a.term.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -397,9 +398,9 @@ func (a *approvalsTerm) quit(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-a.done:
-		if err != nil {
-			t.Errorf("sidecar approvals after q: %v\n%s", err, a.term.String())
+	case <-a.done:
+		if a.err != nil {
+			t.Errorf("sidecar approvals after q: %v\n%s", a.err, a.term.String())
 		}
 	case <-time.After(time.Minute):
 		t.Fatalf("sidecar approvals still runs after q:\n%s", a.term.String())
