@@ -30,7 +30,7 @@ func crashRuns() int {
 // Afterwards the cache always decodes and the session is never lost: the
 // refresh token in the cache is one the provider still accepts. (The
 // refresh runs in a detached process that the kill does not reach; see
-// refresh.go.)
+// internal/detach.)
 func TestCrashConsistency(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})

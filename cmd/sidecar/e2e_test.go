@@ -17,6 +17,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/testing/oidctest"
+	"github.com/devicegate/devicegate/internal/tokencache"
 )
 
 // cliEnv is the environment of a sidecar process talking to srv.
@@ -198,11 +199,17 @@ func TestCLIEndToEnd(t *testing.T) {
 
 func TestCLIDeclineAndTimeout(t *testing.T) {
 	t.Parallel()
-	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
+	// The codes live the provider's default two minutes while the person
+	// declines, so that a busy machine declines before the code expires;
+	// then two seconds, to time out.
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	env := cliEnv(t, srv)
 	events, code, _ := loginJSON(t, env, func(ev cli.Event) { srv.Deny(context.Background(), ev.UserCode) })
 	if code != exitcode.Declined || events[len(events)-1].Event != "error" || events[len(events)-1].Code != exitcode.Declined {
 		t.Fatalf("decline: exit %d events %+v", code, events)
+	}
+	if err := srv.SetDeviceCodeTTL(context.Background(), 2*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	events, code, stderr := loginJSON(t, env, func(cli.Event) {})
 	if code != exitcode.TimedOut {
@@ -256,14 +263,14 @@ func TestCLIPlainLogin(t *testing.T) {
 // refresh request, and all print the same new token.
 func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 	t.Parallel()
-	const ttl, minTTL = 20 * time.Second, 10 * time.Second
-	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, AccessTokenTTL: ttl})
+	const minTTL = time.Minute // the provider's tokens live an hour
+	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second})
 	env := cliEnv(t, srv)
 	ctx := context.Background()
 	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, oidctest.ApproveOptions{}) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
-	before := waitInsideMinTTL(t, env, minTTL)
+	before := expireCached(t, env)
 	srv.ResetStats(ctx)
 	tokensAtOnce(t, env, 32, minTTL, before)
 	stats, err := srv.Stats(ctx)
@@ -275,19 +282,27 @@ func TestCLIConcurrentRefreshIsSingle(t *testing.T) {
 	}
 }
 
-// waitInsideMinTTL waits until env's access token is inside minTTL of its
-// expiry, so that every `sidecar token --min-ttl minTTL` wants a refresh
-// (and a refreshed token, living longer than minTTL, is outside it again).
-// It returns that token.
-func waitInsideMinTTL(t *testing.T, env []string, minTTL time.Duration) string {
+// expireCached marks env's cached access token as expiring now, as if its
+// lifetime had run out, so that every `sidecar token --min-ttl D` wants a
+// refresh, however long the processes take to start (a refreshed token,
+// living the provider's full lifetime, is then outside D again). The
+// provider still takes the token: only when to refresh is at stake, and no
+// test waits for a clock. It returns that token.
+func expireCached(t *testing.T, env []string) string {
 	t.Helper()
-	var tok struct {
-		AccessToken string    `json:"access_token"`
-		ExpiresAt   time.Time `json:"expires_at"`
+	st, err := tokencache.Open(filepath.Join(envValue(env, "XDG_DATA_HOME"), "devicegate"), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	json.Unmarshal([]byte(sidecar(t, env, "token", "--json").stdout), &tok)
-	time.Sleep(time.Until(tok.ExpiresAt.Add(-minTTL)) + 500*time.Millisecond)
-	return tok.AccessToken
+	e, err := st.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Expiry = time.Now()
+	if err := st.Save(e); err != nil {
+		t.Fatal(err)
+	}
+	return e.AccessToken
 }
 
 // tokensAtOnce runs n `sidecar token --min-ttl minTTL` at once. All must

@@ -1,10 +1,14 @@
 // Command sidecar holds an AI agent's OAuth sign-ins and hands out tokens
 // on demand. See `sidecar help` and README.md.
 //
-// It is complete on its own. The image installs it as
-// /usr/local/libexec/devicegate/sidecar behind cmd/sidecar-front, which
-// answers `sidecar token` from a valid cache faster than this program can
-// start and hands it every other command line.
+// The image installs it as /usr/local/bin/sidecar. There is no faster
+// second binary for `sidecar token`: docs/BENCHMARKS.md measures the whole
+// program within 2× of the least a token helper can do, and the agent's
+// `docker exec` within 1.10× of `sidecar version`'s.
+//
+// Each subcommand is one file here (token.go, serve.go, ...) that parses
+// its flags and calls packages; internal/subcommand lists them for the
+// usage text, for Main and for the Docker socket guard.
 package main
 
 import (
@@ -17,46 +21,15 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/detach"
 	"github.com/devicegate/devicegate/internal/exitcode"
-	"github.com/devicegate/devicegate/internal/version"
+	"github.com/devicegate/devicegate/internal/subcommand"
 )
 
 var prog = cli.Sidecar
 
-const usage = `sidecar keeps OAuth sign-ins for an AI agent and hands out tokens.
-
-Usage:
-  sidecar login   [--profile P] [--flow device|code] [--force] [--once] [--json]
-                                                    sign in (device code, or code flow)
-  sidecar token   [--profile P] [--min-ttl D] [--scope 'S1 S2'] [--json]
-                                                    print a valid access token
-  sidecar token   [--profile P] --aws-credentials   AWS role credentials (credential_process)
-  sidecar run     [--profile P] [--scope 'S1 S2'] [--env NAME]... -- CMD [ARGS...]
-                                                    run CMD with a placeholder in ACCESS_TOKEN; a
-                                                    proxy adds the token (aws: AWS_ACCESS_KEY_ID etc.)
-  sidecar api     [--profile P] [--scope 'S1 S2'] [-X METHOD] [-H 'K: V']... [-d DATA] PATH|URL
-                                                    call the provider's API
-  sidecar status  [--profile P | --all] [--json]    who is signed in, scopes, expiry
-  sidecar audit   [--profile P] [--since D] [--last N] [--json]
-                                                    what was done with the sign-ins
-  sidecar logout  [--profile P] [--force]           revoke at the provider and forget
-  sidecar serve                                     keep sign-ins alive (container process)
-  sidecar guard                                     filtering proxy for the Docker socket
-  sidecar health                                    container health check
-  sidecar approvals                                 answer the agent's requests from this terminal (owner)
-  sidecar keygen  [--out FILE]                      print a new SIDECAR_CACHE_KEY (or create FILE)
-  sidecar doctor  [--guard]                         check the whole setup, every problem with its fix
-  sidecar version
-  sidecar help
-
-Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 sign-in declined,
-4 sign-in required, 5 sign-in timed out, 6 provider error, 7 Telegram failure,
-8 refused by policy or by the owner (do not retry).
-Configuration comes from the environment; see .env.example.
-`
-
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == refreshCmd {
+	if len(os.Args) > 1 && os.Args[1] == detach.Command {
 		// The detached refresh ignores the signals that stop commands.
 		signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	}
@@ -66,51 +39,99 @@ func main() {
 	os.Exit(code)
 }
 
+// streams are what a subcommand reads and writes.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// commands runs each subcommand of subcommand.Sidecar but help (which
+// runs the others), and the hidden ones: the program's whole dispatch.
+// TestCommandsMatchTable keeps it and the table in step.
+var commands = map[string]func(ctx context.Context, args []string, s streams) int{
+	"token": reported(func(ctx context.Context, args []string, s streams) error {
+		return token(ctx, args, s.stdout, s.stderr)
+	}),
+	"run": func(ctx context.Context, args []string, s streams) int {
+		return runCmd(ctx, args, s.stdin, s.stdout, s.stderr)
+	},
+	"api": reported(func(ctx context.Context, args []string, s streams) error {
+		return api(ctx, args, s.stdin, s.stdout, s.stderr)
+	}),
+	"status": reported(func(_ context.Context, args []string, s streams) error {
+		return status(args, s.stdout, s.stderr)
+	}),
+	"login": reported(func(ctx context.Context, args []string, s streams) error {
+		return login(ctx, args, s.stdin, s.stdout, s.stderr)
+	}),
+	"logout": reported(func(ctx context.Context, args []string, s streams) error {
+		return logout(ctx, args, s.stdout, s.stderr)
+	}),
+	"audit": reported(func(_ context.Context, args []string, s streams) error {
+		return auditCmd(args, s.stdout, s.stderr, time.Now())
+	}),
+	"serve": reported(func(ctx context.Context, args []string, s streams) error {
+		return serve(ctx, args, s.stdout, s.stderr)
+	}),
+	"approvals": reported(func(ctx context.Context, args []string, s streams) error {
+		return approvalsCmd(ctx, args, s.stdin, s.stdout, s.stderr)
+	}),
+	"guard": reported(func(ctx context.Context, args []string, s streams) error {
+		return guard(ctx, args, s.stderr)
+	}),
+	"health": reported(func(_ context.Context, args []string, s streams) error {
+		return health(args, s.stdout, s.stderr)
+	}),
+	"keygen": reported(func(_ context.Context, args []string, s streams) error {
+		return keygen(args, s.stdout, s.stderr)
+	}),
+	"doctor": reported(func(ctx context.Context, args []string, s streams) error {
+		return doctorCmd(ctx, args, s.stdout, s.stderr)
+	}),
+	"version": reported(func(_ context.Context, args []string, s streams) error {
+		return version(args, s.stdout, s.stderr)
+	}),
+	detach.Command: func(_ context.Context, args []string, s streams) int {
+		return detach.Child(args, s.stderr, open)
+	},
+	confinedCmd: func(_ context.Context, args []string, s streams) int {
+		return confinedChild(args, s.stderr)
+	},
+}
+
+// reported turns a subcommand's error into its exit code, printed in the
+// house style (cli.Program.Report).
+func reported(f func(ctx context.Context, args []string, s streams) error) func(ctx context.Context, args []string, s streams) int {
+	return func(ctx context.Context, args []string, s streams) int {
+		return prog.Report(s.stderr, f(ctx, args, s))
+	}
+}
+
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		io.WriteString(stderr, usage)
+		io.WriteString(stderr, usage())
 		return exitcode.Usage
 	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "login":
-		err = login(ctx, rest, stdin, stdout, stderr)
-	case "token":
-		err = token(ctx, rest, stdout, stderr)
-	case "run":
-		return runCmd(ctx, rest, stdin, stdout, stderr)
-	case "api":
-		err = api(ctx, rest, stdin, stdout, stderr)
-	case "status":
-		err = status(rest, stdout, stderr)
-	case "audit":
-		err = auditCmd(rest, stdout, stderr, time.Now())
-	case "logout":
-		err = logout(ctx, rest, stdout, stderr)
-	case "serve":
-		err = serve(ctx, rest, stdout, stderr)
-	case "approvals":
-		err = approvalsCmd(ctx, rest, stdin, stdout, stderr)
-	case "guard":
-		err = guard(ctx, rest, stderr)
-	case "health":
-		err = health(rest, stdout, stderr)
-	case refreshCmd:
-		return refreshChild(rest, stderr)
-	case confinedCmd:
-		return confinedChild(rest, stderr)
-	case "keygen":
-		err = keygen(rest, stdout, stderr)
-	case "doctor":
-		err = doctorCmd(ctx, rest, stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "sidecar %s\n", version.String())
-	case "help", "--help", "-h":
-		io.WriteString(stdout, usage)
-	default:
-		err = cli.Usagef("unknown command %q", cmd)
+	name, rest := args[0], args[1:]
+	switch name {
+	case "--version", "-v":
+		name = "version"
+	case "--help", "-h":
+		name = "help"
 	}
-	return prog.Report(stderr, err)
+	if name == "help" {
+		return help(ctx, rest, stdout, stderr)
+	}
+	run, ok := commands[name]
+	if !ok {
+		return prog.Report(stderr, unknown(name))
+	}
+	return run(ctx, rest, streams{stdin, stdout, stderr})
+}
+
+// unknown is the error for a subcommand that does not exist, with the
+// nearest one as a hint.
+func unknown(name string) error {
+	return &cli.UsageError{Msg: fmt.Sprintf("unknown command %q", name), Nearest: subcommand.Nearest(name)}
 }

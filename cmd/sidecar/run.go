@@ -21,6 +21,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/confine"
 	"github.com/devicegate/devicegate/internal/dockerguard"
+	"github.com/devicegate/devicegate/internal/envname"
 	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -45,19 +46,6 @@ are passed through; the exit code is CMD's, or 8 when CMD failed after the
 policy or the owner refused one of its requests. For the agent, CMD has no
 terminal, its output reaches the agent with any raw credential masked, and
 what it leaves running is killed when it exits.`
-
-// validEnvName accepts ^[A-Za-z_][A-Za-z0-9_]*$, written out so that no
-// regular expression is compiled when sidecar starts.
-func validEnvName(n string) bool {
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return n != ""
-}
 
 // runFlags are the flags of `sidecar run`. The guard reads the same command
 // line to find the program (dockerguard.SidecarRunTool):
@@ -94,7 +82,7 @@ func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
-		return prog.Report(stderr, cli.Usagef("run: %v", err))
+		return prog.Report(stderr, cli.FlagError(f.fs, err))
 	}
 	argv := f.fs.Args()
 	scopes, err := f.check(argv)
@@ -184,7 +172,7 @@ func (f *runFlags) check(argv []string) ([]string, error) {
 		return nil, cli.Usagef("run needs a command: sidecar run -- CMD [ARGS...]")
 	}
 	for _, n := range f.names {
-		if !validEnvName(n) {
+		if !envname.Valid(n) {
 			return nil, cli.Usagef("--env %q is not a valid variable name", n)
 		}
 		// The token under PATH, HTTPS_PROXY or OAUTH_TOKEN_URL would steer

@@ -169,14 +169,18 @@ type runToken struct {
 	now func() time.Time
 	ttl time.Duration
 
-	mu sync.Mutex
-	t  *tokencache.ScopedToken
+	mu  sync.Mutex
+	t   *tokencache.ScopedToken
+	got time.Time // when t came (for the one run started with: first use)
 }
 
 func (rt *runToken) token(ctx context.Context) (string, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.t == nil || !rt.t.Expiry.IsZero() && !rt.now().Add(rt.ttl).Before(rt.t.Expiry) {
+	if rt.t != nil && rt.got.IsZero() {
+		rt.got = rt.now()
+	}
+	if rt.t == nil || rt.short() {
 		t, err := rt.get(ctx)
 		if err != nil {
 			return "", err
@@ -184,9 +188,22 @@ func (rt *runToken) token(ctx context.Context) (string, error) {
 		if t == nil {
 			return "", errors.New("no token")
 		}
-		rt.t = t
+		rt.t, rt.got = t, rt.now()
 	}
 	return rt.t.AccessToken, nil
+}
+
+// short reports whether t is too near its expiry to hand out: within ttl,
+// or, for a token that never had ttl to live (tokens of an hour, --min-ttl
+// 2h), within half the life it had when it came. A refresh could not give
+// such a token ttl either: asking on every request would only rotate the
+// refresh token each time.
+func (rt *runToken) short() bool {
+	if rt.t.Expiry.IsZero() {
+		return false
+	}
+	margin := min(rt.ttl, rt.t.Expiry.Sub(rt.got)/2)
+	return !rt.now().Add(margin).Before(rt.t.Expiry)
 }
 
 // tokenOrigins are the origins the profile's token is meant for, where

@@ -503,6 +503,37 @@ func TestRunToken(t *testing.T) {
 	}
 }
 
+// TestRunTokenLongMinTTL: asked for a --min-ttl longer than the provider's
+// tokens live, the proxy keeps the token run started with (refreshed for
+// it) until half its life is gone, instead of refreshing on every request.
+func TestRunTokenLongMinTTL(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	var gets int
+	rt := &runToken{ttl: 2 * time.Hour, now: func() time.Time { return now },
+		t: &tokencache.ScopedToken{AccessToken: "fresh", Expiry: now.Add(time.Hour)},
+		get: func(context.Context) (*tokencache.ScopedToken, error) {
+			gets++
+			return &tokencache.ScopedToken{AccessToken: "next", Expiry: now.Add(time.Hour)}, nil
+		}}
+	ctx := context.Background()
+	for range 3 {
+		if tok, err := rt.token(ctx); tok != "fresh" || err != nil || gets != 0 {
+			t.Fatalf("%q %v after %d gets, want the token run started with and no refresh", tok, err, gets)
+		}
+	}
+	now = now.Add(29 * time.Minute)
+	if tok, _ := rt.token(ctx); tok != "fresh" || gets != 0 {
+		t.Fatalf("31 minutes left of an hour: %q after %d gets", tok, gets)
+	}
+	now = now.Add(2 * time.Minute)
+	if tok, _ := rt.token(ctx); tok != "next" || gets != 1 {
+		t.Fatalf("29 minutes left of an hour: %q after %d gets, want one refresh", tok, gets)
+	}
+	if tok, _ := rt.token(ctx); tok != "next" || gets != 1 {
+		t.Fatalf("the refreshed token: %q after %d gets", tok, gets)
+	}
+}
+
 // chooser is the owner of an approval server: it answers every question
 // with choice and keeps the questions.
 type chooser struct {

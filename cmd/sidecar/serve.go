@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/approval"
@@ -20,8 +16,6 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
-	"github.com/devicegate/devicegate/internal/dockerguard"
-	"github.com/devicegate/devicegate/internal/exitcode"
 	"github.com/devicegate/devicegate/internal/keeper"
 	"github.com/devicegate/devicegate/internal/policy"
 	"github.com/devicegate/devicegate/internal/session"
@@ -189,124 +183,4 @@ func policies(sessions []*session.Session) func(context.Context, string) (*polic
 		}
 		return nil, "", fmt.Errorf("no profile %q", profile)
 	}
-}
-
-const guardUsage = `usage: sidecar guard
-
-A filtering proxy for the Docker socket: listens on GUARD_LISTEN and lets
-through to GUARD_UPSTREAM only ping, version, inspecting the sidecar, and
-` + "`docker exec`" + ` of GUARD_ALLOW_COMMANDS (default: sidecar tgauth; entries
-PROGRAM or PROGRAM:SUBCOMMAND, a bare sidecar meaning its agent subcommands,
-never serve, guard, health or keygen) in the sidecar container (compose
-project GUARD_PROJECT, service GUARD_SERVICE), marked DEVICEGATE_CALLER=agent.
-` + "`sidecar run -- TOOL`" + ` may start only the programs in GUARD_RUN_TOOLS
-(default: none).`
-
-func guard(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := cli.NewFlags("guard", stderr, guardUsage)
-	pos, _, err := cli.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return cli.Usagef("guard takes no arguments")
-	}
-	gc, err := config.LoadGuard()
-	if err != nil {
-		return err
-	}
-	cmds, err := dockerguard.ParseCommands(gc.AllowCommands)
-	if err != nil {
-		return &config.Error{Var: "GUARD_ALLOW_COMMANDS", Msg: err.Error()}
-	}
-	tools, err := dockerguard.ParseCommands(gc.RunTools)
-	if err != nil {
-		return &config.Error{Var: "GUARD_RUN_TOOLS", Msg: err.Error()}
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if did, err := dropRoot(gc.Upstream); err != nil {
-		return err
-	} else if did != "" {
-		log.Info("guard: " + did)
-	}
-	g, err := dockerguard.New(dockerguard.Config{
-		Upstream:      gc.Upstream,
-		AllowCommands: cmds,
-		RunTools:      tools,
-		Project:       gc.Project,
-		Service:       gc.Service,
-		MaxBodyBytes:  int64(gc.MaxBody),
-		Logger:        log,
-	})
-	if err != nil {
-		return cli.Exit(exitcode.Usage, err)
-	}
-	l, err := dockerguard.Listen(gc.Listen)
-	if err != nil {
-		return err
-	}
-	log.Info("guard listening", "listen", gc.Listen, "upstream", gc.Upstream, "project", gc.Project, "service", gc.Service, "run_tools", strings.Join(tools, " "))
-	return g.Serve(ctx, l)
-}
-
-const healthUsage = `usage: sidecar health [--guard]
-
-The container health check. Without flags: ok when sidecar serve has
-completed a round recently. With --guard: ok when the guard's socket
-(GUARD_LISTEN) answers a ping.`
-
-func health(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags("health", stderr, healthUsage)
-	guardMode := fs.Bool("guard", false, "check the Docker socket guard")
-	maxAge := fs.Duration("max-age", 3*keeper.DefaultTick, "how old the serve heartbeat may be")
-	if _, _, err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	if *guardMode {
-		gc, err := config.LoadGuard()
-		if err != nil {
-			return err
-		}
-		// As the guard itself, which owns its socket.
-		if _, err := dropRoot(gc.Upstream); err != nil {
-			return err
-		}
-		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "unix", gc.Listen)
-			},
-		}}
-		// The host is a placeholder: the dialer above ignores it, so
-		// the error names the socket instead of this URL.
-		res, err := hc.Get("http://docker/_ping")
-		if err != nil {
-			var oe *net.OpError
-			if errors.As(err, &oe) {
-				err = oe.Err
-			}
-			return fmt.Errorf("guard: no answer on %s (GUARD_LISTEN): %w", gc.Listen, err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("guard: ping answered %s", res.Status)
-		}
-		fmt.Fprintln(stdout, "ok")
-		return nil
-	}
-	c, err := config.Load()
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(filepath.Join(c.DataDir, heartbeatName))
-	if errors.Is(err, os.ErrNotExist) {
-		return errors.New("sidecar serve has not completed a round yet")
-	}
-	if err != nil {
-		return err
-	}
-	if age := time.Since(fi.ModTime()); age > *maxAge {
-		return fmt.Errorf("sidecar serve last completed a round %s ago", age.Round(time.Second))
-	}
-	fmt.Fprintln(stdout, "ok")
-	return nil
 }

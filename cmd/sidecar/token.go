@@ -11,6 +11,7 @@ import (
 
 	"github.com/devicegate/devicegate/internal/app"
 	"github.com/devicegate/devicegate/internal/cli"
+	"github.com/devicegate/devicegate/internal/detach"
 	"github.com/devicegate/devicegate/internal/gate"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
@@ -26,13 +27,13 @@ got from the same sign-in. With --aws-credentials (aws profiles), the role
 credentials as the JSON that AWS's credential_process expects.`
 
 // openDetached opens a profile's session whose refreshes run in a
-// detached process (see refresh.go): for token, run and api.
+// detached process (internal/detach): for token, run and api.
 func openDetached(profile string) (*session.Session, error) {
 	s, err := open(profile)
 	if err != nil {
 		return nil, err
 	}
-	s.Detach = detach(s.Profile)
+	s.Detach = detach.Refresher(s.Profile)
 	return s, nil
 }
 

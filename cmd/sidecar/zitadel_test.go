@@ -163,18 +163,24 @@ func TestZitadelSignInNarrowedScopesAndRevocation(t *testing.T) {
 
 func TestZitadelDeclineExpiryAndRestart(t *testing.T) {
 	t.Parallel()
-	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
-	env := zEnv(t, srv)
 	ctx := context.Background()
-
-	events, code, _ := loginJSON(t, env, func(ev cli.Event) {
-		if err := srv.Deny(ctx, ev.UserCode); err != nil {
+	// A decline, with codes that live the provider's default ten minutes:
+	// a busy machine declines before the code expires.
+	declining := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second})
+	events, code, _ := loginJSON(t, zEnv(t, declining), func(ev cli.Event) {
+		if err := declining.Deny(ctx, ev.UserCode); err != nil {
 			t.Error(err)
 		}
 	})
 	if last := events[len(events)-1]; code != exitcode.Declined || last.Event != "error" || last.Code != exitcode.Declined {
 		t.Fatalf("decline: exit %d events %+v", code, events)
 	}
+
+	// Codes of two seconds. The approval of the fresh code still races
+	// its expiry: this provider has no way to lengthen the codes it issues
+	// from now on (oidctest's SetDeviceCodeTTL).
+	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
+	env := zEnv(t, srv)
 
 	// The first code expires unused; the restart's code is approved.
 	events, code, stderr := loginJSON(t, env, func(ev cli.Event) {
@@ -209,14 +215,14 @@ func TestZitadelDeclineExpiryAndRestart(t *testing.T) {
 // token would not just fail: reuse detection would end the sign-in.
 func TestZitadelConcurrentRefreshIsSingle(t *testing.T) {
 	t.Parallel()
-	const ttl, minTTL = 20 * time.Second, 10 * time.Second
-	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second, AccessTokenTTL: ttl})
+	const minTTL = time.Minute // the provider's tokens live an hour
+	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second})
 	env := zEnv(t, srv)
 	ctx := context.Background()
 	if _, code, stderr := loginJSON(t, env, func(ev cli.Event) { srv.Approve(ctx, ev.UserCode, nil) }); code != 0 {
 		t.Fatalf("login: %s", stderr)
 	}
-	before := waitInsideMinTTL(t, env, minTTL)
+	before := expireCached(t, env)
 	oldRT := cachedRefreshToken(t, env)
 	base := srv.Stats().TokenRequestsByGrant["refresh_token"]
 	first := tokensAtOnce(t, env, 32, minTTL, before)

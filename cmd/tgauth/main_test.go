@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +70,9 @@ type rig struct {
 	tg   *telegramtest.Server
 	env  []string
 	data string
+	// longAfterFirst, when set, makes every code after the first live a
+	// minute: see longCodesAfterFirst.
+	longAfterFirst *atomic.Bool
 }
 
 // newRig starts the real provider (behind a proxy that records the device
@@ -84,6 +88,7 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 	remember("secret", tg.Token())
 	target, _ := url.Parse(idp.Issuer)
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	longAfterFirst := new(atomic.Bool)
 	proxy.ModifyResponse = func(res *http.Response) error {
 		b, _ := io.ReadAll(res.Body)
 		var da struct {
@@ -92,13 +97,20 @@ func newRig(t *testing.T, o oidctest.Options) *rig {
 		if json.Unmarshal(b, &da) == nil {
 			remember("secret", da.DeviceCode)
 		}
+		if da.DeviceCode != "" && longAfterFirst.CompareAndSwap(true, false) {
+			// Before tgauth has the first code, the provider issues
+			// minute-long codes from now on.
+			if err := idp.SetDeviceCodeTTL(context.Background(), time.Minute); err != nil {
+				return err
+			}
+		}
 		res.Body = io.NopCloser(bytes.NewReader(b))
 		return nil
 	}
 	ps := httptest.NewServer(proxy)
 	t.Cleanup(ps.Close)
 	data := filepath.Join(t.TempDir(), "data")
-	r := &rig{t: t, idp: idp, tg: tg, data: data, env: []string{
+	r := &rig{t: t, idp: idp, tg: tg, data: data, longAfterFirst: longAfterFirst, env: []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"XDG_DATA_HOME=" + data,
@@ -200,15 +212,12 @@ func (r *rig) codeInChat(avoid string) (string, telegramtest.Message) {
 	return code, msg
 }
 
-// longCodesFromNow makes the codes the provider issues from now on live
-// a minute: the first code of a test expires quickly, the fresh one must
-// not expire before a busy machine has approved it.
-func (r *rig) longCodesFromNow() {
-	r.t.Helper()
-	if err := r.idp.SetDeviceCodeTTL(context.Background(), time.Minute); err != nil {
-		r.t.Fatal(err)
-	}
-}
+// longCodesAfterFirst makes the codes the provider issues after the first
+// live a minute: the first code of a test expires quickly, the fresh one
+// must not expire before a busy machine has approved it. The switch is
+// made as the first code passes the proxy, before tgauth sees it, so no
+// test races the first code's lifetime. Call it before start.
+func (r *rig) longCodesAfterFirst() { r.longAfterFirst.Store(true) }
 
 func botMessages(ms []telegramtest.Message) (texts, photos []telegramtest.Message) {
 	for _, m := range ms {
@@ -315,9 +324,9 @@ func TestDeclineInTelegram(t *testing.T) {
 func TestExpiryGivesFreshCodeInSameMessage(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, oidctest.Options{DeviceCodeTTL: 3 * time.Second})
+	r.longCodesAfterFirst()
 	x := r.start()
 	first, m1 := r.codeInChat("")
-	r.longCodesFromNow()
 	second, m2 := r.codeInChat(first)
 	if m1.ID != m2.ID {
 		t.Fatal("the fresh code came in a new message, not the same one")
@@ -357,9 +366,9 @@ func TestTelegram429InTheMiddle(t *testing.T) {
 	// fresh code and the final outcome must still arrive, once.
 	r.tg.Inject("editMessageText", telegramtest.TooManyRequests(1), telegramtest.ServerError(502))
 	r.tg.Inject("deleteMessage", telegramtest.DropConnection())
+	r.longCodesAfterFirst()
 	x := r.start()
 	first, _ := r.codeInChat("")
-	r.longCodesFromNow()
 	second, _ := r.codeInChat(first)
 	r.idp.Approve(context.Background(), second, oidctest.ApproveOptions{})
 	if c := x.wait(t); c != 0 {
@@ -449,6 +458,7 @@ func (s scanned) Run() int {
 func TestTelegramFaultsOnTheFirstMessage(t *testing.T) {
 	t.Parallel()
 	t.Run("429 storm and a dropped connection", func(t *testing.T) {
+		t.Parallel() // each has its own provider and Telegram
 		r := newRig(t, oidctest.Options{})
 		r.tg.Inject("sendMessage", telegramtest.TooManyRequests(1), telegramtest.TooManyRequests(1), telegramtest.DropConnection(), telegramtest.ServerError(500))
 		x := r.start()
@@ -462,6 +472,7 @@ func TestTelegramFaultsOnTheFirstMessage(t *testing.T) {
 		}
 	})
 	t.Run("outage", func(t *testing.T) {
+		t.Parallel() // each has its own provider and Telegram
 		r := newRig(t, oidctest.Options{})
 		r.tg.AddChat(chatID)
 		// getMe works, then Telegram goes down for good.
@@ -476,6 +487,7 @@ func TestTelegramFaultsOnTheFirstMessage(t *testing.T) {
 		}
 	})
 	t.Run("token revoked mid-way", func(t *testing.T) {
+		t.Parallel() // each has its own provider and Telegram
 		r := newRig(t, oidctest.Options{})
 		r.tg.Inject("sendMessage", telegramtest.Fault{Status: 401, Description: "Unauthorized"})
 		x := r.start()

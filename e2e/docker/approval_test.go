@@ -15,6 +15,9 @@ import (
 // sent.
 func (s *stack) testAPIWriteAsks(t *testing.T, api *githubAPI, token string) {
 	write := []string{"exec", sidecarName, "sidecar", "api", "-X", "POST", "-d", `{"title":"from the agent"}`, "/repos/OWNER/REPO/issues"}
+	// The POST lines the log holds already (a tool's write through sidecar
+	// run's proxy asks and is logged the same way): only this test's count.
+	earlier := len(s.auditPosts(t, token))
 	n := len(api.requests())
 	done := make(chan result, 1)
 	go func() { done <- s.agent(t, command{args: write}) }()
@@ -48,14 +51,38 @@ func (s *stack) testAPIWriteAsks(t *testing.T, api *githubAPI, token string) {
 		t.Fatalf("a denied write reached the API: %+v", redactReqs(api.requests()[n:], token))
 	}
 
-	// The audit log, read by the owner: the approval, then the call with
-	// its status; then the denial. No token in it.
+	// The audit log, read by the owner: the question, the owner's answer
+	// (serve's line), the approval the command got, then the call with its
+	// status; then the same for the denial. No token in it.
+	got := s.auditPosts(t, token)[earlier:]
+	want := []string{
+		"agent approval ask /api/v3/repos/OWNER/REPO/issues 0",
+		"owner approval allow_once /api/v3/repos/OWNER/REPO/issues 0",
+		"agent approval allow_once /api/v3/repos/OWNER/REPO/issues 0",
+		"agent api allow_once /api/v3/repos/OWNER/REPO/issues 201",
+		"agent approval ask /api/v3/repos/OWNER/REPO/issues 0",
+		"owner approval deny /api/v3/repos/OWNER/REPO/issues 0",
+		"agent approval deny /api/v3/repos/OWNER/REPO/issues 0",
+		"agent api deny /api/v3/repos/OWNER/REPO/issues 0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit log (POST lines):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// auditPosts returns the POST lines of the audit log as "caller action
+// decision path status", oldest first, checking that no token is in it.
+func (s *stack) auditPosts(t *testing.T, token string) []string {
+	t.Helper()
 	a := s.host(t, command{args: []string{"exec", sidecarName, "sidecar", "audit", "--json", "--last", "0"}, secret: true})
 	if a.code != 0 || strings.Contains(a.stdout, token) {
 		t.Fatalf("sidecar audit: %s", a)
 	}
 	var got []string
 	for _, line := range strings.Split(strings.TrimSpace(a.stdout), "\n") {
+		if line == "" {
+			continue
+		}
 		var e struct {
 			Caller, Action, Decision, Method, Path string
 			Status                                 int
@@ -67,15 +94,7 @@ func (s *stack) testAPIWriteAsks(t *testing.T, api *githubAPI, token string) {
 			got = append(got, strings.Join([]string{e.Caller, e.Action, e.Decision, e.Path}, " ")+" "+itoa(e.Status))
 		}
 	}
-	want := []string{
-		"agent approval allow_once /api/v3/repos/OWNER/REPO/issues 0",
-		"agent api allow_once /api/v3/repos/OWNER/REPO/issues 201",
-		"agent approval deny /api/v3/repos/OWNER/REPO/issues 0",
-		"agent api deny /api/v3/repos/OWNER/REPO/issues 0",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("audit log (POST lines):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	return got
 }
 
 func itoa(n int) string {

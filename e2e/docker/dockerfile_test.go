@@ -2,43 +2,66 @@ package docker
 
 import (
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// buildStage returns a Dockerfile's Go build stage: from its FROM line up
-// to the next FROM.
-func buildStage(t *testing.T, file string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../" + file)
+// TestDockerfileTargets: the Dockerfile has one stage per image, the tool
+// stage last, and every compose file that builds from it names the target.
+// A build without a target gives the last stage (tool), and the legacy
+// builder builds every stage before the target: so the tool stage must
+// come after the others, and no service may rely on the default.
+func TestDockerfileTargets(t *testing.T) {
+	b, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(b)
-	const from = "FROM ${GO_IMAGE} AS build\n"
-	i := strings.Index(s, from)
-	if i < 0 {
-		t.Fatalf("%s has no %q", file, from)
+	var stages []string
+	for _, m := range regexp.MustCompile(`(?m)^FROM \S+ AS (\S+)$`).FindAllStringSubmatch(string(b), -1) {
+		stages = append(stages, m[1])
 	}
-	rest := s[i+len(from):]
-	j := strings.Index(rest, "\nFROM ")
-	if j < 0 {
-		t.Fatalf("%s: no stage after the build stage", file)
+	for _, want := range []string{"build", "sidecar", "tool", "demo-idp"} {
+		if !strings.Contains(" "+strings.Join(stages, " ")+" ", " "+want+" ") {
+			t.Errorf("the Dockerfile has no stage %q (stages: %v)", want, stages)
+		}
 	}
-	return rest[:j]
-}
+	if len(stages) == 0 || stages[len(stages)-1] != "tool" {
+		t.Errorf("stages %v: the tool stage must be last", stages)
+	}
 
-// TestToolDockerfileBuildsLikeDockerfile keeps Dockerfile.tool's build
-// stage identical to Dockerfile's: the same binaries in both images, and
-// every cached layer shared between the two builds.
-func TestToolDockerfileBuildsLikeDockerfile(t *testing.T) {
-	if a, b := buildStage(t, "Dockerfile"), buildStage(t, "Dockerfile.tool"); a != b {
-		t.Errorf("the build stages differ:\nDockerfile:\n%s\nDockerfile.tool:\n%s", a, b)
+	files, _ := filepath.Glob("../../compose*.yaml")
+	more, _ := filepath.Glob("testdata/compose*.yaml")
+	files = append(files, more...)
+	if len(files) < 3 {
+		t.Fatalf("found only %v", files)
 	}
-	for _, file := range []string{"Dockerfile", "Dockerfile.tool"} {
-		b, _ := os.ReadFile("../../" + file)
-		if !strings.Contains(string(b), "ARG GO_IMAGE=golang:1.26-bookworm\n") {
-			t.Errorf("%s: GO_IMAGE default differs", file)
+	dockerfile := regexp.MustCompile(`^(\s*)dockerfile: Dockerfile\s*$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
+			m := dockerfile.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			// The build block's other keys, at the same indentation.
+			target := false
+			for _, next := range lines[i+1:] {
+				if !strings.HasPrefix(next, m[1]) || strings.TrimSpace(next) == "" {
+					break
+				}
+				if strings.HasPrefix(next, m[1]+"target: ") {
+					target = true
+				}
+			}
+			if !target {
+				t.Errorf("%s:%d builds from the Dockerfile without a target", filepath.Base(f), i+1)
+			}
 		}
 	}
 }

@@ -38,7 +38,7 @@ const (
 )
 
 // TestTool builds the worked example of README "Bring your own CLI" (the
-// sidecar with Debian's gh, from Dockerfile.tool over the Debian stand-in),
+// sidecar with Debian's gh, from the Dockerfile's tool target over the Debian stand-in),
 // starts it with compose.tool.yaml, signs in with the github preset against
 // the real identity provider, and runs gh through the guard against a test
 // GitHub API (GitHub Enterprise Server style: https://HOST/api/v3).

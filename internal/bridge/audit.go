@@ -49,11 +49,13 @@ func ParseAuditArgs(args []string) (AuditQuery, error) {
 		case !seenPage && a != "" && strings.Trim(a, "0123456789") == "":
 			n, err := strconv.Atoi(a)
 			if err != nil || n < 1 || n > MaxAuditPage {
+				//lint:ignore ST1005 the error is the chat's answer, a sentence
 				return AuditQuery{}, fmt.Errorf("There is no page %s: pages go from 1 (the newest) to %d; "+
 					"for older lines run sidecar audit in the sidecar container.", telegram.Truncate(a, 20), MaxAuditPage)
 			}
 			q.Page, seenPage = n, true
 		default:
+			//lint:ignore ST1005 the error is the chat's answer, the usage
 			return AuditQuery{}, errors.New(auditUsage)
 		}
 	}

@@ -226,13 +226,13 @@ func (f *fakeTG) count() (int, int) {
 	return len(f.sent), len(f.edits)
 }
 
-type clock struct {
+type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *fakeClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 func waitUntil(t *testing.T, f func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -245,7 +245,7 @@ func waitUntil(t *testing.T, f func() bool) {
 
 func TestKeepsMessageCurrentWithoutIdenticalEdits(t *testing.T) {
 	tg := &fakeTG{}
-	clk := &clock{t: t0}
+	clk := &fakeClock{t: t0}
 	ticks := make(chan time.Time)
 	b := &Bridge{TG: tg, Chat: 1, Now: clk.now, ticks: ticks}
 	m := &message{b: b, req: req}

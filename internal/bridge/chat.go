@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/clock"
 	"github.com/devicegate/devicegate/internal/codeflow"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/session"
@@ -105,7 +106,7 @@ func (c *Chat) Serve(ctx context.Context) {
 	}
 	sleep := c.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = clock.Sleep
 	}
 	wait, told := lo, false
 	for {
@@ -134,17 +135,6 @@ func (c *Chat) Serve(ctx context.Context) {
 			return
 		}
 		wait = min(wait*2, hi)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

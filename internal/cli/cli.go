@@ -10,7 +10,14 @@ import (
 )
 
 // UsageError is a mistake on the command line.
-type UsageError struct{ Msg string }
+type UsageError struct {
+	Msg string
+	// Cmd is the subcommand whose usage applies ("" for the program's):
+	// the hint then names `sidecar help CMD`.
+	Cmd string
+	// Nearest is the command the person probably meant, if any.
+	Nearest string
+}
 
 func (e *UsageError) Error() string { return e.Msg }
 

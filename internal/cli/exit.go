@@ -78,8 +78,7 @@ var outcomes = []outcome{
 	// api`'s failure on a non-2xx answer, an outcome rebuilt from the
 	// detached refresh process.
 	{match: isA[codedError], code: -1},
-	{match: isA[*UsageError], code: exitcode.Usage,
-		hints: func(p Program, _ error) []string { return []string{"run `" + p.Help + "` for usage"} }},
+	{match: isA[*UsageError], code: exitcode.Usage, hints: usageHints},
 	// The cache is encrypted and no key is set: reading it wants the key it
 	// was written with; a write is refused rather than leave a plaintext
 	// cache next to encrypted ones.
@@ -158,6 +157,22 @@ func classify(p Program, err error) (int, []string) {
 		return code, hints
 	}
 	return exitcode.Failure, nil
+}
+
+// usageHints suggests the command meant, if any, and where to read the
+// usage: the subcommand's own when the mistake is in its flags.
+func usageHints(p Program, err error) []string {
+	var u *UsageError
+	errors.As(err, &u)
+	var h []string
+	if u.Nearest != "" {
+		h = append(h, "did you mean "+u.Nearest+"?")
+	}
+	help := p.Help
+	if u.Cmd != "" {
+		help += " " + u.Cmd
+	}
+	return append(h, "run `"+help+"` for usage")
 }
 
 // Report prints err in the house style, "prog: error: ..." and then any

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/devicegate/devicegate/internal/audit"
+	"github.com/devicegate/devicegate/internal/subcommand"
 )
 
 // The command table: what an agent may exec in the sidecar, by program and,
@@ -37,11 +38,12 @@ const (
 // subcommandTable lists the programs whose first argument is a subcommand
 // the guard checks: the ones an agent may use, and the ones it never may,
 // whatever the configuration says. A subcommand in neither list is refused
-// at start when configured (a typo must not pass silently).
+// at start when configured (a typo must not pass silently). sidecar's come
+// from its own table (internal/subcommand), which its dispatcher reads too.
 var subcommandTable = map[string]struct{ agent, never []string }{
 	"sidecar": {
-		agent: []string{"token", "run", "api", "status", "login", "logout", "audit", "version", "help"},
-		never: []string{"serve", "guard", "health", "keygen", "approvals", "doctor"},
+		agent: subcommand.Names(func(s subcommand.Subcommand) bool { return s.Agent }),
+		never: subcommand.Names(func(s subcommand.Subcommand) bool { return s.Never != "" }),
 	},
 }
 
@@ -123,19 +125,8 @@ func checkSubcommand(prog, sub string) error {
 }
 
 func neverWhy(sub string) string {
-	switch sub {
-	case "serve":
-		return "start a second listener that silences the owner's /logout"
-	case "guard":
-		return "start another Docker socket proxy"
-	case "health":
-		return "probe the container's internals"
-	case "keygen":
-		return "make cache keys in the sidecar"
-	case "approvals":
-		return "answer its own requests for the owner's approval"
-	case "doctor":
-		return "read the setup's secrets and probe the bot and the engine"
+	if s, ok := subcommand.Lookup(sub); ok && s.Never != "" {
+		return s.Never
 	}
 	return "bypass the guard"
 }

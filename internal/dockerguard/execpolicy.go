@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/devicegate/devicegate/internal/envname"
 )
 
 // execCreateFields are the JSON keys of container.ExecOptions, exactly as the
@@ -125,7 +127,7 @@ func markAgent(opts execCreateBody) execCreateBody {
 // as "PATH " or names with NUL bytes.
 func (p execPolicy) checkEnv(kv string) error {
 	name, _, _ := strings.Cut(kv, "=")
-	if !isEnvName(name) {
+	if !envname.Valid(name) {
 		return denyf("malformed environment variable name %.64q", name)
 	}
 	upper := strings.ToUpper(name)
@@ -135,18 +137,6 @@ func (p execPolicy) checkEnv(kv string) error {
 		}
 	}
 	return nil
-}
-
-func isEnvName(s string) bool {
-	if s == "" || len(s) > 256 || isDigit(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // decodeExecStart decodes the body of POST /exec/{id}/start.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicegate/devicegate/internal/envname"
 	"github.com/devicegate/devicegate/internal/testing/syncbuf"
 )
 
@@ -221,6 +222,7 @@ func TestDeny(t *testing.T) {
 		{"env TELEGRAM_BOT_TOKEN", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["TELEGRAM_BOT_TOKEN=x"]}`)), 0, "protected"},
 		{"env name with space", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["PATH =/tmp"]}`)), 0, "malformed environment"},
 		{"env empty name", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["=x"]}`)), 0, "malformed environment"},
+		{"env name too long", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Env":["`+strings.Repeat("A", envname.MaxLen+1)+`=x"]}`)), 0, "malformed environment"},
 		{"run sh", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--","sh","-c","id"]}`)), 0, `program "sh" is not allowed (allowed: gh, az)`},
 		{"run sh without --", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","sh"]}`)), 0, `program "sh" is not allowed`},
 		{"run unlisted tool", rawRequest("POST", "/containers/myapp-sidecar-1/exec", execWith(`{"Cmd":["sidecar","run","--profile","gh","--","env"]}`)), 0, `program "env" is not allowed`},

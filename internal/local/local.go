@@ -2,11 +2,7 @@
 // on this machine (its token cache, its policy, its audit log) after every
 // check the full sidecar makes, and links nothing that talks to a network.
 //
-// internal/app builds provider sessions on top of it. The sidecar front
-// (cmd/sidecar-front) uses it alone: it answers `sidecar token` from the
-// cache in a binary a third the size of the full one, and because it
-// opens a profile through this package it refuses exactly the
-// configurations the full sidecar refuses.
+// internal/app builds provider sessions on top of it.
 package local
 
 import (

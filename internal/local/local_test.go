@@ -48,9 +48,8 @@ func TestAWSPresetValid(t *testing.T) {
 }
 
 // The checks the full sidecar makes, each naming the variable of the
-// profile at fault: the front opens profiles through here, so it refuses
-// what the full program refuses. What a preset demands is checked at load
-// time, like every other variable.
+// profile at fault. What a preset demands is checked at load time, like
+// every other variable.
 func TestRefuses(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -1,7 +1,7 @@
 // Package preset checks what each provider preset demands of a profile
 // beyond the generic rules internal/config enforces. It links nothing that
-// talks to a network, so that every program that opens a profile, the
-// sidecar front (cmd/sidecar-front) included, refuses the same ones.
+// talks to a network, so that everything that opens a profile, with or
+// without a provider, refuses the same ones.
 package preset
 
 import (

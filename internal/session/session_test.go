@@ -152,10 +152,12 @@ func TestExpiryRestartsWithFreshCode(t *testing.T) {
 	t.Parallel()
 	srv := oidctest.Start(t, oidctest.Options{PollInterval: time.Second, DeviceCodeTTL: 3 * time.Second})
 	s := newSession(t, srv, nil)
-	// The person misses the first code and approves the second.
+	// The person misses the first code and approves the second. Codes
+	// issued after the first live a minute: the second must not expire
+	// before a busy machine has approved it.
 	opts, shown := person(t, srv, func(c deviceflow.Code) error {
 		if c.Attempt == 0 {
-			return nil
+			return srv.SetDeviceCodeTTL(context.Background(), time.Minute)
 		}
 		return srv.Approve(context.Background(), c.UserCode, oidctest.ApproveOptions{})
 	})

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/devicegate/devicegate/internal/clock"
 )
 
 // DefaultAPIURL is the Bot API's base URL.
@@ -137,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		c.attempts = defaultAttempts
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = clock.Sleep
 	}
 	// The endpoint is a format string for the token and the method.
 	endpoint := strings.ReplaceAll(base, "%", "%%") + "/bot%s/%s"
@@ -270,15 +272,4 @@ func backoff(n int) time.Duration {
 		d = min(backoffBase<<(n-1), backoffCap)
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/devicegate/devicegate/internal/clock"
 )
 
 // Version is the current cache format version.
@@ -261,13 +263,9 @@ func (s *Store) decode(profile string, b []byte) (*Entry, error) {
 	}
 	// A plaintext file is still read when a key is set: it is upgraded to
 	// an encrypted one on the next write.
-	e, ok := readEntry(b)
-	if !ok {
-		// Not exactly what Save writes: encoding/json decides.
-		e = new(Entry)
-		if err := json.NewDecoder(bytes.NewReader(b)).Decode(e); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
-		}
+	e := new(Entry)
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	if e.Version != Version {
 		return nil, fmt.Errorf("%w: unsupported format version %d", ErrDamaged, e.Version)
@@ -418,11 +416,9 @@ func (s *Store) Lock(ctx context.Context, profile string) (unlock func(), err er
 			f.Close()
 			return nil, fmt.Errorf("locking the token cache: %w", err)
 		}
-		select {
-		case <-ctx.Done():
+		if err := clock.Sleep(ctx, wait); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("waiting for the token cache lock: %w", ctx.Err())
-		case <-time.After(wait):
+			return nil, fmt.Errorf("waiting for the token cache lock: %w", err)
 		}
 		wait = min(wait*2, 20*time.Millisecond)
 	}

@@ -1,4 +1,15 @@
-package main
+// Package detach runs a profile's token refresh in a detached child
+// process and waits for its outcome, so that killing the command that
+// wanted the token never interrupts a refresh half done.
+//
+// A refresh rotates the refresh token at the provider; if the process that
+// sent it dies before saving the answer, the old token is spent and the
+// new one lost, and a provider with reuse detection then revokes the whole
+// grant. Agents kill commands (timeouts, kill -9). So `sidecar token`,
+// `run` and `api` refresh in a detached child (`sidecar __refresh`, its own
+// session, so no signal aimed at the caller reaches it) and wait for it:
+// killing the caller never interrupts a refresh.
+package detach
 
 import (
 	"context"
@@ -17,16 +28,9 @@ import (
 	"github.com/devicegate/devicegate/internal/session"
 )
 
-// A refresh rotates the refresh token at the provider; if the process that
-// sent it dies before saving the answer, the old token is spent and the
-// new one lost, and a provider with reuse detection then revokes the whole
-// grant. Agents kill commands (timeouts, kill -9). So `sidecar token`,
-// `run` and `api` refresh in a detached child (`sidecar __refresh`, its own
-// session, so no signal aimed at the caller reaches it) and wait for it:
-// killing the caller never interrupts a refresh.
-
-// refreshCmd is the hidden subcommand that runs in the detached child.
-const refreshCmd = "__refresh"
+// Command is the hidden subcommand that runs in the detached child: the
+// program that uses Refresher must run Child for it.
+const Command = "__refresh"
 
 // refreshResult is what the child reports on file descriptor 3 (not
 // stdout: if the caller is gone, a write there must fail quietly rather
@@ -38,8 +42,9 @@ type refreshResult struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-// detach returns a session.Detach that refreshes profile in a child.
-func detach(profile string) func(ctx context.Context, minTTL time.Duration, scopes []string) error {
+// Refresher returns a session.Detach that refreshes profile in a child:
+// this program, started again as `PROGRAM __refresh --profile P ...`.
+func Refresher(profile string) func(ctx context.Context, minTTL time.Duration, scopes []string) error {
 	return func(ctx context.Context, minTTL time.Duration, scopes []string) error {
 		self, err := os.Executable()
 		if err != nil {
@@ -50,7 +55,7 @@ func detach(profile string) func(ctx context.Context, minTTL time.Duration, scop
 			return err
 		}
 		defer r.Close()
-		args := []string{refreshCmd, "--profile", profile, "--min-ttl", minTTL.String()}
+		args := []string{Command, "--profile", profile, "--min-ttl", minTTL.String()}
 		if len(scopes) > 0 {
 			args = append(args, "--scope", strings.Join(scopes, " "))
 		}
@@ -103,9 +108,12 @@ func (r refreshResult) err(profile string) error {
 	return cli.Exit(r.Code, errors.New(r.Message))
 }
 
-// refreshChild is `sidecar __refresh`: refresh in this process and report.
-func refreshChild(args []string, stderr io.Writer) int {
-	fs := cli.NewFlags(refreshCmd, stderr, "")
+// Child is `PROGRAM __refresh`: it opens the profile with open, refreshes
+// in this process and reports to the waiting parent. It returns the exit
+// code. The caller should ignore the signals that stop commands, so that
+// once started the refresh runs to its end.
+func Child(args []string, stderr io.Writer, open func(profile string) (*session.Session, error)) int {
+	fs := cli.NewFlags(Command, stderr, "")
 	profile := fs.String("profile", "", "")
 	minTTL := fs.Duration("min-ttl", time.Minute, "")
 	scope := fs.String("scope", "", "")
