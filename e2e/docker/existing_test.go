@@ -67,7 +67,7 @@ const (
 	gatewayUID = 1000
 	guardGID   = 65532
 	// readmeHeading is the README section the test follows.
-	readmeHeading = "## Add devicegate to an OpenClaw you already run"
+	readmeHeading = "### Add devicegate to an OpenClaw you already run"
 	// packedPlugin is where scripts/docker-e2e.sh packs the plugin.
 	packedPlugin = "dist/devicegate-openclaw-plugin-e2e.tgz"
 )
@@ -385,6 +385,7 @@ func readmeSnippet(t *testing.T, path string) string {
 		t.Fatalf("README.md has no %q", readmeHeading)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
+	section, _, _ = strings.Cut(section, "\n### ")
 	m := regexp.MustCompile("(?s)```json5\n(.*?)\n *```").FindStringSubmatch(section)
 	if m == nil {
 		t.Fatalf("README.md's %q has no json5 block", readmeHeading)
