@@ -8,12 +8,12 @@
 GO       ?= go
 NODE_DIR := internal/testing/oidctest/node
 
-.PHONY: test test-go deps check lint skills unit race fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
+.PHONY: test test-go deps check lint skills openclaw-plugin-check openclaw-plugin unit race fuzz-short fuzz-long docker-e2e demo-e2e soak bench build clean
 
 test: test-go docker-e2e demo-e2e
 
 # Everything but the Docker suites.
-test-go: deps lint skills race fuzz-short
+test-go: deps lint skills openclaw-plugin-check race fuzz-short
 
 check: deps lint unit
 
@@ -36,6 +36,16 @@ lint:
 # openclaw npm package the OpenClaw test image pins; needs python3-yaml).
 skills:
 	bash scripts/skills-validate.sh
+
+# The OpenClaw plugin under `openclaw plugins validate` (the openclaw CLI
+# the OpenClaw test image pins; installed once, about a minute).
+openclaw-plugin-check:
+	bash scripts/openclaw-plugin.sh validate
+
+# The plugin packed for `openclaw plugins install FILE` (README, Add
+# devicegate to an OpenClaw you already run).
+openclaw-plugin:
+	bash scripts/openclaw-plugin.sh pack
 
 # Provider-backed tests skip when the npm packages are missing; here they
 # must run.

@@ -30,23 +30,32 @@ if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
 	npm ci --prefix "$node_dir" --no-audit --no-fund
 fi
 
+# TestOpenClawExisting installs the plugin as a person would: packed with
+# `openclaw plugins pack` (which fetches its build tool, esbuild, and the
+# openclaw CLI the first time).
+rm -f dist/devicegate-openclaw-plugin-e2e.tgz
+bash scripts/openclaw-plugin.sh pack dist/devicegate-openclaw-plugin-e2e.tgz >/dev/null
+
 # The suite removes its containers and volumes itself. When go test is
 # killed (its -timeout, ^C) that clean-up does not run: remove whatever
 # carries the suite's label.
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	local ids
-	ids=$(docker ps -aq --filter label=devicegate.e2e) || return 0
-	if [ -n "$ids" ]; then
-		note "removing containers left by the suite"
-		# shellcheck disable=SC2086 # one ID per word
-		docker rm -f -v $ids >/dev/null || true
-	fi
-	ids=$(docker volume ls -q --filter label=devicegate.e2e) || return 0
-	if [ -n "$ids" ]; then
-		# shellcheck disable=SC2086
-		docker volume rm -f $ids >/dev/null || true
-	fi
+	local ids label
+	# TestOpenClawExisting's stack has a label of its own.
+	for label in devicegate.e2e devicegate.e2e-existing; do
+		ids=$(docker ps -aq --filter "label=$label") || return 0
+		if [ -n "$ids" ]; then
+			note "removing containers left by the suite"
+			# shellcheck disable=SC2086 # one ID per word
+			docker rm -f -v $ids >/dev/null || true
+		fi
+		ids=$(docker volume ls -q --filter "label=$label") || return 0
+		if [ -n "$ids" ]; then
+			# shellcheck disable=SC2086
+			docker volume rm -f $ids >/dev/null || true
+		fi
+	done
 }
 trap cleanup EXIT
 

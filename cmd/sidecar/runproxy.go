@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/devicegate/devicegate/internal/gate"
+	"github.com/devicegate/devicegate/internal/preset"
 	"github.com/devicegate/devicegate/internal/session"
 	"github.com/devicegate/devicegate/internal/tokencache"
 	"github.com/devicegate/devicegate/internal/toolproxy"
@@ -208,22 +209,15 @@ func (rt *runToken) short() bool {
 
 // tokenOrigins are the origins the profile's token is meant for, where
 // the proxy puts it in place of the placeholder: the API's, the hosts the
-// preset's tools send the same token to, and those --scope names
-// (resourceOrigins).
+// preset's tools send the same token to (preset.TokenHosts), and those
+// --scope names (resourceOrigins).
 func tokenOrigins(kind, apiURL string, scopes []string) []string {
 	var out []string
 	if o := origin(apiURL); o != "" {
 		out = append(out, o)
 	}
-	switch {
-	case kind == "github" && enterpriseHost(apiURL) == "":
-		// gh uploads release assets to uploads.github.com, and git (with
-		// gh as its credential helper) sends the token to github.com.
-		// GitHub Enterprise Server serves all three on the API's host.
-		out = append(out, "https://uploads.github.com", "https://github.com")
-	case kind == "google":
-		// Google's APIs each have a host of their own (gmail.googleapis.com).
-		out = append(out, "https://*.googleapis.com")
+	if ps := preset.Lookup(kind); ps != nil && ps.TokenHosts != nil {
+		out = append(out, ps.TokenHosts(apiURL)...)
 	}
 	for _, o := range resourceOrigins(scopes) {
 		if !slices.Contains(out, o) {

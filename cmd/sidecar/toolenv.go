@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/devicegate/devicegate/internal/cli"
@@ -15,27 +13,21 @@ import (
 // the variables the preset's usual tools read (provider.TokenEnv), and in
 // every --env name; for aws profiles the role credentials instead.
 //
-// This is the one place that knows what a preset's tools expect. A preset
-// whose tools want more than a bearer token (AWS: role credentials as
-// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN) adds a
-// case here.
+// What a preset's tools expect is the preset's (internal/preset: TokenEnv,
+// ToolEnv, such as GitHub Enterprise's GH_ENTERPRISE_TOKEN and GH_HOST);
+// AWS's tools get role credentials (awsEnv).
 func toolEnv(ctx context.Context, s *session.Session, accessToken string, extra []string) ([]string, error) {
 	names := append([]string{"ACCESS_TOKEN"}, s.Provider.TokenEnv...)
 	var env []string
-	if s.Provider.Kind == "github" {
-		// gh reads GH_TOKEN only for github.com. For GitHub Enterprise
-		// Server (the profile's API is https://HOST/api/v3) it reads
-		// GH_ENTERPRISE_TOKEN and needs GH_HOST to know which host the
-		// token is for.
-		// The github preset's endpoints are static: no request here.
+	if te := s.Provider.Preset.ToolEnv; te != nil {
+		// The presets with tool variables have static endpoints: no
+		// request here.
 		ep, err := s.Provider.Endpoints(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if host := enterpriseHost(ep.APIURL); host != "" {
-			names = append(names, "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
-			env = append(env, "GH_HOST="+host)
-		}
+		n, e := te(ep.APIURL)
+		names, env = append(names, n...), append(env, e...)
 	}
 	names = append(names, extra...)
 	for _, n := range names {
@@ -63,18 +55,4 @@ func awsEnv(ctx context.Context, s *session.Session, minTTL time.Duration, scope
 		"AWS_REGION=" + r,
 		"AWS_DEFAULT_REGION=" + r,
 	}, nil
-}
-
-// enterpriseHost returns the host of a GitHub profile's API when it is not
-// github.com's, or "".
-func enterpriseHost(api string) string {
-	u, err := url.Parse(api)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	h := strings.ToLower(u.Host)
-	if h == "api.github.com" || h == "github.com" {
-		return ""
-	}
-	return u.Host
 }

@@ -288,7 +288,7 @@ func TestZitadelAnotherAccountKeepsTheOld(t *testing.T) {
 		}
 	})
 	if r.code != exitcode.Refused || !strings.Contains(r.stderr, "as Mallory Example (mallory@example.com) in place of Demo User (demo@example.com)") ||
-		!strings.Contains(r.stderr, "no sidecar serve with a gatekeeper bot is listening") || strings.Contains(r.stdout, `"signed_in"`) {
+		!strings.Contains(r.stderr, "no gatekeeper bot listens and nobody runs sidecar approvals") || strings.Contains(r.stdout, `"signed_in"`) {
 		t.Fatalf("the agent's login as mallory: %+v", r)
 	}
 	if after := cachedRefreshToken(t, env); after != before {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,6 +139,7 @@ func TestDemo(t *testing.T) {
 	want := []string{
 		"docker compose -f compose.demo.yaml up -d --wait",
 		"docker exec -it devicegate-demo-sidecar-1 sidecar login",
+		"docker exec -it devicegate-demo-sidecar-1 sidecar approvals",
 		agentCmd + " sidecar api /me",
 		agentCmd + " sidecar token",
 		agentCmd + ` sidecar api -X PATCH /me -d '{"name":"x"}'`,
@@ -185,35 +187,51 @@ func TestDemo(t *testing.T) {
 		return
 	}
 	t.Run("agent", func(t *testing.T) {
+		// The owner's second terminal: sidecar approvals, the only
+		// approver (the demo has no bot).
+		appr := d.approvals(t, steps[2])
 		// A read passes, through the guard, with the owner's token.
-		r := d.shell(t, 2*time.Minute, steps[2])
+		r := d.shell(t, 2*time.Minute, steps[3])
 		if r.code != 0 || !strings.Contains(r.stdout, `"email":"demo@example.com"`) {
-			t.Fatalf("%s: %s", steps[2], r)
+			t.Fatalf("%s: %s", steps[3], r)
 		}
 		t.Logf("measure: %s to the agent's first API call (a browser signing in on the way): %s",
 			steps[0], time.Since(start).Round(10*time.Millisecond))
-		// The raw token and a write wait for the owner: no bot, so no.
-		for _, step := range steps[3:5] {
-			r := d.shell(t, 2*time.Minute, step)
-			if r.code != 8 || r.stdout != "" || !strings.Contains(r.stderr, "approvals are off") || !strings.Contains(r.stderr, "hint: do not retry") {
-				t.Errorf("%s: %s", step, r)
-			}
+		// The raw token waits for the owner, who denies it.
+		r = appr.answer(t, d, steps[4], 1, "d", "sidecar token")
+		if r.code != 8 || r.stdout != "" || !strings.Contains(r.stderr, "hint: do not retry") {
+			t.Errorf("%s, denied: %s", steps[4], r)
 		}
+		// The write waits; the owner allows it once, having seen the
+		// method, the full URL and the body.
+		r = appr.answer(t, d, steps[5], 2, "o", "PATCH "+d.issuer+"/me", `{"name":"x"}`)
+		if r.code != 0 || !strings.Contains(r.stdout, `"email":"demo@example.com"`) {
+			t.Errorf("%s, allowed once: %s", steps[5], r)
+		}
+		t.Logf("measure: %s to the agent's first approved write (a browser and the owner's key on the way): %s",
+			steps[0], time.Since(start).Round(10*time.Millisecond))
+		appr.quit(t)
 		// sh never reaches the sidecar.
-		r = d.shell(t, 2*time.Minute, steps[5])
-		if r.code == 0 || !strings.Contains(r.stderr, `devicegate guard: command "sh" is not allowed`) {
-			t.Errorf("%s: %s", steps[5], r)
-		}
-		// The audit log: the agent's read allowed, token and write denied.
 		r = d.shell(t, 2*time.Minute, steps[6])
+		if r.code == 0 || !strings.Contains(r.stderr, `devicegate guard: command "sh" is not allowed`) {
+			t.Errorf("%s: %s", steps[6], r)
+		}
+		// With nobody watching, an ask is a denial at once.
+		r = d.shell(t, 2*time.Minute, steps[4])
+		if r.code != 8 || r.stdout != "" || !strings.Contains(r.stderr, "sidecar approvals") {
+			t.Errorf("%s with nobody watching: %s", steps[4], r)
+		}
+		// The audit log: the agent's read allowed, the token denied by the
+		// owner, the write allowed once.
+		r = d.shell(t, 2*time.Minute, steps[7])
 		if r.code != 0 {
-			t.Fatalf("%s: %s", steps[6], r)
+			t.Fatalf("%s: %s", steps[7], r)
 		}
 		for _, re := range []string{
 			`(?m)^\S+ \S+\s+default\s+owner\s+signin\s+ok\b`,
 			`(?m)^\S+ \S+\s+default\s+agent\s+api\s+allow\s+GET \S*/me\b.*\b200\s*$`,
 			`(?m)^\S+ \S+\s+default\s+agent\s+token\s+deny\b`,
-			`(?m)^\S+ \S+\s+default\s+agent\s+api\s+deny\s+PATCH \S*/me\b`,
+			`(?m)^\S+ \S+\s+default\s+agent\s+api\s+allow_once\s+PATCH \S*/me\b.*\b200\s*$`,
 		} {
 			if !regexp.MustCompile(re).MatchString(r.stdout) {
 				t.Errorf("sidecar audit has no line matching %s:\n%s", re, r.stdout)
@@ -272,6 +290,7 @@ func TestDemo(t *testing.T) {
 	})
 	t.Run("decline", func(t *testing.T) { d.decline(t, br) })
 	t.Run("tgauth", func(t *testing.T) { d.tgauth(t, br) })
+	t.Run("code flow", func(t *testing.T) { d.codeFlow(t, br, steps[1]) })
 	t.Run("guard", func(t *testing.T) {
 		r := d.run(t, time.Minute, "docker", "inspect", "-f", "{{.State.Running}} {{.HostConfig.NetworkMode}}", guardName)
 		if strings.TrimSpace(r.stdout) != "true none" {
@@ -281,14 +300,111 @@ func TestDemo(t *testing.T) {
 	t.Run("broken sidecar fails up --wait", func(t *testing.T) { d.broken(t) })
 
 	// The README's last command.
-	if r := d.shell(t, 5*time.Minute, steps[7]); r.code != 0 {
-		t.Fatalf("%s: %s", steps[7], r)
+	if r := d.shell(t, 5*time.Minute, steps[8]); r.code != 0 {
+		t.Fatalf("%s: %s", steps[8], r)
 	}
 	downDone = true
 	if r := d.run(t, time.Minute, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project); strings.TrimSpace(r.stdout) != "" {
-		t.Errorf("containers left after %s: %s", steps[7], r.stdout)
+		t.Errorf("containers left after %s: %s", steps[8], r.stdout)
 	}
 	t.Logf("screenshots: %s", d.shots.dir)
+}
+
+// approvalsTerm is the owner's second terminal: sidecar approvals.
+type approvalsTerm struct {
+	term *ptytest.Term
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the command has ended, with err set
+	err  error
+}
+
+// approvals starts the README's `docker exec -it ... sidecar approvals`
+// (line) on a terminal of its own and waits until it watches.
+func (d *demo) approvals(t *testing.T, line string) *approvalsTerm {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", line)
+	cmd.Dir = d.root
+	cmd.Env = append(slices.Clone(d.env), "TERM=xterm")
+	a := &approvalsTerm{term: ptytest.Start(t, cmd, 50, 200), cmd: cmd, done: make(chan struct{})}
+	go func() { a.err = cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-a.done:
+		default:
+			cmd.Process.Kill()
+			<-a.done
+		}
+	})
+	a.waitFor(t, "Waiting for the agent's requests", 1)
+	// docker exec -t takes the terminal raw once attached: keys typed
+	// before would be edited by the host's line discipline.
+	ptytest.WaitRaw(t, a.term.Master, 30*time.Second)
+	return a
+}
+
+// waitFor waits until the terminal has shown want count times.
+func (a *approvalsTerm) waitFor(t testing.TB, want string, count int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); strings.Count(a.term.String(), want) < count; {
+		select {
+		case <-a.done:
+			t.Fatalf("sidecar approvals ended (%v) before showing %q:\n%s", a.err, want, a.term.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the approvals terminal never showed %q:\n%s", want, a.term.String())
+		}
+	}
+}
+
+// answer runs the agent's step (line), waits until the approvals terminal
+// shows it as request n with every text in shows, types key and Enter, and
+// returns the agent's result.
+func (a *approvalsTerm) answer(t *testing.T, d *demo, line string, n int, key string, shows ...string) result {
+	t.Helper()
+	res := make(chan result, 1)
+	go func() { res <- d.shell(t, 2*time.Minute, line) }()
+	header := fmt.Sprintf("Request %d ", n)
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(a.term.String(), header); {
+		select {
+		case r := <-res:
+			t.Fatalf("%s ended before the owner was asked: %s\napprovals terminal:\n%s", line, r, a.term.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request %d never reached the approvals terminal:\n%s", n, a.term.String())
+		}
+	}
+	for _, want := range shows {
+		a.waitFor(t, want, 1)
+	}
+	if _, err := a.term.Master.WriteString(key + "\r"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-res:
+		a.waitFor(t, fmt.Sprintf("Request %d: ", n), 1)
+		return r
+	case <-time.After(time.Minute):
+		t.Fatalf("%s still waits after the owner typed %q:\n%s", line, key, a.term.String())
+		return result{}
+	}
+}
+
+// quit types q: sidecar approvals ends, and so does docker exec.
+func (a *approvalsTerm) quit(t *testing.T) {
+	t.Helper()
+	if _, err := a.term.Master.WriteString("q\r"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.done:
+		if a.err != nil {
+			t.Errorf("sidecar approvals after q: %v\n%s", a.err, a.term.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("sidecar approvals still runs after q:\n%s", a.term.String())
+	}
 }
 
 // agentCmd is how "Try it now" runs a command as the agent.
@@ -682,5 +798,103 @@ func (d *demo) broken(t *testing.T) {
 	}
 	if r := d.composeCmd(t, 3*time.Minute, "up", "-d", "--wait"); r.code != 0 {
 		t.Fatalf("up -d --wait after the fix: %s", r)
+	}
+}
+
+// codeFlow is the line of "Try it now" on OAUTH_FLOW=code: in front of
+// `up`, then the README's `sidecar login` (line) on a terminal prints the
+// authorization link; the browser signs in and allows, lands on the
+// loopback redirect it cannot load (the listener is in the container); the
+// person pastes that address into the terminal. Then the agent's kind of
+// call works: sidecar api /me.
+func (d *demo) codeFlow(t *testing.T, br *browser, line string) {
+	d.inSidecar(t, "sidecar", "logout") // signed in by tgauth, or not: either way signed out after
+	up := "OAUTH_FLOW=code docker compose -f compose.demo.yaml up -d --wait"
+	if r := d.shell(t, 5*time.Minute, up); r.code != 0 {
+		t.Fatalf("%s: %s", up, r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", line)
+	cmd.Dir = d.root
+	cmd.Env = append(slices.Clone(d.env), "TERM=xterm")
+	term := ptytest.Start(t, cmd, 50, 400)
+	authRe := regexp.MustCompile(`open this link in a browser and allow:\s+(http://\S+)`)
+	var link string
+	for deadline := time.Now().Add(time.Minute); link == "" || !strings.Contains(term.String(), "Paste the address"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no authorization link and paste prompt on the terminal:\n%s", term)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if m := authRe.FindStringSubmatch(term.String()); m != nil {
+			link = m[1]
+		}
+	}
+	u, err := url.Parse(link)
+	if err != nil || !strings.HasPrefix(link, d.issuer+"/") || u.Query().Get("code_challenge_method") != "S256" {
+		t.Fatalf("authorization link %q: want one on %s with PKCE S256", link, d.issuer)
+	}
+	redirect := u.Query().Get("redirect_uri")
+	if !strings.HasPrefix(redirect, "http://127.0.0.1:") {
+		t.Fatalf("redirect_uri %q: want the loopback default", redirect)
+	}
+	br.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
+	d.shots.take(t, br, "code-1-signin")
+	br.do(t,
+		chromedp.SendKeys(chromedp.ID("username"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("allow")),
+	)
+	d.shots.take(t, br, "code-2-consent")
+	br.do(t, chromedp.Click(chromedp.ID("allow")))
+	addr := br.addressBar(t, redirect+"?")
+	if !strings.Contains(addr, "code=") || !strings.Contains(addr, "state=") {
+		t.Fatalf("the browser shows %s", addr)
+	}
+	d.shots.take(t, br, "code-3-unreachable-redirect")
+	ptytest.WaitRaw(t, term.Master, 30*time.Second)
+	if _, err := term.Master.WriteString(addr + "\r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sidecar login (code flow): %v\n%s", err, term)
+	}
+	select {
+	case <-term.Drained():
+	case <-time.After(5 * time.Second):
+	}
+	if !strings.Contains(term.String(), "Signed in as Demo User (demo@example.com).") {
+		t.Fatalf("no confirmation on the terminal:\n%s", term)
+	}
+	if r := d.shell(t, 2*time.Minute, agentCmd+" sidecar api /me"); r.code != 0 || !strings.Contains(r.stdout, "demo@example.com") {
+		t.Fatalf("the agent's api /me after the code flow: %s", r)
+	}
+}
+
+// addressBar waits until the browser's address begins with prefix and
+// returns it: what a person reads from the address bar, also when the page
+// could not load (the current history entry; the document is then
+// Chromium's error page).
+func (b *browser) addressBar(t testing.TB, prefix string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		var addr string
+		// While Chromium swaps the page for its error page it may say
+		// "Not attached to an active page": ask again.
+		h, err := chromedp.Run(ctx, chromedp.NavigationEntries())
+		if err == nil && h.CurrentIndex >= 0 && int(h.CurrentIndex) < len(h.Entries) {
+			addr = h.Entries[h.CurrentIndex].URL
+		}
+		if strings.HasPrefix(addr, prefix) {
+			return addr
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the browser never went to %s (last at %q, %v)", prefix, addr, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

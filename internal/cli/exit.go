@@ -246,7 +246,7 @@ func refused(_ Program, err error) []string {
 		return append(h, "the profile keeps its current account; to use another one, the owner confirms it in Telegram (`sidecar serve` listening), or signs out and in again at a terminal")
 	}
 	if errors.As(err, &r) && r.Reason == "no_listener" {
-		h = append(h, "to be asked in Telegram, the owner runs `sidecar serve` with the gatekeeper bot listening (README \"Policy and approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
+		h = append(h, "to be asked, the owner runs `sidecar approvals` in the sidecar container, or `sidecar serve` with the gatekeeper bot listening (README \"Approvals\"), or allows it in OAUTH_POLICY / OAUTH_<NAME>_POLICY")
 	}
 	return h
 }

@@ -107,7 +107,7 @@ func TestTable(t *testing.T) {
 		{"refused by policy", Sidecar, &policy.Refused{Action: "token", Reason: "policy", Rule: "deny token"}, exitcode.Refused, "do not retry"},
 		{"refused by the owner", Sidecar, fmt.Errorf("x: %w", &policy.Refused{Action: "POST /x", Reason: "deny"}), exitcode.Refused, "do not retry"},
 		{"rate limited", Sidecar, fmt.Errorf("gate: %w", audit.ErrRateLimited), exitcode.Refused, "slow down"},
-		{"approvals off", Sidecar, &policy.Refused{Action: "token", Reason: "no_listener", Rule: "ask token"}, exitcode.Refused, "to be asked in Telegram"},
+		{"approvals off", Sidecar, &policy.Refused{Action: "token", Reason: "no_listener", Rule: "ask token"}, exitcode.Refused, "to be asked, the owner runs `sidecar approvals`"},
 		{"account change not confirmed", Tgauth, &policy.Refused{Action: "signing in as m", Reason: "no_listener", Rule: gate.RuleAccountChange}, exitcode.Refused, "the profile keeps its current account"},
 		{"other", Sidecar, errors.New("boom"), exitcode.Failure, ""},
 	}

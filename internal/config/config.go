@@ -25,7 +25,8 @@ import (
 // OAUTH_* variables.
 const DefaultProfile = "default"
 
-// Providers lists the provider presets OAUTH_PROVIDER accepts.
+// Providers lists the provider presets OAUTH_PROVIDER accepts: the kinds
+// of internal/preset, in its order (its TestEveryPreset keeps them equal).
 var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc", "aws"}
 
 // Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
@@ -446,7 +447,8 @@ func (p *Profile) validate() []error {
 	} else if !slices.Contains(Providers, p.Provider) {
 		add(errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", ")))
 	}
-	// aws registers its own client (preset.Check).
+	// aws registers its own client (preset.OwnClient; internal/preset's
+	// TestConfigAgreesWithPresets keeps this rule in step).
 	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
 		add(errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider"))
 	}
@@ -483,7 +485,8 @@ func (p *Profile) validate() []error {
 	}
 	pol, err := policy.Parse(p.Policy)
 	if err == nil && p.Provider == "aws" {
-		// An aws run hands the tool role credentials: a token export.
+		// An aws run hands the tool role credentials: a token export
+		// (preset.AWSSSO; kept in step as OwnClient is).
 		err = pol.CheckExport(true)
 	}
 	if err != nil {

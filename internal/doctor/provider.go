@@ -50,7 +50,7 @@ func checkProvider(ctx context.Context, p *config.Profile, hc *http.Client) []Fi
 		return []Finding{{Area: area, Err: wrap("finding the endpoints", err)}}
 	}
 	var out []Finding
-	if pr.Kind == "oidc" && p.Issuer != "" {
+	if pr.Preset.Discover && p.Issuer != "" {
 		out = append(out, Finding{Area: area, OK: "discovery at " + p.Issuer + "/.well-known/openid-configuration"})
 	}
 	if pr.Flow == config.FlowCode {

@@ -540,7 +540,7 @@ func (e *Refused) Error() string {
 	case "policy":
 		return fmt.Sprintf("%s is refused by the policy (rule %q)", e.Action, e.Rule)
 	case "no_listener":
-		return fmt.Sprintf("%s needs the owner's approval (rule %q), and approvals are off: no sidecar serve with a gatekeeper bot is listening", e.Action, e.Rule)
+		return fmt.Sprintf("%s needs the owner's approval (rule %q), and approvals are off: no gatekeeper bot listens and nobody runs sidecar approvals", e.Action, e.Rule)
 	case "timeout":
 		return fmt.Sprintf("%s: the owner did not answer in time", e.Action)
 	case "deny":

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/preset"
 	"github.com/devicegate/devicegate/internal/tokencache"
 	"golang.org/x/oauth2"
 )
@@ -84,8 +85,8 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (tokencache.
 		return id, err
 	}
 	auth := http.Header{"Authorization": {"Bearer " + tok.AccessToken}}
-	switch p.Kind {
-	case "github":
+	switch p.Preset.User {
+	case preset.GitHubUser:
 		var u struct {
 			Login string `json:"login"`
 			Name  string `json:"name"`
@@ -117,7 +118,7 @@ func (p *Provider) Identity(ctx context.Context, tok *oauth2.Token) (tokencache.
 			}
 		}
 		return gh.Merge(id), nil
-	case "microsoft":
+	case preset.GraphMe:
 		var me struct {
 			ID                string `json:"id"`
 			DisplayName       string `json:"displayName"`

@@ -1,9 +1,8 @@
-// Package provider knows the identity providers devicegate supports: their
-// endpoints, default scopes, quirks, and how to find out who signed in.
-// What differs between OAuth providers lives here, so that the device flow,
-// the session and the Telegram messages treat them alike (AWS IAM Identity
-// Center, whose credentials are not OAuth tokens, is the one the session
-// handles apart).
+// Package provider extends a preset (internal/preset: what a provider kind
+// is without the network, its quirks and flows) with a profile's
+// endpoints, the OAuth configuration and how to find out who signed in,
+// so that the device flow, the session and the Telegram messages treat
+// every provider alike.
 //
 // A Provider is built from a config.Profile without any network access, so
 // that the hot path (printing a cached token) never waits on the provider.
@@ -17,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -24,21 +24,18 @@ import (
 
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
+	"github.com/devicegate/devicegate/internal/preset"
 )
 
 // Endpoints are the URLs of one provider. Empty means unsupported.
-type Endpoints struct {
-	AuthURL       string // the authorization endpoint (code flow)
-	DeviceAuthURL string
-	TokenURL      string
-	UserinfoURL   string
-	RevokeURL     string
-	APIURL        string
-}
+type Endpoints = preset.Endpoints
 
 // Provider is one configured account provider.
 type Provider struct {
-	Kind     string // the preset: microsoft, github, google, auth0, okta, keycloak, oidc, aws
+	Kind string // the preset: microsoft, github, google, auth0, okta, keycloak, oidc, aws
+	// Preset is what the provider kind is without the network: its
+	// quirks, flows, tool variables (internal/preset).
+	Preset   *preset.Preset
 	Profile  string
 	ClientID string
 	// ClientSecret is sent as a form parameter when set. A device client is
@@ -104,16 +101,16 @@ func New(p *config.Profile, client *http.Client) (*Provider, error) {
 			RevokeURL: p.RevokeURL, APIURL: p.ApiURL,
 		},
 	}
-	setup := setupOf(p.Provider)
-	if setup == nil {
+	ps := preset.Lookup(p.Provider)
+	if ps == nil {
 		return nil, &config.Error{Var: p.Var("PROVIDER"), Msg: fmt.Sprintf("unknown provider %q", p.Provider)}
 	}
-	setup(pr, p)
+	pr.setup(ps, p)
 	if pr.Flow == "" {
 		pr.Flow = config.FlowDevice
 	}
 	if len(pr.Scopes) == 0 {
-		pr.Scopes = []string{"openid", "profile", "email", "offline_access"}
+		pr.Scopes = slices.Clone(preset.OpenIDScopes)
 	}
 	return pr, nil
 }
@@ -178,7 +175,7 @@ func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
 		if p.Flow == config.FlowCode {
 			start = p.overrides.AuthURL
 		}
-		if p.Kind == "oidc" && p.issuer != "" && (start == "" || p.overrides.TokenURL == "") {
+		if p.Preset.Discover && p.issuer != "" && (start == "" || p.overrides.TokenURL == "") {
 			d, err := p.discover(ctx)
 			if err != nil {
 				p.err = err

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/devicegate/devicegate/internal/preset"
 )
 
 // NotGranted lists the requested scopes the provider did not grant.
 // Microsoft answers with resource-qualified names and leaves out the
-// OpenID scopes, so those are compared loosely; offline_access shows as a
-// held refresh token rather than in the scope list.
+// OpenID scopes (its preset's ImplicitScopes), so those are compared
+// loosely; offline_access shows as a held refresh token rather than in
+// the scope list.
 func (p *Provider) NotGranted(requested, granted []string, hasRefresh bool) []string {
 	norm := func(s string) string {
 		s = strings.ToLower(s)
@@ -27,7 +30,7 @@ func (p *Provider) NotGranted(requested, granted []string, hasRefresh bool) []st
 		switch {
 		case have[n]:
 		case n == "offline_access" && hasRefresh:
-		case p.Kind == "microsoft" && (n == "openid" || n == "profile" || n == "email" || n == "offline_access"):
+		case p.Preset != nil && containsFold(p.Preset.ImplicitScopes, n):
 		default:
 			missing = append(missing, r)
 		}
@@ -37,21 +40,8 @@ func (p *Provider) NotGranted(requested, granted []string, hasRefresh bool) []st
 
 // Title names a preset the way people know it, for messages.
 func Title(kind string) string {
-	switch kind {
-	case "microsoft":
-		return "Microsoft"
-	case "github":
-		return "GitHub"
-	case "google":
-		return "Google"
-	case "auth0":
-		return "Auth0"
-	case "okta":
-		return "Okta"
-	case "keycloak":
-		return "Keycloak"
-	case "aws":
-		return "AWS"
+	if ps := preset.Lookup(kind); ps != nil {
+		return ps.Title
 	}
 	return "OpenID"
 }

@@ -125,7 +125,7 @@ func (s *Session) scopedGrant(ctx context.Context, refreshToken string, scopes [
 		return nil, false, s.providerErr("refreshing the token", err)
 	}
 	req := scopes
-	if s.Provider.Kind == "microsoft" && !containsFold(req, "offline_access") {
+	if s.Provider.Preset.OfflineAccess && !containsFold(req, "offline_access") {
 		// As MSAL does: without offline_access Microsoft may answer
 		// without a new refresh token, and ours rotates on every use.
 		req = append(append([]string(nil), req...), "offline_access")

@@ -35,7 +35,6 @@ import (
 
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/codeflow"
-	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/deviceflow"
 	"github.com/devicegate/devicegate/internal/oauthhttp"
 	"github.com/devicegate/devicegate/internal/policy"
@@ -286,12 +285,7 @@ func (s *Session) refresh(ctx context.Context, minTTL time.Duration, force bool)
 	// one is lost and the old one is spent. So the request ignores
 	// cancellation; the HTTP client's timeout still bounds it.
 	rctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.HTTP)
-	var tok *oauth2.Token
-	if s.Provider.AWS != nil {
-		tok, err = s.awsRefresh(rctx, e)
-	} else {
-		tok, err = cfg.TokenSource(rctx, &oauth2.Token{RefreshToken: e.RefreshToken}).Token()
-	}
+	tok, err := s.signer().refresh(rctx, cfg, e)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -403,12 +397,11 @@ func (s *Session) login(ctx context.Context, o LoginOptions) (*tokencache.Entry,
 	if err := s.Store.Writable(s.Profile); err != nil {
 		return nil, err
 	}
-	if s.Provider.AWS != nil {
-		return s.awsLogin(ctx, o)
-	}
-	if s.Provider.Flow == config.FlowCode {
-		return s.codeLogin(ctx, o)
-	}
+	return s.signer().login(ctx, o)
+}
+
+// deviceLogin is the OAuth device flow's sign-in (RFC 8628).
+func (s *Session) deviceLogin(ctx context.Context, o LoginOptions) (*tokencache.Entry, error) {
 	cfg, err := s.Provider.OAuth2(ctx)
 	if err != nil {
 		return nil, s.providerErr("starting the sign-in", err)
@@ -628,9 +621,12 @@ func signInDetail(e *tokencache.Entry, oneOff bool) string {
 }
 
 func (s *Session) revoke(ctx context.Context, e *tokencache.Entry) (bool, error) {
-	if s.Provider.AWS != nil {
-		return s.awsLogout(ctx, e)
-	}
+	return s.signer().logout(ctx, e)
+}
+
+// oauthRevoke ends an OAuth grant at the provider's RFC 7009 revocation
+// endpoint, if it has one.
+func (s *Session) oauthRevoke(ctx context.Context, e *tokencache.Entry) (bool, error) {
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {
 		return false, err

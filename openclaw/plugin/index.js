@@ -4,6 +4,7 @@
 // configuration's allowlist).
 import { spawn } from "node:child_process";
 import { definePluginEntry } from "openclaw/plugin-sdk/plugin-entry";
+import { toolPluginMetadataSymbol } from "openclaw/plugin-sdk/tool-plugin";
 import { createCommands } from "./commands.js";
 
 // Bound on what is kept of a command's output.
@@ -65,10 +66,30 @@ function notifier(api) {
   };
 }
 
-export default definePluginEntry({
-  id: "devicegate",
-  name: "devicegate",
-  description: "Sign-in commands for the devicegate sidecar, without the model",
+const id = "devicegate";
+const name = "devicegate";
+const description = "Sign-in commands for the devicegate sidecar (/auth, /auth_status, /logout) that run without the model.";
+
+// The plugin's settings (plugins.entries.devicegate.config).
+const configSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    container: {
+      type: "string",
+      description: "The sidecar container that docker exec runs in (default myapp-sidecar-1).",
+    },
+    docker: {
+      type: "string",
+      description: "The Docker client (default docker, found in PATH; DOCKER_HOST names the guard's socket).",
+    },
+  },
+};
+
+const entry = definePluginEntry({
+  id,
+  name,
+  description,
   register(api) {
     const cfg = api.pluginConfig ?? {};
     const { commands } = createCommands({
@@ -80,3 +101,16 @@ export default definePluginEntry({
     for (const c of commands) api.registerCommand(c);
   },
 });
+
+// `openclaw plugins validate` and `openclaw plugins build` read a plugin's
+// description from the authoring metadata that defineToolPlugin attaches
+// under this SDK symbol, and refuse an entry without it. Ours registers
+// commands, not tools: the same metadata with no tools lets the CLI check
+// openclaw.plugin.json against this file (and `plugins build` regenerate
+// it) without changing what the gateway loads.
+Object.defineProperty(entry, toolPluginMetadataSymbol, {
+  value: { id, name, description, activation: { onStartup: true }, configSchema, tools: [] },
+  enumerable: false,
+});
+
+export default entry;

@@ -1,0 +1,36 @@
+package preset
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/testing/configtest"
+)
+
+// config cannot import this package (it imports config), so the two rules
+// config applies per kind before any preset is consulted are kept in step
+// with the presets here: a client id is required unless the preset
+// registers its own, and a preset whose tools get role credentials
+// (AWSSSO) makes every run a token export (policy.CheckExport).
+func TestConfigAgreesWithPresets(t *testing.T) {
+	for _, ps := range All() {
+		t.Run(ps.Kind, func(t *testing.T) {
+			load := func(policy string) error {
+				configtest.ClearEnv(t)
+				t.Setenv("OAUTH_PROVIDER", ps.Kind)
+				t.Setenv("OAUTH_POLICY", policy)
+				_, err := config.Load()
+				return err
+			}
+			err := load("")
+			if asked := err != nil && strings.Contains(err.Error(), "OAUTH_CLIENT_ID"); asked == ps.OwnClient {
+				t.Errorf("OwnClient %v, but config.Load without a client id: %v", ps.OwnClient, err)
+			}
+			err = load("deny token; allow run tool")
+			if refused := err != nil && strings.Contains(err.Error(), "OAUTH_POLICY"); refused != (ps.SignIn == AWSSSO) {
+				t.Errorf("SignIn %v, but config.Load with a run that exports nothing: %v", ps.SignIn, err)
+			}
+		})
+	}
+}
