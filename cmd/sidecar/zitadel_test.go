@@ -176,10 +176,12 @@ func TestZitadelDeclineExpiryAndRestart(t *testing.T) {
 		t.Fatalf("decline: exit %d events %+v", code, events)
 	}
 
-	// Codes of two seconds. The approval of the fresh code still races
-	// its expiry: this provider has no way to lengthen the codes it issues
-	// from now on (oidctest's SetDeviceCodeTTL).
-	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second, DeviceCodeTTL: 2 * time.Second})
+	// Codes of six seconds: the first one expires unused; the fresh one
+	// is approved the moment the restart is announced, one HTTP request
+	// away, so six seconds hold on a loaded machine under the race
+	// detector (this provider, unlike oidctest's SetDeviceCodeTTL, cannot
+	// lengthen only the codes it issues later).
+	srv := demoidptest.Start(t, demoidp.Options{PollInterval: time.Second, DeviceCodeTTL: 6 * time.Second})
 	env := zEnv(t, srv)
 
 	// The first code expires unused; the restart's code is approved.
