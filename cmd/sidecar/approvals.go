@@ -17,6 +17,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/exitcode"
+	"github.com/devicegate/devicegate/internal/preset"
 )
 
 const approvalsUsage = `usage: sidecar approvals
@@ -48,7 +49,7 @@ func approvalsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if audit.Caller(os.Getenv) == audit.CallerAgent {
 		return cli.Exit(exitcode.Refused, errors.New("sidecar approvals is for the owner: the agent cannot answer its own requests"))
 	}
-	c, err := config.Load()
+	c, err := config.Load(preset.Kinds())
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/devicegate/devicegate/internal/audit"
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
+	"github.com/devicegate/devicegate/internal/preset"
 )
 
 const auditUsage = `usage: sidecar audit [--profile P] [--since D] [--last N] [--denied] [--json]
@@ -47,7 +48,7 @@ func auditCmd(args []string, stdout, stderr io.Writer, now time.Time) error {
 			return err
 		}
 	}
-	c, err := config.Load()
+	c, err := config.Load(preset.Kinds())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/devicegate/devicegate/internal/cli"
 	"github.com/devicegate/devicegate/internal/config"
 	"github.com/devicegate/devicegate/internal/keeper"
+	"github.com/devicegate/devicegate/internal/preset"
 )
 
 const healthUsage = `usage: sidecar health [--guard]
@@ -60,7 +61,7 @@ func health(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "ok")
 		return nil
 	}
-	c, err := config.Load()
+	c, err := config.Load(preset.Kinds())
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,20 @@ import (
 // OAUTH_* variables.
 const DefaultProfile = "default"
 
-// Providers lists the provider presets OAUTH_PROVIDER accepts: the kinds
-// of internal/preset, in its order (its TestEveryPreset keeps them equal).
-var Providers = []string{"microsoft", "github", "google", "auth0", "okta", "keycloak", "oidc", "aws"}
+// Kind is what Load checks of one provider kind, an OAUTH_PROVIDER value.
+// The kinds and everything else about them live in internal/preset, one
+// file each; Load takes them as a parameter (preset.Kinds), because
+// preset reads Profile and so cannot be imported here.
+type Kind struct {
+	Name string
+	// OwnClient: devicegate registers its own client at the provider, so
+	// a profile has no client id.
+	OwnClient bool
+	// RunExports: `sidecar run` hands the provider's tools credentials
+	// they sign with themselves, never a placeholder, so every run is a
+	// token export the policy must allow (policy.CheckExport).
+	RunExports bool
+}
 
 // Profile is one account: the OAUTH_* (or OAUTH_<NAME>_*) variables.
 //
@@ -292,10 +303,11 @@ func validHostPort(s string) bool {
 func lower(c byte) bool { return 'a' <= c && c <= 'z' }
 func digit(c byte) bool { return '0' <= c && c <= '9' }
 
-// Load reads and validates the configuration from the process environment.
-// It returns the first error, the one LoadAll finds first.
-func Load() (*Config, error) {
-	c, errs := LoadAll()
+// Load reads and validates the configuration from the process environment,
+// with kinds the provider kinds OAUTH_PROVIDER accepts (preset.Kinds). It
+// returns the first error, the one LoadAll finds first.
+func Load(kinds []Kind) (*Config, error) {
+	c, errs := LoadAll(kinds)
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
@@ -306,7 +318,7 @@ func Load() (*Config, error) {
 // after an error to find them all (`sidecar doctor`): every invalid or
 // missing variable is one *Error, in the order Load checks them. The
 // Config it returns holds what could be read, with only the valid profiles.
-func LoadAll() (*Config, []error) {
+func LoadAll(kinds []Kind) (*Config, []error) {
 	c := &Config{
 		Profiles: map[string]*Profile{},
 		Sidecar:  Sidecar{LoginRestarts: 3, Keepalive: Duration(24 * time.Hour), HTTPTimeout: Duration(30 * time.Second), ApprovalTimeout: Duration(2 * time.Minute)},
@@ -326,7 +338,7 @@ func LoadAll() (*Config, []error) {
 	def := &Profile{Name: DefaultProfile, Prefix: "OAUTH"}
 	perrs := processAll(def.Prefix, def)
 	if len(perrs) > 0 || def.Provider != "" || def.ClientID != "" {
-		perrs = append(perrs, def.validate()...)
+		perrs = append(perrs, def.validate(kinds)...)
 		errs = append(errs, perrs...)
 		if len(perrs) == 0 {
 			c.Profiles[def.Name] = def
@@ -350,7 +362,7 @@ func LoadAll() (*Config, []error) {
 		seen[name] = true
 		p := &Profile{Name: name, Prefix: "OAUTH_" + strings.ToUpper(name)}
 		perrs := processAll(p.Prefix, p)
-		perrs = append(perrs, p.validate()...)
+		perrs = append(perrs, p.validate(kinds)...)
 		errs = append(errs, perrs...)
 		if len(perrs) == 0 {
 			c.Profiles[name] = p
@@ -434,22 +446,27 @@ func (c *Config) validateSidecar() []error {
 	return errs
 }
 
-func (p *Profile) validate() []error {
+func (p *Profile) validate(kinds []Kind) []error {
 	var errs []error
 	add := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	p.Provider = strings.ToLower(strings.TrimSpace(p.Provider))
-	if p.Provider == "" {
-		add(errf(p.Var("PROVIDER"), "is required: one of %s", strings.Join(Providers, ", ")))
-	} else if !slices.Contains(Providers, p.Provider) {
-		add(errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(Providers, ", ")))
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.Name
 	}
-	// aws registers its own client (preset.OwnClient; internal/preset's
-	// TestConfigAgreesWithPresets keeps this rule in step).
-	if p.Provider != "aws" && strings.TrimSpace(p.ClientID) == "" {
+	var kind Kind // an unknown kind's rules: a client id, no export
+	p.Provider = strings.ToLower(strings.TrimSpace(p.Provider))
+	if i := slices.Index(names, p.Provider); i >= 0 && p.Provider != "" {
+		kind = kinds[i]
+	} else if p.Provider == "" {
+		add(errf(p.Var("PROVIDER"), "is required: one of %s", strings.Join(names, ", ")))
+	} else {
+		add(errf(p.Var("PROVIDER"), "unknown provider %q: use one of %s", p.Provider, strings.Join(names, ", ")))
+	}
+	if !kind.OwnClient && strings.TrimSpace(p.ClientID) == "" {
 		add(errf(p.Var("CLIENT_ID"), "is required: the application (client) id registered at the provider"))
 	}
 	_, err := p.Secret()
@@ -484,9 +501,7 @@ func (p *Profile) validate() []error {
 		}
 	}
 	pol, err := policy.Parse(p.Policy)
-	if err == nil && p.Provider == "aws" {
-		// An aws run hands the tool role credentials: a token export
-		// (preset.AWSSSO; kept in step as OwnClient is).
+	if err == nil && kind.RunExports {
 		err = pol.CheckExport(true)
 	}
 	if err != nil {

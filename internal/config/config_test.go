@@ -23,6 +23,15 @@ func setEnv(t *testing.T, env map[string]string) {
 	}
 }
 
+// kinds stand in for internal/preset's (preset.Kinds; config cannot
+// import it): the names these tests use, and aws's two rules, which
+// internal/preset's TestConfigAgreesWithPresets checks with the real ones.
+var kinds = []Kind{
+	{Name: "microsoft"}, {Name: "github"}, {Name: "google"}, {Name: "auth0"},
+	{Name: "okta"}, {Name: "keycloak"}, {Name: "oidc"},
+	{Name: "aws", OwnClient: true, RunExports: true},
+}
+
 var base = map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "Iv1.abc"}
 
 func TestLoadDefaults(t *testing.T) {
@@ -30,7 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 	setEnv(t, base)
 	// compose passes `NAME=` lines of .env as empty strings: same as unset
 	setEnv(t, map[string]string{"SIDECAR_LOGIN_RESTARTS": "", "SIDECAR_KEEPALIVE": " ", "TELEGRAM_API_URL": "", "TELEGRAM_LISTEN": "", "TELEGRAM_CHAT_ID": ""})
-	c, err := Load()
+	c, err := Load(kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +72,7 @@ func TestProfiles(t *testing.T) {
 		"OAUTH_WORK_SCOPES":    "User.Read Mail.Read",
 		"CLIENT_ID":            "must-not-leak-into-profiles",
 	})
-	c, err := Load()
+	c, err := Load(kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +99,7 @@ func TestSecretFiles(t *testing.T) {
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, nil, 0o600)
 	setEnv(t, map[string]string{"OAUTH_PROVIDER": "google", "OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET_FILE": sec, "TELEGRAM_BOT_TOKEN_FILE": empty})
-	c, err := Load()
+	c, err := Load(kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +178,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 			configtest.ClearEnv(t)
 			setEnv(t, base)
 			setEnv(t, tt.env)
-			_, err := Load()
+			_, err := Load(kinds)
 			var ce *Error
 			if !errors.As(err, &ce) || ce.Var != tt.wantVar {
 				t.Fatalf("err = %v, want an error naming %s", err, tt.wantVar)
@@ -184,7 +193,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 func TestAWSProfile(t *testing.T) {
 	configtest.ClearEnv(t)
 	setEnv(t, configtest.AWSEnv("OAUTH_ONE_OFF", "true"))
-	c, err := Load()
+	c, err := Load(kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +206,7 @@ func TestAWSProfile(t *testing.T) {
 func TestHTTPAllowedOnLoopback(t *testing.T) {
 	configtest.ClearEnv(t)
 	setEnv(t, map[string]string{"OAUTH_PROVIDER": "oidc", "OAUTH_CLIENT_ID": "x", "OAUTH_ISSUER": "http://127.0.0.1:9999/", "TELEGRAM_API_URL": "http://localhost:8081"})
-	c, err := Load()
+	c, err := Load(kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +354,7 @@ func TestLoadAllFindsEveryError(t *testing.T) {
 		"OAUTH_GH_PROVIDER":       "github",
 		"OAUTH_GH_CLIENT_ID":      "Iv1.gh",
 	})
-	c, errs := LoadAll()
+	c, errs := LoadAll(kinds)
 	var vars []string
 	for _, err := range errs {
 		var ce *Error
@@ -362,7 +371,7 @@ func TestLoadAllFindsEveryError(t *testing.T) {
 	if !slices.Equal(c.Order, []string{"gh"}) {
 		t.Fatalf("valid profiles %q, want only gh", c.Order)
 	}
-	if _, err := Load(); err != errs[0] && err.Error() != errs[0].Error() {
+	if _, err := Load(kinds); err != errs[0] && err.Error() != errs[0].Error() {
 		t.Fatalf("Load: %v, want the first of LoadAll's: %v", err, errs[0])
 	}
 }
@@ -382,7 +391,7 @@ func TestFlow(t *testing.T) {
 		configtest.ClearEnv(t)
 		setEnv(t, base)
 		setEnv(t, tt.env)
-		c, err := Load()
+		c, err := Load(kinds)
 		if err != nil {
 			t.Fatalf("%v: %v", tt.env, err)
 		}
@@ -398,9 +407,42 @@ func TestCallbackListen(t *testing.T) {
 		configtest.ClearEnv(t)
 		setEnv(t, base)
 		t.Setenv("SIDECAR_CALLBACK_LISTEN", v)
-		c, err := Load()
+		c, err := Load(kinds)
 		if err != nil || c.Sidecar.CallbackListen != v {
 			t.Errorf("%q: %v", v, err)
 		}
+	}
+}
+
+// Load knows no provider: which kinds it accepts and what each demands
+// come from its kinds.
+func TestKindsDecide(t *testing.T) {
+	acme := []Kind{{Name: "acme", OwnClient: true, RunExports: true}}
+	tests := []struct {
+		name    string
+		kinds   []Kind
+		env     map[string]string
+		wantVar string // "" for none
+	}{
+		{"a kind not given", acme, map[string]string{"OAUTH_PROVIDER": "github", "OAUTH_CLIENT_ID": "x"}, "OAUTH_PROVIDER"},
+		{"own client", acme, map[string]string{"OAUTH_PROVIDER": "acme"}, ""},
+		{"every run exports", acme, map[string]string{"OAUTH_PROVIDER": "acme", "OAUTH_POLICY": "deny token; allow run tool"}, "OAUTH_POLICY"},
+		{"a client id otherwise", []Kind{{Name: "acme"}}, map[string]string{"OAUTH_PROVIDER": "acme"}, "OAUTH_CLIENT_ID"},
+		{"runs without export otherwise", []Kind{{Name: "acme"}}, map[string]string{"OAUTH_PROVIDER": "acme", "OAUTH_CLIENT_ID": "x", "OAUTH_POLICY": "deny token; allow run tool"}, ""},
+		{"no kinds at all", nil, map[string]string{"OAUTH_PROVIDER": "acme", "OAUTH_CLIENT_ID": "x"}, "OAUTH_PROVIDER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			configtest.ClearEnv(t)
+			setEnv(t, tt.env)
+			_, err := Load(tt.kinds)
+			var ce *Error
+			switch {
+			case tt.wantVar == "" && err != nil:
+				t.Fatalf("err = %v, want none", err)
+			case tt.wantVar != "" && (!errors.As(err, &ce) || ce.Var != tt.wantVar):
+				t.Fatalf("err = %v, want an error naming %s", err, tt.wantVar)
+			}
+		})
 	}
 }

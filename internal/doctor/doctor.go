@@ -60,7 +60,7 @@ func Run(ctx context.Context, o Options) []Finding {
 	if o.GuardOnly {
 		return checkGuard(ctx, true)
 	}
-	c, errs := config.LoadAll()
+	c, errs := config.LoadAll(preset.Kinds())
 	var out []Finding
 	for _, err := range errs {
 		out = append(out, Finding{Area: "configuration", Err: err})

@@ -24,7 +24,7 @@ type Setup struct {
 // Load reads and validates the configuration from the environment,
 // including what each profile's preset demands, and opens the cache.
 func Load() (*Setup, error) {
-	c, err := config.Load()
+	c, err := config.Load(preset.Kinds())
 	if err != nil {
 		return nil, err
 	}

@@ -8,11 +8,11 @@ import (
 	"github.com/devicegate/devicegate/internal/testing/configtest"
 )
 
-// config cannot import this package (it imports config), so the two rules
-// config applies per kind before any preset is consulted are kept in step
-// with the presets here: a client id is required unless the preset
-// registers its own, and a preset whose tools get role credentials
-// (AWSSSO) makes every run a token export (policy.CheckExport).
+// config.Load, given Kinds, applies each preset's two rules that config
+// checks before any preset is consulted: a client id is required unless
+// the preset registers its own, and a preset whose tools take no bearer
+// token (AWSSSO: role credentials) makes every run a token export
+// (policy.CheckExport).
 func TestConfigAgreesWithPresets(t *testing.T) {
 	for _, ps := range All() {
 		t.Run(ps.Kind, func(t *testing.T) {
@@ -20,7 +20,7 @@ func TestConfigAgreesWithPresets(t *testing.T) {
 				configtest.ClearEnv(t)
 				t.Setenv("OAUTH_PROVIDER", ps.Kind)
 				t.Setenv("OAUTH_POLICY", policy)
-				_, err := config.Load()
+				_, err := config.Load(Kinds())
 				return err
 			}
 			err := load("")
@@ -28,8 +28,8 @@ func TestConfigAgreesWithPresets(t *testing.T) {
 				t.Errorf("OwnClient %v, but config.Load without a client id: %v", ps.OwnClient, err)
 			}
 			err = load("deny token; allow run tool")
-			if refused := err != nil && strings.Contains(err.Error(), "OAUTH_POLICY"); refused != (ps.SignIn == AWSSSO) {
-				t.Errorf("SignIn %v, but config.Load with a run that exports nothing: %v", ps.SignIn, err)
+			if refused := err != nil && strings.Contains(err.Error(), "OAUTH_POLICY"); refused == ps.Bearer() {
+				t.Errorf("Bearer %v, but config.Load with a run that exports nothing: %v", ps.Bearer(), err)
 			}
 		})
 	}

@@ -26,11 +26,15 @@ var complete = map[string]config.Profile{
 // accepts, validation, scopes, the token variables, flows and endpoints.
 func TestEveryPreset(t *testing.T) {
 	var kinds []string
-	for _, ps := range All() {
-		kinds = append(kinds, ps.Kind)
+	for _, k := range Kinds() {
+		kinds = append(kinds, k.Name)
 	}
-	if !slices.Equal(kinds, config.Providers) {
-		t.Fatalf("presets %q, config.Providers %q: OAUTH_PROVIDER must accept exactly the presets", kinds, config.Providers)
+	var presets []string
+	for _, ps := range All() {
+		presets = append(presets, ps.Kind)
+	}
+	if !slices.Equal(kinds, presets) {
+		t.Fatalf("Kinds %q, presets %q: OAUTH_PROVIDER must accept exactly the presets", kinds, presets)
 	}
 	for _, ps := range All() {
 		prof := func(mod func(*config.Profile)) *config.Profile {
@@ -100,8 +104,8 @@ func TestEveryPreset(t *testing.T) {
 						t.Errorf("token variable %q: not a variable name, ACCESS_TOKEN (always set) or repeated", n)
 					}
 				}
-				if ps.SignIn == AWSSSO && len(ps.TokenEnv) > 0 {
-					t.Error("an AWS-style preset hands tools role credentials, never the token")
+				if !ps.Bearer() && (len(ps.TokenEnv) > 0 || ps.ToolEnv != nil) {
+					t.Errorf("tools get %s, never the token, yet the preset names token variables", ps.SignIn.Credentials())
 				}
 			})
 			t.Run("flows", func(t *testing.T) {

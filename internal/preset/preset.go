@@ -6,10 +6,9 @@
 // internal/session picks the sign-in strategy it names.
 //
 // Adding a provider is one file here (its Preset and its checks), its
-// name in the list below and in config.Providers (config cannot import
-// this package; TestEveryPreset fails until the two agree), and its tests:
-// a complete profile in TestEveryPreset's table, which runs every preset
-// through the same checks. Only a provider whose user endpoint is not
+// name in the list below, and its tests: a complete profile in
+// TestEveryPreset's table, which runs every preset through the same
+// checks. config learns the kinds from Kinds, as a parameter of its Load. Only a provider whose user endpoint is not
 // OpenID's userinfo (UserShape) or whose sign-in is not OAuth (Strategy)
 // also touches internal/provider or internal/session.
 //
@@ -139,6 +138,25 @@ const (
 	AWSSSO
 )
 
+// Credentials names what the strategy's tools get in place of the access
+// token, "" when they get the token (or a placeholder the tool proxy
+// replaces with it).
+func (s Strategy) Credentials() string {
+	if s == AWSSSO {
+		// SigV4 signs each request with the secret key: no proxy can
+		// add them later, so they are handed over.
+		return "role credentials"
+	}
+	return ""
+}
+
+// Bearer says whether the provider's API and tools take the access token
+// as a bearer token (RFC 6750). When not, its token only buys the
+// credentials its strategy names (Strategy.Credentials): `sidecar run`
+// hands those over, every run a token export, and `sidecar api` has no
+// API to call with the token.
+func (p *Preset) Bearer() bool { return p.SignIn.Credentials() == "" }
+
 // Default code-flow redirect addresses (RFC 8252 §7.3: a loopback IP
 // literal, any port; the port is picked at each sign-in).
 const DefaultRedirect = "http://127.0.0.1/callback"
@@ -147,11 +165,22 @@ const DefaultRedirect = "http://127.0.0.1/callback"
 // in, and a refresh token.
 var OpenIDScopes = []string{"openid", "profile", "email", "offline_access"}
 
-// all lists the presets, in the order config.Providers names them.
+// all lists the presets, in the order messages name them.
 var all = []*Preset{microsoft, github, google, auth0, okta, keycloak, oidc, aws}
 
 // All returns every preset.
 func All() []*Preset { return slices.Clone(all) }
+
+// Kinds returns what config.Load checks of each preset, in All's order:
+// config cannot import this package (the presets read config.Profile), so
+// it takes them as a parameter, config.Load(preset.Kinds()).
+func Kinds() []config.Kind {
+	out := make([]config.Kind, len(all))
+	for i, p := range all {
+		out[i] = config.Kind{Name: p.Kind, OwnClient: p.OwnClient, RunExports: !p.Bearer()}
+	}
+	return out
+}
 
 // Lookup returns the preset of a kind, or nil.
 func Lookup(kind string) *Preset {
