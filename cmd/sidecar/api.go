@@ -52,8 +52,8 @@ func api(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if s.Provider.AWS != nil {
-		return cli.Usagef("api does not call AWS (requests there are signed with role credentials): use `sidecar run -- aws ...`")
+	if pr := s.Provider; !pr.Preset.Bearer() {
+		return cli.Usagef("api does not call %s (requests there are signed with %s): use `sidecar run -- %s ...`", pr.Preset.Title, pr.Preset.SignIn.Credentials(), pr.Kind)
 	}
 	ep, err := s.Provider.Endpoints(ctx)
 	if err != nil {

@@ -98,7 +98,8 @@ func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader
 	// says with-token hands it the raw token, and an aws profile's role
 	// credentials (SigV4 signs with the secret key: no proxy can add it
 	// later): both are token exports, for the owner's runs too.
-	raw := s.Provider.AWS != nil || s.Policy.Decide(policy.Request{Action: policy.ActionRun, Program: argv[0]}).WithToken
+	bearer := s.Provider.Preset.Bearer()
+	raw := !bearer || s.Policy.Decide(policy.Request{Action: policy.ActionRun, Program: argv[0]}).WithToken
 	pass, err := gateFor(s, "").Check(ctx, gate.Action{Kind: gate.Run, Argv: argv, WithToken: raw})
 	if err != nil {
 		return prog.Report(stderr, err)
@@ -106,9 +107,13 @@ func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader
 	var vars, secrets []string
 	env := childEnv(os.Environ())
 	var tp *toolProxy
-	if s.Provider.AWS != nil {
-		vars, err = awsEnv(ctx, s, *f.minTTL, scopes, f.names)
-		secrets = values(vars, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+	if !bearer {
+		// Never the access token, which would buy credentials beyond the
+		// profile's (AWS: every account and role the person has).
+		if len(scopes) > 0 || len(f.names) > 0 {
+			return prog.Report(stderr, cli.Usagef("run: --scope and --env do not apply to %s profiles (CMD gets %s)", s.Provider.Kind, s.Provider.Preset.SignIn.Credentials()))
+		}
+		vars, secrets, err = s.ToolCredentials(ctx, *f.minTTL)
 	} else {
 		// Refresh first when the token expires within --min-ttl: the tool
 		// cannot refresh it, and a long command needs it to last.
@@ -152,17 +157,6 @@ func runWith(ctx context.Context, hooks runHooks, args []string, stdin io.Reader
 		}
 	}
 	return code
-}
-
-// values returns the values of the named variables in vars.
-func values(vars []string, names ...string) []string {
-	var out []string
-	for _, kv := range vars {
-		if k, v, _ := strings.Cut(kv, "="); slices.Contains(names, k) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // check validates what the flags and CMD say before anything is opened,

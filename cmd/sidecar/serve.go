@@ -172,7 +172,8 @@ func policies(sessions []*session.Session) func(context.Context, string) (*polic
 			if s.Profile != profile {
 				continue
 			}
-			if s.Provider.AWS != nil {
+			if !s.Provider.Preset.Bearer() {
+				// No API takes its token: nothing to judge requests to.
 				return s.Policy, "", nil
 			}
 			ep, err := s.Provider.Endpoints(ctx)

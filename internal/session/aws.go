@@ -238,6 +238,25 @@ func (s *Session) AWSCredentials(ctx context.Context, minTTL time.Duration) (*to
 	return e.AWS.Credentials, nil
 }
 
+// awsToolEnv is ToolCredentials for AWS: role credentials valid for
+// minTTL in the variables the AWS CLI and SDKs read, never the SSO access
+// token, which would buy credentials for every account and role the
+// person has.
+func (s *Session) awsToolEnv(ctx context.Context, minTTL time.Duration) (env, secrets []string, err error) {
+	c, err := s.AWSCredentials(ctx, minTTL)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := s.Provider.AWS.Region
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey,
+		"AWS_SESSION_TOKEN=" + c.SessionToken,
+		"AWS_REGION=" + r,
+		"AWS_DEFAULT_REGION=" + r,
+	}, []string{c.SecretAccessKey, c.SessionToken}, nil
+}
+
 // sameRole reports whether the cached credentials are for the configured
 // account and role (the configuration may have changed since).
 func (s *Session) sameRole(e *tokencache.Entry) bool {

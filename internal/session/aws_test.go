@@ -83,6 +83,18 @@ func TestAWSWholePath(t *testing.T) {
 		t.Fatalf("renewed credentials: %v", err)
 	}
 
+	// What `sidecar run` gives the tool: the cached role credentials in
+	// the AWS variables, never the SSO access token.
+	env, secrets, err := s.ToolCredentials(ctx, time.Minute)
+	want := []string{"AWS_ACCESS_KEY_ID=" + cr2.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + cr2.SecretAccessKey,
+		"AWS_SESSION_TOKEN=" + cr2.SessionToken, "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"}
+	if err != nil || !slices.Equal(env, want) || !slices.Equal(secrets, []string{cr2.SecretAccessKey, cr2.SessionToken}) {
+		t.Fatalf("tool credentials %q %v", env, err)
+	}
+	if s.Provider.Preset.Bearer() || fake.Counts().GetRoleCredentials != 2 {
+		t.Fatalf("bearer %v, role credentials bought %d times", s.Provider.Preset.Bearer(), fake.Counts().GetRoleCredentials)
+	}
+
 	// Refresh through SSO-OIDC's refresh_token grant, rotation kept.
 	r, err := s.Refresh(ctx)
 	if err != nil || r.RefreshToken == e.RefreshToken || r.AccessToken == e.AccessToken || fake.Counts().Refresh != 1 {
@@ -204,4 +216,19 @@ func TestAWSFailures(t *testing.T) {
 			t.Fatalf("one-off: %+v, %v", e, err)
 		}
 	})
+}
+
+// A provider whose tools take the access token has no credentials of
+// their own to hand out: ToolCredentials says so, naming the variable.
+func TestToolCredentialsBearer(t *testing.T) {
+	pr, err := provider.New(&config.Profile{Name: "gh", Prefix: "OAUTH_GH", Provider: "github", ClientID: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session.Session{Profile: "gh", Provider: pr}
+	env, _, err := s.ToolCredentials(context.Background(), time.Minute)
+	var ce *config.Error
+	if !pr.Preset.Bearer() || env != nil || !errors.As(err, &ce) || ce.Var != "OAUTH_GH_PROVIDER" {
+		t.Fatalf("bearer %v, env %q, err %v", pr.Preset.Bearer(), env, err)
+	}
 }

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -25,6 +27,18 @@ type signer interface {
 	// logout ends the grant at the provider; false when there was nothing
 	// it could end.
 	logout(ctx context.Context, e *tokencache.Entry) (bool, error)
+	// toolCredentials returns what a tool gets in place of the access
+	// token (preset.Strategy.Credentials): see ToolCredentials.
+	toolCredentials(ctx context.Context, minTTL time.Duration) (env, secrets []string, err error)
+}
+
+// ToolCredentials returns what `sidecar run` gives the tool of a provider
+// whose API takes no bearer token (preset.Preset.Bearer): its variables,
+// "NAME=value", with credentials valid for at least minTTL, and the
+// secret values among them, which the tool's output must not show. A
+// provider whose tools take the access token has none: an error.
+func (s *Session) ToolCredentials(ctx context.Context, minTTL time.Duration) (env, secrets []string, err error) {
+	return s.signer().toolCredentials(ctx, minTTL)
 }
 
 func (s *Session) signer() signer {
@@ -53,6 +67,10 @@ func (o oauthSigner) logout(ctx context.Context, e *tokencache.Entry) (bool, err
 	return o.s.oauthRevoke(ctx, e)
 }
 
+func (o oauthSigner) toolCredentials(context.Context, time.Duration) ([]string, []string, error) {
+	return nil, nil, &config.Error{Var: o.s.Provider.Var("PROVIDER"), Msg: fmt.Sprintf("profile %s's tools take the access token, not credentials of their own", o.s.Profile)}
+}
+
 // awsSigner: IAM Identity Center's registration, device flow, refresh
 // and portal logout (aws.go).
 type awsSigner struct{ s *Session }
@@ -67,4 +85,8 @@ func (a awsSigner) refresh(ctx context.Context, _ *oauth2.Config, e *tokencache.
 
 func (a awsSigner) logout(ctx context.Context, e *tokencache.Entry) (bool, error) {
 	return a.s.awsLogout(ctx, e)
+}
+
+func (a awsSigner) toolCredentials(ctx context.Context, minTTL time.Duration) ([]string, []string, error) {
+	return a.s.awsToolEnv(ctx, minTTL)
 }
