@@ -32,7 +32,7 @@ type Endpoints = preset.Endpoints
 
 // Provider is one configured account provider.
 type Provider struct {
-	Kind string // the preset: microsoft, github, google, auth0, okta, keycloak, oidc, aws
+	Kind string // the preset's kind (OAUTH_PROVIDER; preset.All lists them)
 	// Preset is what the provider kind is without the network: its
 	// quirks, flows, tool variables (internal/preset).
 	Preset   *preset.Preset
