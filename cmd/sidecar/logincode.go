@@ -101,7 +101,7 @@ func (t *terminal) showLink(kind, profile string, l codeflow.Link, listening boo
 	}
 	fmt.Fprintf(t.w, "After you allow, your browser goes to an address beginning with %s.\n", l.RedirectURI)
 	if listening {
-		fmt.Fprintln(t.w, "If the browser runs on this machine, the sign-in finishes by itself.")
+		fmt.Fprintln(t.w, "If your browser can load that address itself (the same machine, not across a container or SSH), the sign-in finishes by itself.")
 	}
 	fmt.Fprintf(t.w, "On another device (a phone) that page cannot load: copy its whole address.\nThe link expires at %s.\n\n%s\n", l.ExpiresAt.UTC().Format("15:04:05 UTC"), pastePrompt)
 }
