@@ -20,8 +20,10 @@ Checks the whole setup at once and prints every problem with its fix:
 every invalid or missing variable, the secret files, the cache key, each
 profile's provider (its discovery and a device code, left to expire), the
 gatekeeper bot (getMe) and its chat (getChat, nothing is sent), the
-guard's access to the Docker engine, and the gateway's owner id. Exit 2
-when there is a problem. In the real stack:
+guard's access to the Docker engine, and the gateway's variables (every
+one compose.yaml's gateway needs when DEVICEGATE_GATEWAY=compose, which
+compose.yaml sets; DEVICEGATE_GATEWAY=external in .env for an OpenClaw of
+your own) and owner id. Exit 2 when there is a problem. In the real stack:
 
   docker compose run --rm sidecar doctor
   docker compose run --rm --entrypoint 'sidecar doctor --guard' guard

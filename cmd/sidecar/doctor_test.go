@@ -194,6 +194,52 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 
+	// compose.yaml's gateway (DEVICEGATE_GATEWAY=compose, which
+	// compose.yaml sets on the sidecar) with none of its variables in
+	// .env: all three named in one run, each with its fix. Compose itself
+	// no longer stops at the first (gateway-start names them too).
+	t.Run("gateway variables all missing", func(t *testing.T) {
+		env := doctorEnv(t, srv, tg)
+		env["DEVICEGATE_GATEWAY"] = "compose"
+		for _, k := range []string{"OPENCLAW_TELEGRAM_BOT_TOKEN", "TELEGRAM_OWNER_ID", "OPENCLAW_GATEWAY_TOKEN"} {
+			delete(env, k)
+		}
+		r := sidecar(t, envList(env), "doctor")
+		if r.code != 2 {
+			t.Fatalf("exit %d, want 2:\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{
+			"FAIL  gateway            TELEGRAM_OWNER_ID: is required by the gateway",
+			"fix: set TELEGRAM_OWNER_ID in .env to your Telegram user id",
+			"FAIL  gateway            OPENCLAW_TELEGRAM_BOT_TOKEN: is required: the agent's own bot",
+			"fix: set it in .env to the token @BotFather gave the agent's bot",
+			"FAIL  gateway            OPENCLAW_GATEWAY_TOKEN: is required",
+			"fix: set it in .env, e.g. to the output of `openssl rand -hex 32`",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("missing %q in:\n%s", want, r.stdout)
+			}
+		}
+		if strings.Count(r.stdout, "FAIL") != 3 || !strings.Contains(r.stderr, "sidecar: error: 3 problems found") {
+			t.Errorf("want exactly the three gateway problems:\n%s%s", r.stdout, r.stderr)
+		}
+
+		// Without DEVICEGATE_GATEWAY nothing says a gateway is expected.
+		delete(env, "DEVICEGATE_GATEWAY")
+		if r := sidecar(t, envList(env), "doctor"); r.code != 0 || !strings.Contains(r.stdout, "skip  gateway            no OpenClaw gateway configured here") {
+			t.Errorf("without %s: %+v", "DEVICEGATE_GATEWAY", r)
+		}
+		// An OpenClaw of one's own: not compose.yaml's variables.
+		env["DEVICEGATE_GATEWAY"] = "external"
+		if r := sidecar(t, envList(env), "doctor"); r.code != 0 || !strings.Contains(r.stdout, "skip  gateway            an OpenClaw of your own (DEVICEGATE_GATEWAY=external)") {
+			t.Errorf("external: %+v", r)
+		}
+		env["DEVICEGATE_GATEWAY"] = "docker"
+		if r := sidecar(t, envList(env), "doctor"); r.code != 2 || !strings.Contains(r.stdout, `FAIL  gateway            DEVICEGATE_GATEWAY: "docker" is neither compose`) {
+			t.Errorf("a wrong value: %+v", r)
+		}
+	})
+
 	t.Run("guard only", func(t *testing.T) {
 		r := sidecar(t, []string{"PATH=" + os.Getenv("PATH"), "GUARD_UPSTREAM=" + engine(t)}, "doctor", "--guard")
 		if r.code != 0 || !strings.Contains(r.stdout, "ok    guard") || strings.Contains(r.stdout, "provider") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,6 +45,7 @@ func TestStack(t *testing.T) {
 	t.Run("guard denies requests", s.testDenyRaw)
 	t.Run("guard denies commands", s.testDenyCLI)
 	t.Run("measure", func(t *testing.T) { s.measure(t, m) })
+	t.Run("doctor names every gateway variable", s.testDoctorGateway)
 	t.Run("no token leaked", func(t *testing.T) { s.testNoLeak(t, m.token) })
 	m.report(t)
 }
@@ -100,6 +102,26 @@ func (s *stack) testSignedOut(t *testing.T) {
 			t.Fatalf("sidecar health: %s", r)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// testDoctorGateway runs the Quick start's first check with none of the
+// gateway's variables set: Compose no longer stops at the first missing
+// one (compose.yaml has no ${VAR:?}), so `run --rm sidecar doctor` starts,
+// and doctor, told by compose.yaml that its gateway runs
+// (DEVICEGATE_GATEWAY=compose), names all three.
+func (s *stack) testDoctorGateway(t *testing.T) {
+	saved := s.composeEnv
+	s.composeEnv = append(slices.Clone(saved), "OPENCLAW_TELEGRAM_BOT_TOKEN=", "TELEGRAM_OWNER_ID=", "OPENCLAW_GATEWAY_TOKEN=")
+	defer func() { s.composeEnv = saved }()
+	r := s.compose(t, command{args: []string{"run", "--rm", "sidecar", "doctor"}})
+	if r.code != 2 {
+		t.Fatalf("doctor without the gateway's variables: %s", r)
+	}
+	for _, v := range []string{"TELEGRAM_OWNER_ID", "OPENCLAW_TELEGRAM_BOT_TOKEN", "OPENCLAW_GATEWAY_TOKEN"} {
+		if !strings.Contains(r.stdout, "FAIL  gateway            "+v+": is required") {
+			t.Errorf("doctor does not name %s:\n%s", v, r.stdout)
+		}
 	}
 }
 

@@ -189,10 +189,9 @@ func (e *existing) compose(t testing.TB, c command) result {
 	c.env = append(os.Environ(),
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
-		// As the README says: compose.yaml's own gateway needs them, and
-		// it does not start here.
-		"OPENCLAW_TELEGRAM_BOT_TOKEN=unused",
-		"OPENCLAW_GATEWAY_TOKEN=unused",
+		// As the README says: the gateway is an OpenClaw of one's own,
+		// so compose.yaml's gateway variables are left unset.
+		"DEVICEGATE_GATEWAY=external",
 		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),
 	)
 	timeout := commandTimeout

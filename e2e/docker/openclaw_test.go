@@ -60,7 +60,7 @@ func TestOpenClaw(t *testing.T) {
 		}
 	}
 	must(t.Run("build", o.build))
-	t.Run("owner id required", o.testOwnerRequired)
+	t.Run("variables required", o.testVariablesRequired)
 	must(t.Run("up", o.up))
 	t.Run("phishing", o.testPhishing)
 	t.Run("menu", o.testMenu)
@@ -122,18 +122,34 @@ func (o *openclawRun) build(t *testing.T) {
 	o.buildTime = time.Since(start)
 }
 
-// testOwnerRequired: without TELEGRAM_OWNER_ID, docker compose up stops
-// before it starts anything, naming the variable.
-func (o *openclawRun) testOwnerRequired(t *testing.T) {
+// testVariablesRequired: without TELEGRAM_OWNER_ID and
+// OPENCLAW_GATEWAY_TOKEN, Compose still creates the gateway (with
+// ${VAR:?} it stopped at the first one, and refused `run --rm sidecar
+// doctor` too); gateway-start names both in the gateway's log, at once,
+// and holds, so `up -d --wait` fails on its health check.
+func (o *openclawRun) testVariablesRequired(t *testing.T) {
 	saved := o.s.composeEnv
-	o.s.composeEnv = append(slices.Clone(saved), "TELEGRAM_OWNER_ID=")
-	defer func() { o.s.composeEnv = saved }()
-	r := o.s.compose(t, command{args: []string{"up", "-d", "--no-build"}})
-	if r.code == 0 || !strings.Contains(r.stderr, "set TELEGRAM_OWNER_ID in .env") {
-		t.Fatalf("compose up without TELEGRAM_OWNER_ID: %s", r)
+	o.s.composeEnv = append(slices.Clone(saved), "TELEGRAM_OWNER_ID=", "OPENCLAW_GATEWAY_TOKEN=")
+	defer func() {
+		o.s.compose(t, command{args: []string{"rm", "--force", "--stop", "openclaw-gateway"}, quiet: true})
+		o.s.composeEnv = saved
+	}()
+	r := o.s.compose(t, command{args: []string{"up", "-d", "--wait", "--no-build", "--no-deps", "openclaw-gateway"}})
+	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "unhealthy") {
+		t.Fatalf("compose up --wait without TELEGRAM_OWNER_ID and OPENCLAW_GATEWAY_TOKEN: %s", r)
 	}
-	if ps := o.s.host(t, command{args: []string{"ps", "-aq", "--filter", "label=com.docker.compose.project=" + project}, quiet: true}); strings.TrimSpace(ps.stdout) != "" {
-		t.Fatalf("compose up without TELEGRAM_OWNER_ID created containers: %s", ps.stdout)
+	logs := o.s.compose(t, command{args: []string{"logs", "--no-color", "openclaw-gateway"}, quiet: true})
+	for _, want := range []string{
+		"gateway-start: error: TELEGRAM_OWNER_ID is not set",
+		"gateway-start: error: OPENCLAW_GATEWAY_TOKEN is not set",
+		"gateway-start: not starting the gateway, and not restarting",
+	} {
+		if !strings.Contains(logs.stdout, want) {
+			t.Errorf("missing %q in the gateway's log:\n%s%s", want, logs.stdout, logs.stderr)
+		}
+	}
+	if strings.Contains(logs.stdout, "OPENCLAW_TELEGRAM_BOT_TOKEN") {
+		t.Errorf("the gateway's log names a variable that is set:\n%s", logs.stdout)
 	}
 }
 

@@ -323,8 +323,8 @@ func (s *stack) compose(t testing.TB, c command) result {
 	c.env = append(os.Environ(),
 		"DEVICEGATE_E2E_DIR="+s.dir,
 		"DOCKER_GID="+strconv.Itoa(s.gid),
-		// Required by compose.yaml for the gateway, which most of the
-		// suite does not start (the test plays the agent); TestOpenClaw
+		// What compose.yaml's gateway needs to start; most of the suite
+		// does not start it (the test plays the agent); TestOpenClaw
 		// sets its own in composeEnv.
 		"OPENCLAW_TELEGRAM_BOT_TOKEN=unused-by-the-e2e-suite",
 		"TELEGRAM_OWNER_ID="+strconv.Itoa(chatID),

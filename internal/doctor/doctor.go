@@ -2,7 +2,8 @@
 // doctor`: every invalid or missing variable (not just the first, as a
 // command meets them), the secret files, the cache key, each profile's
 // provider with the flow it signs in with, the gatekeeper bot and its chat,
-// the guard's access to the Docker engine, and the gateway's owner id.
+// the guard's access to the Docker engine, and the gateway's variables and
+// owner id.
 //
 // Each check reports what it found fine or what is wrong; it never stops at
 // a problem, and it changes nothing: the one request that leaves a trace is
@@ -40,7 +41,8 @@ type Finding struct {
 // Options are what the checks need from outside.
 type Options struct {
 	// Getenv reads the variables that are not devicegate's own
-	// configuration (GUARD_*, the gateway's OPENCLAW_*); nil means os.Getenv.
+	// configuration (GUARD_*, the gateway's OPENCLAW_*, DEVICEGATE_GATEWAY);
+	// nil means os.Getenv.
 	Getenv func(string) string
 	// HTTP makes the provider requests.
 	HTTP *http.Client
@@ -213,13 +215,32 @@ func checkTelegram(ctx context.Context, c *config.Config, errs []error) []Findin
 	return out
 }
 
-// checkGateway: the OpenClaw gateway's owner, when .env configures one
-// (the variables compose.yaml passes it): a user id, the same person the
+// gatewayVar tells doctor which OpenClaw gateway the setup has. compose.yaml
+// sets it on the sidecar: "compose" (its default) when compose.yaml's own
+// openclaw-gateway runs, whose variables are then all required;
+// "external" (set in .env) for an OpenClaw of your own, configured
+// elsewhere. Unset (a sidecar outside compose.yaml), the gateway's
+// variables are checked only when one of them is set.
+const gatewayVar = "DEVICEGATE_GATEWAY"
+
+// checkGateway: the OpenClaw gateway's variables (the ones compose.yaml
+// passes it): every missing one named at once, as gateway-start would
+// name them at its start, then the owner: a user id, the same person the
 // gatekeeper answers, and a bot of its own.
 func checkGateway(c *config.Config, getenv func(string) string) []Finding {
 	agentBot := strings.TrimSpace(getenv("OPENCLAW_TELEGRAM_BOT_TOKEN"))
 	owner := strings.TrimSpace(getenv("TELEGRAM_OWNER_ID"))
-	if agentBot == "" && getenv("OPENCLAW_GATEWAY_TOKEN") == "" {
+	var required bool
+	switch mode := strings.TrimSpace(getenv(gatewayVar)); mode {
+	case "compose":
+		required = true
+	case "external":
+		return []Finding{{Area: "gateway", OK: "an OpenClaw of your own (" + gatewayVar + "=external): its configuration is not checked here", Skipped: true}}
+	case "":
+	default:
+		return []Finding{{Area: "gateway", Err: &config.Error{Var: gatewayVar, Msg: fmt.Sprintf("%q is neither compose (compose.yaml's gateway) nor external (an OpenClaw of your own)", mode)}}}
+	}
+	if !required && agentBot == "" && getenv("OPENCLAW_GATEWAY_TOKEN") == "" {
 		return []Finding{{Area: "gateway", OK: "no OpenClaw gateway configured here (OPENCLAW_TELEGRAM_BOT_TOKEN)", Skipped: true}}
 	}
 	var out []Finding
@@ -237,13 +258,14 @@ func checkGateway(c *config.Config, getenv func(string) string) []Finding {
 		out = append(out, Finding{Area: "gateway", OK: fmt.Sprintf("owner id %d", id)})
 	}
 	if agentBot == "" {
-		out = append(out, Finding{Area: "gateway", Err: &config.Error{Var: "OPENCLAW_TELEGRAM_BOT_TOKEN", Msg: "is required: the agent's own bot"}})
+		out = append(out, Finding{Area: "gateway", Err: &config.Error{Var: "OPENCLAW_TELEGRAM_BOT_TOKEN", Msg: "is required: the agent's own bot"},
+			Fix: "set it in .env to the token @BotFather gave the agent's bot, a second bot, not the gatekeeper's (README, Two bots); with an OpenClaw of your own instead, set " + gatewayVar + "=external"})
 	} else if tok, _ := c.Telegram.Token(); tok != "" && tok == agentBot {
 		out = append(out, Finding{Area: "gateway", Err: &config.Error{Var: "OPENCLAW_TELEGRAM_BOT_TOKEN", Msg: "is the gatekeeper bot's token: the agent could post as the gatekeeper and read the owner's answers"},
 			Fix: "make a second bot with @BotFather for the agent (README, Two bots)"})
 	}
 	if getenv("OPENCLAW_GATEWAY_TOKEN") == "" {
-		out = append(out, Finding{Area: "gateway", Err: &config.Error{Var: "OPENCLAW_GATEWAY_TOKEN", Msg: "is required"},
+		out = append(out, Finding{Area: "gateway", Err: &config.Error{Var: "OPENCLAW_GATEWAY_TOKEN", Msg: "is required: it protects the gateway's port"},
 			Fix: "set it in .env, e.g. to the output of `openssl rand -hex 32`"})
 	}
 	return out

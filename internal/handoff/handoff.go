@@ -151,11 +151,13 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	conn.SetReadDeadline(time.Time{})
+	// Registered before the proof goes out: once the client has it, its
+	// sign-in is open, and a paste that comes at once must find it.
+	pastes, cancel := s.Router.Register(h.State)
+	defer cancel()
 	if err := enc.Encode(message{Proof: proof(s.Key, "serve", h.State)}); err != nil {
 		return
 	}
-	pastes, cancel := s.Router.Register(h.State)
-	defer cancel()
 	gone := make(chan struct{})
 	go func() {
 		// The client says nothing more; its hanging up ends the wait.
