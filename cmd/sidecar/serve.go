@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,38 +100,7 @@ func serveLoaded(ctx context.Context, stderr io.Writer) error {
 		Policy: policies(k.Sessions), Audit: audit.Open(c.DataDir), GrantFile: st, Console: console}
 	pastes := &codeflow.Router{} // the owner's pasted sign-in addresses (code flow)
 	if tok != "" {
-		tg, chat, err := a.Telegram(ctx, log)
-		if err != nil {
-			// Keeping sign-ins alive matters more than the chat: go on
-			// without Telegram, loudly.
-			// The advice a command would print as hint lines (a bot
-			// token to check with @BotFather) goes in the log line.
-			attrs := []any{"err", err}
-			if h := prog.Hints(err); len(h) > 0 {
-				attrs = append(attrs, "hint", strings.Join(h, "; "))
-			}
-			log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
-		} else {
-			ch := &bridge.Chat{
-				Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: pastes},
-				Sessions: k.Sessions,
-				Log:      log,
-				Owner:    c.Telegram.Owner(),
-				Audit:    audit.Open(c.DataDir),
-			}
-			if listen {
-				ch.Listener, ch.Pastes = tg, pastes
-				if owner := c.Telegram.Owner(); owner != 0 {
-					ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
-					ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
-					// Both are asked; the first answer wins.
-					appr.Owner = &approval.Fanout{Owners: []approval.Owner{ch.Approvals, console}, Where: []string{"in Telegram", "in the terminal"}}
-				} else {
-					log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")
-				}
-			}
-			k.Chat = ch
-		}
+		wireChat(ctx, a, k, appr, console, pastes, listen, log)
 	}
 	if appr.Owner == nil {
 		// No one in the chat: a question waits only while someone runs
@@ -141,14 +111,8 @@ func serveLoaded(ctx context.Context, stderr io.Writer) error {
 	if !listen {
 		log.Info("not listening to Telegram (TELEGRAM_LISTEN=false or no bot token): no commands; approvals only from `sidecar approvals`, and without it every approval the policy asks for is a denial")
 	}
-	ln, err := approval.Listen(approval.SocketPath(c.DataDir))
+	ln, err := listenApprovals(c.DataDir, appr)
 	if err != nil {
-		return err
-	}
-	// The key after the socket: Listen refuses when another serve
-	// listens, whose key must stay.
-	if appr.Key, err = approval.WriteKey(c.DataDir); err != nil {
-		ln.Close()
 		return err
 	}
 	done := make(chan error, 1)
@@ -162,6 +126,59 @@ func serveLoaded(ctx context.Context, stderr io.Writer) error {
 		err = aerr
 	}
 	return err
+}
+
+// wireChat connects the gatekeeper bot: the keeper's chat, and with a bot
+// that listens the owner's approvals in Telegram beside the terminal's
+// (the first answer wins). Telegram being unavailable is logged, not
+// returned: keeping sign-ins alive matters more than the chat.
+func wireChat(ctx context.Context, a *app.App, k *keeper.Keeper, appr *approval.Server, console *approval.Console, pastes *codeflow.Router, listen bool, log *slog.Logger) {
+	c := a.Config
+	tg, chat, err := a.Telegram(ctx, log)
+	if err != nil {
+		// Go on without Telegram, loudly. The advice a command would
+		// print as hint lines (a bot token to check with @BotFather) goes
+		// in the log line.
+		attrs := []any{"err", err}
+		if h := prog.Hints(err); len(h) > 0 {
+			attrs = append(attrs, "hint", strings.Join(h, "; "))
+		}
+		log.Error("Telegram is unavailable; sign-in notices, commands and approvals are off", attrs...)
+		return
+	}
+	ch := &bridge.Chat{
+		Bridge:   &bridge.Bridge{TG: tg, Chat: chat, Host: a.Host(), Log: log, Pastes: pastes},
+		Sessions: k.Sessions,
+		Log:      log,
+		Owner:    c.Telegram.Owner(),
+		Audit:    audit.Open(c.DataDir),
+	}
+	if listen {
+		ch.Listener, ch.Pastes = tg, pastes
+		if owner := c.Telegram.Owner(); owner != 0 {
+			ch.Approvals = &bridge.Approvals{TG: tg, Chat: chat, Owner: owner, Timeout: appr.Timeout, Log: log}
+			ch.Grants = &bridge.Grants{TG: tg, Chat: chat, Owner: owner, Keeper: appr, Log: log}
+			// Both are asked; the first answer wins.
+			appr.Owner = &approval.Fanout{Owners: []approval.Owner{ch.Approvals, console}, Where: []string{"in Telegram", "in the terminal"}}
+		} else {
+			log.Error("approvals are off: set TELEGRAM_OWNER_ID to your Telegram user id (only your taps count)")
+		}
+	}
+	k.Chat = ch
+}
+
+// listenApprovals opens the approvals' socket, then writes its key: after,
+// because Listen refuses when another serve listens, whose key must stay.
+func listenApprovals(dataDir string, appr *approval.Server) (net.Listener, error) {
+	ln, err := approval.Listen(approval.SocketPath(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	if appr.Key, err = approval.WriteKey(dataDir); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // policies looks up a profile's policy and API base URL, by which serve
