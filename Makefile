@@ -72,7 +72,9 @@ soak: deps
 # Docker engine for the docker exec round trips); writes docs/BENCHMARKS.md.
 bench: deps
 	$(GO) test ./internal/session -run '^$$' -bench . -benchmem
-	$(GO) test ./internal/gate -run '^$$' -bench . -benchmem
+	$(GO) test ./internal/gate ./internal/audit ./internal/toolproxy -run '^$$' -bench . -benchmem
+	$(GO) test ./cmd/sidecar -run '^$$' -bench ToolProxyRequest -benchmem
+	$(GO) test ./internal/bridge -run '^$$' -bench CodeFlowPaste -benchtime 50x
 	DOCKER_E2E_REPORT=$(CURDIR)/docs/DOCKER-E2E.md bash scripts/docker-e2e.sh -run '^TestStack$$'
 	$(GO) run ./bench
 
