@@ -18,11 +18,19 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 cd "$(dirname "$0")/.."
-command -v python3 >/dev/null 2>&1 || die "python3 is not installed; run: sudo apt-get install -y python3 python3-yaml"
-python3 -c 'import yaml' 2>/dev/null || die "PyYAML is missing; run: sudo apt-get install -y python3-yaml"
+# The first python3 with PyYAML: the one in PATH, or Debian's (python3-yaml
+# goes with /usr/bin/python3 when PATH has another Python first).
+python3=
+for p in python3 /usr/bin/python3; do
+	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import yaml' 2>/dev/null; then
+		python3=$p
+		break
+	fi
+done
+[ -n "$python3" ] || die "no python3 with PyYAML; run: sudo apt-get install -y python3 python3-yaml"
 
 # The version and integrity of openclaw in the lockfile.
-read -r version integrity < <(python3 -c '
+read -r version integrity < <("$python3" -c '
 import json, sys
 p = json.load(open("e2e/openclaw/image/package-lock.json"))["packages"]["node_modules/openclaw"]
 print(p["version"], p["integrity"])')
@@ -47,7 +55,7 @@ fi
 status=0
 for dir in skills/*/; do
 	[ -f "$dir/SKILL.md" ] || continue
-	if out=$(python3 "$validator" "$dir" 2>&1); then
+	if out=$("$python3" "$validator" "$dir" 2>&1); then
 		note "${dir%/}: $out"
 	else
 		printf '%s: error: %s: %s\n' "$prog" "${dir%/}" "$out" >&2
