@@ -698,7 +698,26 @@ func newShots(t *testing.T) *shots {
 
 func (s *shots) take(t testing.TB, b *browser, name string) {
 	t.Helper()
-	png := get(t, b, chromedp.FullScreenshot(100))
+	// A screenshot is an artifact for people, not an assertion: while
+	// Chromium swaps a page for its error page (the unreachable loopback
+	// redirect) it has no size for a moment ("Cannot take screenshot with
+	// 0 width"), so ask again for a few seconds, and say so if it never
+	// comes rather than fail the walk-through.
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	var png []byte
+	for {
+		var err error
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Logf("no screenshot %s: %v", name, err)
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	s.n++
 	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
 		t.Fatal(err)
